@@ -1,0 +1,252 @@
+//! Runs the checks for every tenant and assembles the [`AuditReport`].
+//!
+//! Evidence files are loaded once each, in parallel, whatever the number of tenants that share
+//! them; tenants are then judged in parallel and kept in inventory order.
+
+use crate::cert::{Bundle, Limits, LoadError, load_file};
+use crate::checks::cert::{Policy, References};
+use crate::checks::{self, Outcome};
+use crate::findings::{Code, Finding, Impact, Level, Target};
+use crate::inventory::{Inventory, IpsType, Tenant};
+use crate::remediation;
+use crate::result::{AuditReport, Check, Settings, Summary, TenantResult, ToolInfo};
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Everything a run is judged by, apart from the inventory.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub policy: Policy,
+    pub sync_stale_days: i64,
+    pub fail_on: Option<Level>,
+    pub allow_unknown: bool,
+    pub offline: bool,
+    pub limits: Limits,
+}
+
+/// Loaded evidence files, keyed by the path as resolved from the inventory.
+pub type FileCache = HashMap<PathBuf, Result<Arc<Bundle>, LoadError>>;
+
+/// Loads every distinct evidence file of the inventory once, in parallel.
+pub fn load_evidence(tenants: &[Tenant], limits: &Limits) -> FileCache {
+    let mut paths: Vec<&Path> = tenants
+        .iter()
+        .flat_map(|t| [t.ias_admin_cert.as_deref(), t.ips_inbound_cert.as_deref()])
+        .flatten()
+        .collect();
+    paths.sort_unstable();
+    paths.dedup();
+    paths
+        .par_iter()
+        .map(|p| (p.to_path_buf(), load_file(p, limits).map(Arc::new)))
+        .collect()
+}
+
+/// The checks that apply to a tenant of this IPS type at all (others are neither run nor
+/// "not run": a converged tenant has no IPS inbound certificate, a NEO tenant no job-log API).
+pub fn applicable(t: &Tenant) -> Vec<Check> {
+    let mut v = vec![Check::IasAdminCert];
+    if t.ips_type == IpsType::Neo {
+        v.push(Check::IpsInboundCert);
+    }
+    v.extend([Check::Reference, Check::DeclaredPermissions, Check::IasServer]);
+    let separate_ips_host = match (&t.ias_url, &t.ips_url) {
+        (Some(a), Some(b)) => a.host_str() != b.host_str() || a.port() != b.port(),
+        (None, Some(_)) => true,
+        _ => t.ips_type == IpsType::Neo,
+    };
+    if separate_ips_host {
+        v.push(Check::IpsServer);
+    }
+    v.push(Check::Sync);
+    if t.ips_type == IpsType::Converged {
+        v.push(Check::SyncJob);
+    }
+    v.push(Check::Mtls);
+    v
+}
+
+/// The offline checks of one tenant: certificate files and declared permissions.
+pub fn offline_checks(t: &Tenant, files: &FileCache, policy: &Policy) -> Outcome {
+    let mut out = Outcome::default();
+    let mut targets = vec![(Target::IasAdminCert, Check::IasAdminCert, &t.ias_admin_cert)];
+    if t.ips_type == IpsType::Neo {
+        targets.push((Target::IpsInboundCert, Check::IpsInboundCert, &t.ips_inbound_cert));
+    }
+    let mut any_loaded = false;
+    for (target, check, path) in targets {
+        let Some(path) = path else {
+            out.not_run.push(check);
+            continue;
+        };
+        out.run.push(check);
+        let source = path.display().to_string();
+        let evidence = match files.get(path.as_path()) {
+            Some(Ok(b)) => Ok(b.as_ref()),
+            Some(Err(e)) => Err(e),
+            // The cache is built from the same tenants; a miss is a programming error, but it
+            // is still reported as unreadable evidence rather than a crash.
+            None => Err(&LoadError::Missing),
+        };
+        any_loaded |= evidence.is_ok();
+        // Both targets must hold a reference certificate on NEO, the IAS record on converged.
+        let (object, findings) = checks::cert::check(target, &source, evidence, policy, true);
+        out.certificates.extend(object);
+        out.findings.extend(findings);
+    }
+    if !policy.references.is_empty() && any_loaded {
+        out.run.push(Check::Reference);
+    } else {
+        out.not_run.push(Check::Reference);
+    }
+    match &t.tech_user_permissions {
+        Some(declared) => {
+            out.run.push(Check::DeclaredPermissions);
+            out.findings
+                .extend(checks::permissions::check(declared, &t.tenant_id));
+        }
+        None => out.not_run.push(Check::DeclaredPermissions),
+    }
+    out
+}
+
+/// Turns a tenant's combined outcome into its result: coverage, risk, impacts, remediation.
+pub fn finish(t: &Tenant, mut outcome: Outcome) -> TenantResult {
+    let applicable = applicable(t);
+    // Whatever applies and was neither run nor reported as not run, was not run.
+    for c in &applicable {
+        if !outcome.run.contains(c) && !outcome.not_run.contains(c) {
+            outcome.not_run.push(*c);
+        }
+    }
+    outcome.run.sort();
+    outcome.not_run.sort();
+    if outcome.run.is_empty() {
+        outcome.findings.push(Finding::new(
+            Code::InventoryNothingToCheck,
+            Target::Inventory,
+            "no check could run: the row names no certificate file, no tech_user_permissions and no endpoint that was checked",
+        ));
+    }
+    let ctx = remediation::Context {
+        tenant_id: &t.tenant_id,
+        ips_type: t.ips_type,
+        ips_source_system_id: t.ips_source_system_id.as_deref(),
+        job_id: t.job_id.as_deref(),
+        credential: t.credential.as_deref(),
+    };
+    for f in &mut outcome.findings {
+        f.remediation = remediation::for_finding(f, &ctx);
+    }
+    // Worst first inside a tenant too, stable for equal levels.
+    outcome.findings.sort_by(|a, b| b.level.cmp(&a.level));
+    let risk = outcome
+        .findings
+        .iter()
+        .map(|f| f.level)
+        .max()
+        .unwrap_or(Level::Ok);
+    let mut impacts: Vec<Impact> = outcome
+        .findings
+        .iter()
+        .filter(|f| f.level >= Level::AtRisk)
+        .flat_map(|f| f.impacts.iter().copied())
+        .collect();
+    impacts.sort();
+    impacts.dedup();
+    let mut remediation: Vec<String> = Vec::new();
+    for f in &outcome.findings {
+        if !remediation.contains(&f.remediation) {
+            remediation.push(f.remediation.clone());
+        }
+    }
+    TenantResult {
+        line: t.line,
+        tenant_id: t.tenant_id.clone(),
+        ips_type: t.ips_type,
+        environment: t.environment,
+        owner: t.owner.clone(),
+        ias_url: t.ias_url.as_ref().map(|u| u.to_string()).unwrap_or_default(),
+        ips_url: t.ips_url.as_ref().map(|u| u.to_string()).unwrap_or_default(),
+        risk,
+        impacts,
+        checks_run: outcome.run,
+        checks_not_run: outcome.not_run,
+        certificates: outcome.certificates,
+        findings: outcome.findings,
+        remediation,
+        extra: t.extra.clone(),
+    }
+}
+
+/// Builds the report from finished tenants (in inventory order).
+pub fn report(inv: &Inventory, opts: &Options, tenants: Vec<TenantResult>, complete: bool) -> AuditReport {
+    let summary = Summary::from_tenants(&tenants, inv.rows, inv.errors.len() as u64);
+    AuditReport {
+        tool: ToolInfo::this(),
+        as_of: opts.policy.as_of,
+        deadline: opts.policy.deadline,
+        cutover: opts.policy.cutover,
+        inventory: inv.path.display().to_string(),
+        complete,
+        settings: Settings {
+            warn_days: opts.policy.warn_days,
+            critical_days: opts.policy.critical_days,
+            sync_stale_days: opts.sync_stale_days,
+            fail_on: opts.fail_on,
+            allow_unknown: opts.allow_unknown,
+            offline: opts.offline,
+            reference_certs: opts
+                .policy
+                .references
+                .certs
+                .iter()
+                .map(|c| c.sha256.clone())
+                .collect(),
+        },
+        summary,
+        tenants,
+        inventory_errors: inv.errors.clone(),
+    }
+}
+
+/// The whole offline audit: no connection is made.
+pub fn run_offline(inv: &Inventory, opts: &Options) -> AuditReport {
+    let files = load_evidence(&inv.tenants, &opts.limits);
+    let tenants: Vec<TenantResult> = inv
+        .tenants
+        .par_iter()
+        .map(|t| finish(t, offline_checks(t, &files, &opts.policy)))
+        .collect();
+    report(inv, opts, tenants, true)
+}
+
+/// Whether the run fails `--fail-on` (exit 1): a tenant at or above the level, or, unless
+/// `--allow-unknown`, a tenant whose risk is `UNKNOWN` or a row that could not be audited.
+pub fn fails(report: &AuditReport, fail_on: Option<Level>, allow_unknown: bool) -> bool {
+    let Some(threshold) = fail_on else {
+        return false;
+    };
+    let over = report.tenants.iter().any(|t| t.risk >= threshold);
+    let unknown = !allow_unknown
+        && (report.tenants.iter().any(|t| t.risk == Level::Unknown)
+            || !report.inventory_errors.is_empty());
+    over || unknown
+}
+
+/// Loads `--reference-cert` files: every certificate in each (a zip may hold several).
+pub fn load_references(paths: &[PathBuf], limits: &Limits) -> Result<References, String> {
+    let mut certs = Vec::new();
+    for p in paths {
+        let bundle = load_file(p, limits).map_err(|e| format!("--reference-cert {}: {e}", p.display()))?;
+        // A reference is the LMS client certificate; CA certificates in the same file are its
+        // chain, not references.
+        let leaves = bundle.leaf_candidates();
+        for i in leaves {
+            certs.push(bundle.certs[i].clone());
+        }
+    }
+    Ok(References::new(certs))
+}

@@ -1,0 +1,394 @@
+//! One DER certificate → the facts the reports give (SPEC §4).
+//!
+//! Facts are computed once per certificate and shared (`Arc`) by every tenant that points at
+//! the same file; anything that depends on the run (`days_left`, reference match) is derived
+//! later from these values.
+
+use crate::result::{CertificateView, KeyInfo};
+use chrono::{DateTime, Utc};
+use ring::digest;
+use x509_parser::oid_registry::Oid;
+use x509_parser::prelude::*;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FactsError {
+    #[error("not a valid X.509 certificate: {0}")]
+    Invalid(String),
+    #[error("the certificate's validity dates are out of range")]
+    DateRange,
+}
+
+/// The facts of one certificate. Strings are ready to print; DER names are kept for chain
+/// building (which certificate issued which).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertFacts {
+    /// RFC 4514 order (most specific first, as `openssl -nameopt RFC2253` prints it).
+    pub subject: String,
+    pub issuer: String,
+    /// Lowercase hex of the serial number's magnitude, no separators, `-` prefix if negative.
+    pub serial: String,
+    pub not_before: DateTime<Utc>,
+    pub not_after: DateTime<Utc>,
+    /// Lowercase hex SHA-256 of the DER, no separators.
+    pub sha256: String,
+    pub sha1: String,
+    pub key: KeyInfo,
+    /// OpenSSL's long name, e.g. `sha256WithRSAEncryption`, `ecdsa-with-SHA256`.
+    pub signature_algorithm: String,
+    /// `None` when the certificate has no extended key usage extension.
+    pub ekus: Option<Vec<String>>,
+    /// DNS names of the subject alternative name extension (server certificates).
+    pub dns_names: Vec<String>,
+    pub is_ca: bool,
+    pub subject_der: Vec<u8>,
+    pub issuer_der: Vec<u8>,
+}
+
+impl CertFacts {
+    pub fn from_der(der: &[u8]) -> Result<CertFacts, FactsError> {
+        let (_, cert) =
+            X509Certificate::from_der(der).map_err(|e| FactsError::Invalid(e.to_string()))?;
+        let tbs = &cert.tbs_certificate;
+        let not_before = DateTime::from_timestamp(tbs.validity.not_before.timestamp(), 0)
+            .ok_or(FactsError::DateRange)?;
+        let not_after = DateTime::from_timestamp(tbs.validity.not_after.timestamp(), 0)
+            .ok_or(FactsError::DateRange)?;
+        let ekus = match cert.extended_key_usage() {
+            Ok(Some(ext)) => Some(eku_names(ext.value)),
+            Ok(None) => None,
+            Err(e) => return Err(FactsError::Invalid(format!("extended key usage: {e}"))),
+        };
+        let dns_names = match cert.subject_alternative_name() {
+            Ok(Some(san)) => san
+                .value
+                .general_names
+                .iter()
+                .filter_map(|n| match n {
+                    GeneralName::DNSName(d) => Some(d.to_string()),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        Ok(CertFacts {
+            subject: dn_string(tbs.subject()),
+            issuer: dn_string(tbs.issuer()),
+            serial: serial_hex(tbs.raw_serial()),
+            not_before,
+            not_after,
+            sha256: hex(digest::digest(&digest::SHA256, der).as_ref()),
+            sha1: hex(digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, der).as_ref()),
+            key: key_info(tbs.public_key()),
+            signature_algorithm: sig_name(&cert.signature_algorithm.algorithm),
+            ekus,
+            dns_names,
+            is_ca: cert.is_ca(),
+            subject_der: tbs.subject().as_raw().to_vec(),
+            issuer_der: tbs.issuer().as_raw().to_vec(),
+        })
+    }
+
+    /// floor((not_after − as_of) / 1 day), negative once expired (SPEC §4).
+    pub fn days_left(&self, as_of: DateTime<Utc>) -> i64 {
+        days_between(as_of, self.not_after)
+    }
+
+    /// Whether the certificate may be used for TLS client authentication: `true` without an EKU
+    /// extension, otherwise only if it lists clientAuth or anyExtendedKeyUsage.
+    pub fn allows_client_auth(&self) -> bool {
+        match &self.ekus {
+            None => true,
+            Some(list) => list
+                .iter()
+                .any(|e| e == "clientAuth" || e == "anyExtendedKeyUsage"),
+        }
+    }
+
+    /// RSA under 2048 bits, EC under 256 bits, DSA under 2048 bits.
+    pub fn weak_key(&self) -> bool {
+        let min = match self.key.kind.as_str() {
+            "RSA" | "DSA" => 2048,
+            "EC" => 256,
+            _ => return false,
+        };
+        self.key.bits.is_some_and(|b| b < min)
+    }
+
+    /// Signed with MD2, MD4, MD5 or SHA-1.
+    pub fn weak_signature(&self) -> bool {
+        let s = self.signature_algorithm.to_ascii_lowercase();
+        s.starts_with("md2") || s.starts_with("md4") || s.starts_with("md5") || s.contains("sha1")
+    }
+
+    pub fn self_issued(&self) -> bool {
+        self.subject_der == self.issuer_der
+    }
+
+    /// The report view at a given as-of time.
+    pub fn view(&self, as_of: DateTime<Utc>) -> CertificateView {
+        CertificateView {
+            subject: self.subject.clone(),
+            issuer: self.issuer.clone(),
+            serial: self.serial.clone(),
+            not_before: self.not_before,
+            not_after: self.not_after,
+            days_left: self.days_left(as_of),
+            sha256: self.sha256.clone(),
+            sha1: self.sha1.clone(),
+            key: self.key.clone(),
+            signature_algorithm: self.signature_algorithm.clone(),
+            ekus: self.ekus.clone(),
+        }
+    }
+}
+
+/// Whole days from `from` to `to`, rounded down (so one second past expiry is day −1).
+pub fn days_between(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+    (to - from).num_seconds().div_euclid(86_400)
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 0xf)] as char);
+    }
+    s
+}
+
+fn serial_hex(raw: &[u8]) -> String {
+    if raw.first().is_some_and(|b| b & 0x80 != 0) {
+        // Negative (invalid per RFC 5280 but seen in the wild): print the magnitude as OpenSSL
+        // does, from the two's complement.
+        let mut mag: Vec<u8> = raw.iter().map(|b| !b).collect();
+        for byte in mag.iter_mut().rev() {
+            let (v, carry) = byte.overflowing_add(1);
+            *byte = v;
+            if !carry {
+                break;
+            }
+        }
+        return format!("-{}", serial_hex(&mag));
+    }
+    let trimmed: &[u8] = match raw.iter().position(|&b| b != 0) {
+        Some(i) => &raw[i..],
+        None => &[0],
+    };
+    hex(trimmed)
+}
+
+fn eku_names(eku: &ExtendedKeyUsage<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    let flags = [
+        (eku.server_auth, "serverAuth"),
+        (eku.client_auth, "clientAuth"),
+        (eku.code_signing, "codeSigning"),
+        (eku.email_protection, "emailProtection"),
+        (eku.time_stamping, "timeStamping"),
+        (eku.ocsp_signing, "OCSPSigning"),
+        (eku.any, "anyExtendedKeyUsage"),
+    ];
+    for (set, name) in flags {
+        if set {
+            out.push(name.to_string());
+        }
+    }
+    out.extend(eku.other.iter().map(|o| o.to_id_string()));
+    out
+}
+
+fn key_info(spki: &SubjectPublicKeyInfo<'_>) -> KeyInfo {
+    let alg = spki.algorithm.algorithm.to_id_string();
+    let param_oid = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.as_oid().ok())
+        .map(|o| o.to_id_string());
+    match alg.as_str() {
+        "1.2.840.113549.1.1.1" | "1.2.840.113549.1.1.10" => {
+            let bits = match spki.parsed() {
+                Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => Some(bit_len(rsa.modulus)),
+                _ => None,
+            };
+            KeyInfo {
+                kind: "RSA".into(),
+                bits,
+                curve: None,
+            }
+        }
+        "1.2.840.10045.2.1" => {
+            let (curve, bits) = match param_oid.as_deref() {
+                Some("1.2.840.10045.3.1.7") => (Some("P-256".to_string()), Some(256)),
+                Some("1.3.132.0.34") => (Some("P-384".to_string()), Some(384)),
+                Some("1.3.132.0.35") => (Some("P-521".to_string()), Some(521)),
+                Some("1.3.132.0.10") => (Some("secp256k1".to_string()), Some(256)),
+                Some("1.2.840.10045.3.1.1") => (Some("P-192".to_string()), Some(192)),
+                Some("1.3.132.0.33") => (Some("P-224".to_string()), Some(224)),
+                other => {
+                    // Explicit or unknown curve parameters: fall back to the point size.
+                    let bits = match spki.parsed() {
+                        Ok(pk) => u32::try_from(pk.key_size()).ok().filter(|b| *b > 0),
+                        Err(_) => None,
+                    };
+                    (other.map(str::to_string), bits)
+                }
+            };
+            KeyInfo {
+                kind: "EC".into(),
+                bits,
+                curve,
+            }
+        }
+        "1.3.101.112" => KeyInfo {
+            kind: "Ed25519".into(),
+            bits: Some(256),
+            curve: None,
+        },
+        "1.3.101.113" => KeyInfo {
+            kind: "Ed448".into(),
+            bits: Some(456),
+            curve: None,
+        },
+        "1.2.840.10040.4.1" => {
+            // DSA: the size is that of the prime p in the parameters; the public value Y is a
+            // fair stand-in (same length up to leading zeros) and needs no parameter parsing.
+            let bits = match spki.parsed() {
+                Ok(x509_parser::public_key::PublicKey::DSA(y)) => Some(bit_len(y)),
+                _ => None,
+            };
+            KeyInfo {
+                kind: "DSA".into(),
+                bits,
+                curve: None,
+            }
+        }
+        other => KeyInfo {
+            kind: other.to_string(),
+            bits: None,
+            curve: None,
+        },
+    }
+}
+
+/// Bit length of a big-endian unsigned integer, ignoring leading zero bytes and bits.
+fn bit_len(bytes: &[u8]) -> u32 {
+    let Some(i) = bytes.iter().position(|&b| b != 0) else {
+        return 0;
+    };
+    let rest = &bytes[i..];
+    let top = 8 - rest[0].leading_zeros();
+    (rest.len() as u32 - 1) * 8 + top
+}
+
+fn sig_name(oid: &Oid<'_>) -> String {
+    let id = oid.to_id_string();
+    let name = match id.as_str() {
+        "1.2.840.113549.1.1.2" => "md2WithRSAEncryption",
+        "1.2.840.113549.1.1.3" => "md4WithRSAEncryption",
+        "1.2.840.113549.1.1.4" => "md5WithRSAEncryption",
+        "1.2.840.113549.1.1.5" => "sha1WithRSAEncryption",
+        "1.2.840.113549.1.1.10" => "rsassaPss",
+        "1.2.840.113549.1.1.11" => "sha256WithRSAEncryption",
+        "1.2.840.113549.1.1.12" => "sha384WithRSAEncryption",
+        "1.2.840.113549.1.1.13" => "sha512WithRSAEncryption",
+        "1.2.840.113549.1.1.14" => "sha224WithRSAEncryption",
+        "1.2.840.10045.4.1" => "ecdsa-with-SHA1",
+        "1.2.840.10045.4.3.1" => "ecdsa-with-SHA224",
+        "1.2.840.10045.4.3.2" => "ecdsa-with-SHA256",
+        "1.2.840.10045.4.3.3" => "ecdsa-with-SHA384",
+        "1.2.840.10045.4.3.4" => "ecdsa-with-SHA512",
+        "1.2.840.10040.4.3" => "dsaWithSHA1",
+        "2.16.840.1.101.3.4.3.2" => "dsa_with_SHA256",
+        "1.3.101.112" => "ED25519",
+        "1.3.101.113" => "ED448",
+        _ => return id,
+    };
+    name.to_string()
+}
+
+/// RFC 4514 string of a name: RDNs last to first, `,` between RDNs, `+` inside one, short
+/// attribute names where OpenSSL has them and the dotted OID with a `#`-hex value otherwise.
+pub fn dn_string(name: &X509Name<'_>) -> String {
+    let mut rdns: Vec<String> = Vec::new();
+    for rdn in name.iter_rdn() {
+        let parts: Vec<String> = rdn
+            .iter()
+            .map(|atv| {
+                let oid = atv.attr_type().to_id_string();
+                let short = match oid.as_str() {
+                    "2.5.4.3" => Some("CN"),
+                    "2.5.4.6" => Some("C"),
+                    "2.5.4.7" => Some("L"),
+                    "2.5.4.8" => Some("ST"),
+                    "2.5.4.10" => Some("O"),
+                    "2.5.4.11" => Some("OU"),
+                    "2.5.4.9" => Some("street"),
+                    "0.9.2342.19200300.100.1.25" => Some("DC"),
+                    "0.9.2342.19200300.100.1.1" => Some("UID"),
+                    _ => None,
+                };
+                match (short, atv.as_str()) {
+                    (Some(s), Ok(v)) => format!("{s}={}", escape_dn_value(v)),
+                    _ => format!("{oid}=#{}", hex(atv.attr_value().data)),
+                }
+            })
+            .collect();
+        rdns.push(parts.join("+"));
+    }
+    rdns.reverse();
+    rdns.join(",")
+}
+
+fn escape_dn_value(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    let last = v.chars().count().saturating_sub(1);
+    for (i, c) in v.chars().enumerate() {
+        let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';')
+            || (i == 0 && (c == '#' || c == ' '))
+            || (i == last && c == ' ');
+        if special {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn days_left_rounds_down_and_goes_negative() {
+        let at = |s| Utc.timestamp_opt(s, 0).unwrap();
+        assert_eq!(days_between(at(0), at(86_400)), 1);
+        assert_eq!(days_between(at(0), at(86_399)), 0);
+        assert_eq!(days_between(at(1), at(0)), -1);
+        assert_eq!(days_between(at(86_400 * 3), at(0)), -3);
+    }
+
+    #[test]
+    fn serial_hex_strips_sign_byte_and_handles_negative() {
+        assert_eq!(serial_hex(&[0x00, 0x8f, 0x01]), "8f01");
+        assert_eq!(serial_hex(&[0x00]), "00");
+        assert_eq!(serial_hex(&[0xff]), "-01");
+        assert_eq!(serial_hex(&[0x12, 0x34]), "1234");
+    }
+
+    #[test]
+    fn bit_len_ignores_leading_zeros() {
+        assert_eq!(bit_len(&[0x00, 0x80, 0x00]), 16);
+        assert_eq!(bit_len(&[0x01, 0x00]), 9);
+        assert_eq!(bit_len(&[]), 0);
+    }
+
+    #[test]
+    fn dn_values_are_escaped() {
+        assert_eq!(escape_dn_value("a,b"), "a\\,b");
+        assert_eq!(escape_dn_value(" x "), "\\ x\\ ");
+        assert_eq!(escape_dn_value("#1"), "\\#1");
+    }
+}

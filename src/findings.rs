@@ -1,0 +1,235 @@
+//! Finding codes, levels, targets and impacts: the vocabulary every check speaks and every
+//! renderer reads. A code is added here, once, and every report picks it up.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Severity of a finding, lowest to highest. The derive order is the ranking (SPEC §5):
+/// a known problem (`AT_RISK`, `FAILING`) outranks a check that could not run (`UNKNOWN`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Level {
+    Ok,
+    Warn,
+    Unknown,
+    AtRisk,
+    Failing,
+}
+
+impl Level {
+    pub const ALL: [Level; 5] = [
+        Level::Ok,
+        Level::Warn,
+        Level::Unknown,
+        Level::AtRisk,
+        Level::Failing,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Ok => "OK",
+            Level::Warn => "WARN",
+            Level::Unknown => "UNKNOWN",
+            Level::AtRisk => "AT_RISK",
+            Level::Failing => "FAILING",
+        }
+    }
+
+    /// Parses the spelling used on the command line and in reports, case-insensitively.
+    pub fn parse(s: &str) -> Option<Level> {
+        let norm = s.trim().to_ascii_uppercase().replace(['-', ' '], "_");
+        Level::ALL.into_iter().find(|l| l.as_str() == norm)
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a finding is about (SPEC §5 `target`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    IasAdminCert,
+    IpsInboundCert,
+    IasServer,
+    IpsServer,
+    TechUser,
+    Sync,
+    Inventory,
+}
+
+impl Target {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::IasAdminCert => "ias_admin_cert",
+            Target::IpsInboundCert => "ips_inbound_cert",
+            Target::IasServer => "ias_server",
+            Target::IpsServer => "ips_server",
+            Target::TechUser => "tech_user",
+            Target::Sync => "sync",
+            Target::Inventory => "inventory",
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A capability of the tenant that a finding puts at risk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Impact {
+    UserSync,
+    SiteCreation,
+}
+
+impl Impact {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Impact::UserSync => "user_sync",
+            Impact::SiteCreation => "site_creation",
+        }
+    }
+}
+
+const BOTH: &[Impact] = &[Impact::UserSync, Impact::SiteCreation];
+const SYNC_ONLY: &[Impact] = &[Impact::UserSync];
+const NONE: &[Impact] = &[];
+
+macro_rules! codes {
+    ($( $variant:ident = $name:literal, $level:ident, $impacts:ident, $summary:literal; )*) => {
+        /// Every finding code of SPEC §5, with its default level, its impacts and a one-line
+        /// description used in `--help`, the README table and the HTML legend.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub enum Code {
+            $( #[serde(rename = $name)] $variant, )*
+        }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[ $( Code::$variant, )* ];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $( Code::$variant => $name, )* }
+            }
+
+            /// The level this code has unless the check says otherwise (only
+            /// `CERT_NOT_REFERENCE` changes: FAILING on or after the cutover).
+            pub fn default_level(self) -> Level {
+                match self { $( Code::$variant => Level::$level, )* }
+            }
+
+            pub fn impacts(self) -> &'static [Impact] {
+                match self { $( Code::$variant => $impacts, )* }
+            }
+
+            pub fn summary(self) -> &'static str {
+                match self { $( Code::$variant => $summary, )* }
+            }
+
+            pub fn parse(s: &str) -> Option<Code> {
+                match s.trim() { $( $name => Some(Code::$variant), )* _ => None }
+            }
+        }
+    };
+}
+
+codes! {
+    CertExpired = "CERT_EXPIRED", Failing, BOTH, "the certificate's notAfter is in the past";
+    CertNotYetValid = "CERT_NOT_YET_VALID", Failing, BOTH, "the certificate's notBefore is in the future";
+    CertExpiresBeforeDeadline = "CERT_EXPIRES_BEFORE_DEADLINE", AtRisk, BOTH, "the certificate expires before --deadline";
+    CertExpiresCritical = "CERT_EXPIRES_CRITICAL", AtRisk, BOTH, "days_left <= --critical-days";
+    CertExpiresSoon = "CERT_EXPIRES_SOON", Warn, BOTH, "days_left <= --warn-days";
+    CertNotReference = "CERT_NOT_REFERENCE", AtRisk, BOTH, "the certificate is not the new LMS certificate (--reference-cert); FAILING from --cutover";
+    CertNoClientAuth = "CERT_NO_CLIENT_AUTH", AtRisk, BOTH, "an extended key usage extension without clientAuth";
+    CertWeakKey = "CERT_WEAK_KEY", Warn, BOTH, "RSA key under 2048 bits or EC key under 256 bits";
+    CertWeakSignature = "CERT_WEAK_SIGNATURE", Warn, BOTH, "signed with MD5 or SHA-1";
+    CertUnreadable = "CERT_UNREADABLE", Unknown, NONE, "the certificate file is missing, empty, a private key only, damaged or not a certificate";
+    ServerCertExpired = "SERVER_CERT_EXPIRED", Failing, BOTH, "the server presents an expired certificate";
+    ServerCertExpiring = "SERVER_CERT_EXPIRING", Warn, BOTH, "the server certificate expires within --warn-days";
+    ServerChainUntrusted = "SERVER_CHAIN_UNTRUSTED", AtRisk, BOTH, "the server's chain does not validate against the trusted roots";
+    EndpointUnreachable = "ENDPOINT_UNREACHABLE", Unknown, NONE, "DNS failure, connection refused, TLS failure or timeout";
+    SyncStale = "SYNC_STALE", Warn, SYNC_ONLY, "no LMS-provisioned user created or changed within --sync-stale-days";
+    SyncTestUserLeftover = "SYNC_TEST_USER_LEFTOVER", AtRisk, SYNC_ONLY, "the IAS user ias_test_user_27F5AAEA from a failed activation exists";
+    SyncJobFailed = "SYNC_JOB_FAILED", AtRisk, SYNC_ONLY, "the IPS job finished with error or has failed entities";
+    ApiAuthFailed = "API_AUTH_FAILED", Unknown, NONE, "the audit's own credential was rejected (401/403)";
+    ApiThrottled = "API_THROTTLED", Unknown, NONE, "still throttled (429) after retries";
+    MtlsRejected = "MTLS_REJECTED", Failing, BOTH, "the tenant does not accept the LMS client certificate";
+    TechUserMissingPermission = "TECH_USER_MISSING_PERMISSION", AtRisk, BOTH, "the SAP LMS admin record lacks Read Users or Access Real-Time Provisioning API";
+    InventoryDuplicateTenant = "INVENTORY_DUPLICATE_TENANT", Unknown, NONE, "a later row repeats a tenant_id; it is not audited";
+    InventoryInvalidRow = "INVENTORY_INVALID_ROW", Unknown, NONE, "a row without tenant_id, with an unknown ips_type or malformed";
+    InventoryNothingToCheck = "INVENTORY_NOTHING_TO_CHECK", Unknown, NONE, "the row gives no evidence any check can use";
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One finding: data only. Checks make them; renderers show them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub code: Code,
+    pub target: Target,
+    pub level: Level,
+    pub impacts: Vec<Impact>,
+    pub message: String,
+    pub remediation: String,
+}
+
+impl Finding {
+    /// A finding at the code's default level; the remediation is filled in by
+    /// [`crate::remediation`] once the tenant's IPS type is known.
+    pub fn new(code: Code, target: Target, message: impl Into<String>) -> Finding {
+        Finding {
+            code,
+            target,
+            level: code.default_level(),
+            impacts: code.impacts().to_vec(),
+            message: message.into(),
+            remediation: String::new(),
+        }
+    }
+
+    pub fn with_level(mut self, level: Level) -> Finding {
+        self.level = level;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_rank_as_the_spec_says() {
+        assert!(Level::Ok < Level::Warn);
+        assert!(Level::Warn < Level::Unknown);
+        assert!(Level::Unknown < Level::AtRisk);
+        assert!(Level::AtRisk < Level::Failing);
+    }
+
+    #[test]
+    fn level_parse_accepts_cli_spellings() {
+        assert_eq!(Level::parse("at_risk"), Some(Level::AtRisk));
+        assert_eq!(Level::parse("AT-RISK"), Some(Level::AtRisk));
+        assert_eq!(Level::parse("failing"), Some(Level::Failing));
+        assert_eq!(Level::parse("bogus"), None);
+    }
+
+    #[test]
+    fn codes_round_trip_through_serde_and_parse() {
+        for &code in Code::ALL {
+            let json = serde_json::to_string(&code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            assert_eq!(Code::parse(code.as_str()), Some(code));
+        }
+        assert_eq!(Code::ALL.len(), 24);
+    }
+}

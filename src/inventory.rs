@@ -1,0 +1,566 @@
+//! The tenant inventory (SPEC §3): CSV rows → tenants to audit, and inventory errors for rows
+//! that cannot be audited. Every data row ends up in exactly one of the two lists.
+
+use crate::findings::Code;
+use reqwest::Url;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Inventories larger than this are refused rather than read into memory.
+const MAX_INVENTORY_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IpsType {
+    Neo,
+    Converged,
+}
+
+impl IpsType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IpsType::Neo => "neo",
+            IpsType::Converged => "converged",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<IpsType> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "neo" => Some(IpsType::Neo),
+            "converged" => Some(IpsType::Converged),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for IpsType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Preview,
+    Production,
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Preview => "preview",
+            Environment::Production => "production",
+        }
+    }
+
+    /// Empty means production (SPEC §3).
+    pub fn parse(s: &str) -> Option<Environment> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "production" | "prod" => Some(Environment::Production),
+            "preview" => Some(Environment::Preview),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One tenant to audit: a valid inventory row with paths resolved and URLs normalised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    /// Line of the row in the file (the header is line 1).
+    pub line: u64,
+    pub tenant_id: String,
+    pub ips_type: IpsType,
+    pub environment: Environment,
+    pub ias_url: Option<Url>,
+    /// For converged tenants an empty `ips_url` is the `ias_url` (SPEC §3).
+    pub ips_url: Option<Url>,
+    pub ips_source_system_id: Option<String>,
+    pub ias_admin_cert: Option<PathBuf>,
+    pub ips_inbound_cert: Option<PathBuf>,
+    /// `None` when the column is absent or empty (not checked); `Some(vec![])` for an explicit
+    /// `-` or `none` (nothing toggled on).
+    pub tech_user_permissions: Option<Vec<String>>,
+    pub credential: Option<String>,
+    pub job_id: Option<String>,
+    pub owner: String,
+    pub extra: BTreeMap<String, String>,
+}
+
+/// A row that could not be audited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventoryError {
+    pub line: u64,
+    pub code: Code,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    /// The file as given on the command line.
+    pub path: PathBuf,
+    /// Data rows read (blank lines are not rows).
+    pub rows: u64,
+    pub tenants: Vec<Tenant>,
+    pub errors: Vec<InventoryError>,
+}
+
+/// Why the inventory as a whole cannot be read. Row problems are [`InventoryError`]s instead.
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryFileError {
+    #[error("{path}: cannot read the inventory: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: the inventory is {size} bytes, over the {limit}-byte limit")]
+    TooLarge { path: PathBuf, size: u64, limit: u64 },
+    #[error("{path}: the inventory is empty; a header row is required (columns: {columns})")]
+    Empty { path: PathBuf, columns: String },
+    #[error("{path}: line 1 (header): {reason}")]
+    Header { path: PathBuf, reason: String },
+}
+
+const KNOWN: [&str; 12] = [
+    "tenant_id",
+    "ips_type",
+    "environment",
+    "ias_url",
+    "ips_url",
+    "ips_source_system_id",
+    "ias_admin_cert",
+    "ips_inbound_cert",
+    "tech_user_permissions",
+    "credential",
+    "job_id",
+    "owner",
+];
+
+pub const REQUIRED: [&str; 2] = ["tenant_id", "ips_type"];
+
+/// Reads an inventory file. `delimiter` is a single byte (`,` by default, `;` for spreadsheets
+/// that use it).
+pub fn read_file(path: &Path, delimiter: u8) -> Result<Inventory, InventoryFileError> {
+    let io = |source| InventoryFileError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let size = std::fs::metadata(path).map_err(io)?.len();
+    if size > MAX_INVENTORY_BYTES {
+        return Err(InventoryFileError::TooLarge {
+            path: path.to_path_buf(),
+            size,
+            limit: MAX_INVENTORY_BYTES,
+        });
+    }
+    let bytes = std::fs::read(path).map_err(io)?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut inv = parse(&bytes, delimiter, base).map_err(|e| e.with_path(path))?;
+    inv.path = path.to_path_buf();
+    Ok(inv)
+}
+
+/// A whole-file problem found while parsing bytes, before the path is known.
+#[derive(Debug)]
+pub enum ParseError {
+    Empty,
+    Header(String),
+}
+
+impl ParseError {
+    fn with_path(self, path: &Path) -> InventoryFileError {
+        match self {
+            ParseError::Empty => InventoryFileError::Empty {
+                path: path.to_path_buf(),
+                columns: REQUIRED.join(", "),
+            },
+            ParseError::Header(reason) => InventoryFileError::Header {
+                path: path.to_path_buf(),
+                reason,
+            },
+        }
+    }
+}
+
+/// Parses inventory bytes; relative certificate paths are resolved against `base`.
+pub fn parse(bytes: &[u8], delimiter: u8, base: &Path) -> Result<Inventory, ParseError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
+    let mut records = reader.byte_records();
+
+    // The header: the first record, whatever line it is on.
+    let header = loop {
+        match records.next() {
+            None => return Err(ParseError::Empty),
+            Some(Err(e)) => return Err(ParseError::Header(csv_reason(&e))),
+            Some(Ok(r)) if is_blank(&r) => continue,
+            Some(Ok(r)) => break r,
+        }
+    };
+    let columns = header_columns(&header, delimiter)?;
+
+    let mut inv = Inventory::default();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut lines = LineCounter::new(bytes);
+    for rec in records {
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                inv.rows += 1;
+                let line = e.position().map(|p| lines.line_at(p.byte())).unwrap_or(0);
+                inv.errors.push(InventoryError {
+                    line,
+                    code: Code::InventoryInvalidRow,
+                    message: format!("line {line}: {}", csv_reason(&e)),
+                });
+                continue;
+            }
+        };
+        if is_blank(&rec) {
+            continue;
+        }
+        inv.rows += 1;
+        let line = rec.position().map(|p| lines.line_at(p.byte())).unwrap_or(0);
+        match row_to_tenant(&rec, &columns, line, base) {
+            Ok(t) => {
+                let key = t.tenant_id.to_lowercase();
+                if let Some(first) = seen.get(&key) {
+                    inv.errors.push(InventoryError {
+                        line,
+                        code: Code::InventoryDuplicateTenant,
+                        message: format!(
+                            "line {line}: tenant_id '{}' was already listed on line {first}; this row is not audited",
+                            t.tenant_id
+                        ),
+                    });
+                } else {
+                    seen.insert(key, line);
+                    inv.tenants.push(t);
+                }
+            }
+            Err(reason) => inv.errors.push(InventoryError {
+                line,
+                code: Code::InventoryInvalidRow,
+                message: format!("line {line}: {reason}"),
+            }),
+        }
+    }
+    Ok(inv)
+}
+
+/// Line numbers from byte offsets. The csv crate's own line count lags by one after CRLF
+/// line ends, so lines are counted here: 1 + the newlines before the record's first byte.
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        LineCounter { bytes, pos: 0, line: 1 }
+    }
+
+    /// Offsets only grow, so each byte is looked at once.
+    fn line_at(&mut self, offset: u64) -> u64 {
+        let mut target = usize::try_from(offset).unwrap_or(usize::MAX).min(self.bytes.len());
+        // A record reported as starting on the line end of the previous one starts after it.
+        while target < self.bytes.len() && matches!(self.bytes[target], b'\r' | b'\n') {
+            target += 1;
+        }
+        if target > self.pos {
+            self.line += self.bytes[self.pos..target].iter().filter(|&&b| b == b'\n').count() as u64;
+            self.pos = target;
+        }
+        self.line
+    }
+}
+
+fn csv_reason(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::Utf8 { .. } => "the text is not valid UTF-8".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+fn is_blank(r: &csv::ByteRecord) -> bool {
+    r.iter().all(|f| f.iter().all(u8::is_ascii_whitespace))
+}
+
+/// Header names, normalised, with a helpful error when the required columns are missing.
+fn header_columns(header: &csv::ByteRecord, delimiter: u8) -> Result<Vec<String>, ParseError> {
+    let mut columns = Vec::with_capacity(header.len());
+    for (i, raw) in header.iter().enumerate() {
+        let name = std::str::from_utf8(raw)
+            .map_err(|_| ParseError::Header(format!("column {} is not valid UTF-8", i + 1)))?
+            .trim()
+            .to_lowercase();
+        if !name.is_empty() && columns.contains(&name) {
+            return Err(ParseError::Header(format!("column '{name}' appears twice")));
+        }
+        columns.push(name);
+    }
+    let missing: Vec<&str> = REQUIRED
+        .iter()
+        .copied()
+        .filter(|r| !columns.iter().any(|c| c == r))
+        .collect();
+    if !missing.is_empty() {
+        let mut reason = format!(
+            "required column{} {} missing (found: {})",
+            if missing.len() > 1 { "s" } else { "" },
+            missing.join(", "),
+            columns.join(", ")
+        );
+        let other = if delimiter == b';' { ',' } else { ';' };
+        if columns.len() == 1 && columns[0].contains(other) {
+            reason.push_str(&format!(
+                "; hint: the file looks '{other}'-separated, try --delimiter '{other}'"
+            ));
+        }
+        return Err(ParseError::Header(reason));
+    }
+    Ok(columns)
+}
+
+fn row_to_tenant(
+    rec: &csv::ByteRecord,
+    columns: &[String],
+    line: u64,
+    base: &Path,
+) -> Result<Tenant, String> {
+    let mut values: HashMap<&str, String> = HashMap::new();
+    let mut extra = BTreeMap::new();
+    for (i, raw) in rec.iter().enumerate() {
+        let value = std::str::from_utf8(raw)
+            .map_err(|_| format!("field {} is not valid UTF-8", i + 1))?
+            .trim()
+            .to_string();
+        match columns.get(i) {
+            Some(name) if KNOWN.contains(&name.as_str()) => {
+                values.insert(name.as_str(), value);
+            }
+            Some(name) if !name.is_empty() => {
+                extra.insert(name.clone(), value);
+            }
+            // An unnamed column (a trailing delimiter in the header) is kept only if used.
+            Some(_) | None if value.is_empty() => {}
+            Some(_) => {
+                extra.insert(format!("column_{}", i + 1), value);
+            }
+            None => {
+                return Err(format!(
+                    "the row has {} fields but the header has {}",
+                    rec.len(),
+                    columns.len()
+                ));
+            }
+        }
+    }
+    let get = |k: &str| values.get(k).map(String::as_str).unwrap_or("");
+    let opt = |k: &str| Some(get(k).to_string()).filter(|v| !v.is_empty());
+
+    let tenant_id = get("tenant_id").to_string();
+    if tenant_id.is_empty() {
+        return Err("tenant_id is missing".to_string());
+    }
+    let ips_type = IpsType::parse(get("ips_type")).ok_or_else(|| {
+        let v = get("ips_type");
+        if v.is_empty() {
+            format!("tenant '{tenant_id}': ips_type is missing (expected neo or converged)")
+        } else {
+            format!("tenant '{tenant_id}': unknown ips_type '{v}' (expected neo or converged)")
+        }
+    })?;
+    let environment = Environment::parse(get("environment")).ok_or_else(|| {
+        format!(
+            "tenant '{tenant_id}': unknown environment '{}' (expected preview or production)",
+            get("environment")
+        )
+    })?;
+    let ias_url = parse_url(get("ias_url"))
+        .map_err(|e| format!("tenant '{tenant_id}': ias_url {e}"))?;
+    let mut ips_url = parse_url(get("ips_url"))
+        .map_err(|e| format!("tenant '{tenant_id}': ips_url {e}"))?;
+    if ips_url.is_none() && ips_type == IpsType::Converged {
+        ips_url = ias_url.clone();
+    }
+    let path = |k: &str| opt(k).map(|p| base.join(p));
+    let tech_user_permissions = opt("tech_user_permissions").map(|v| {
+        if matches!(v.to_ascii_lowercase().as_str(), "-" | "none") {
+            Vec::new()
+        } else {
+            v.split(';')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        }
+    });
+    Ok(Tenant {
+        line,
+        tenant_id,
+        ips_type,
+        environment,
+        ias_url,
+        ips_url,
+        ips_source_system_id: opt("ips_source_system_id"),
+        ias_admin_cert: path("ias_admin_cert"),
+        ips_inbound_cert: path("ips_inbound_cert"),
+        tech_user_permissions,
+        credential: opt("credential"),
+        job_id: opt("job_id"),
+        owner: get("owner").to_string(),
+        extra,
+    })
+}
+
+/// `https://host[:port][/path]`; a bare host name gets `https://`. Plain HTTP is refused: IAS
+/// and IPS are HTTPS only, and a typo should not send credentials in clear text.
+fn parse_url(v: &str) -> Result<Option<Url>, String> {
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let with_scheme = if v.contains("://") {
+        v.to_string()
+    } else {
+        format!("https://{v}")
+    };
+    let url = Url::parse(&with_scheme).map_err(|e| format!("'{v}' is not a valid URL: {e}"))?;
+    if url.scheme() != "https" {
+        return Err(format!("'{v}' must be an https:// URL"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("'{v}' has no host name"));
+    }
+    Ok(Some(url))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Inventory {
+        parse(s.as_bytes(), b',', Path::new("/inv")).unwrap()
+    }
+
+    #[test]
+    fn bom_crlf_case_and_spaces_in_headers() {
+        let inv = p("\u{feff} Tenant_ID , IPS_Type ,Owner\r\nACME,NEO,Ann\r\nglobex,converged,Bob\r\n");
+        assert_eq!(inv.rows, 2);
+        assert!(inv.errors.is_empty(), "{:?}", inv.errors);
+        assert_eq!(inv.tenants[0].tenant_id, "ACME");
+        assert_eq!(inv.tenants[0].ips_type, IpsType::Neo);
+        assert_eq!(inv.tenants[0].line, 2);
+        assert_eq!(inv.tenants[1].owner, "Bob");
+        assert_eq!(inv.tenants[1].line, 3);
+    }
+
+    #[test]
+    fn quoted_fields_with_commas_newlines_and_non_ascii() {
+        let inv = p("tenant_id,ips_type,owner\n\"a,b\",neo,\"Müller, Jürgen\nLine 2\"\nc,neo,Zoë\n");
+        assert_eq!(inv.tenants.len(), 2);
+        assert_eq!(inv.tenants[0].tenant_id, "a,b");
+        assert_eq!(inv.tenants[0].owner, "Müller, Jürgen\nLine 2");
+        // The multi-line field moves the next row's line number.
+        assert_eq!(inv.tenants[1].line, 4);
+        assert_eq!(inv.tenants[1].owner, "Zoë");
+    }
+
+    #[test]
+    fn the_three_row_errors_carry_line_numbers() {
+        let inv = p("tenant_id,ips_type\n,neo\nx,cloud\ny,neo\nY,converged\n");
+        assert_eq!(inv.rows, 4);
+        assert_eq!(inv.tenants.len(), 1);
+        assert_eq!(inv.errors.len(), 3);
+        assert_eq!(
+            (inv.errors[0].line, inv.errors[0].code),
+            (2, Code::InventoryInvalidRow)
+        );
+        assert!(inv.errors[0].message.contains("tenant_id is missing"));
+        assert_eq!(inv.errors[1].line, 3);
+        assert!(inv.errors[1].message.contains("unknown ips_type 'cloud'"));
+        assert_eq!(
+            (inv.errors[2].line, inv.errors[2].code),
+            (5, Code::InventoryDuplicateTenant)
+        );
+        assert!(inv.errors[2].message.contains("line 4"));
+    }
+
+    #[test]
+    fn unknown_columns_go_to_extra_and_paths_resolve() {
+        let inv = p("tenant_id,ips_type,ias_admin_cert,Region,ias_url\nA,converged,certs/a.pem,EU10,acme.accounts.ondemand.com\n");
+        let t = &inv.tenants[0];
+        assert_eq!(t.extra.get("region").map(String::as_str), Some("EU10"));
+        assert_eq!(t.ias_admin_cert.as_deref(), Some(Path::new("/inv/certs/a.pem")));
+        assert_eq!(
+            t.ias_url.as_ref().map(Url::as_str),
+            Some("https://acme.accounts.ondemand.com/")
+        );
+        // Converged: an empty ips_url is the ias_url.
+        assert_eq!(t.ips_url, t.ias_url);
+    }
+
+    #[test]
+    fn semicolon_delimiter_and_hint() {
+        let inv = parse(b"tenant_id;ips_type\nA;neo\n", b';', Path::new(".")).unwrap();
+        assert_eq!(inv.tenants.len(), 1);
+        match parse(b"tenant_id;ips_type\nA;neo\n", b',', Path::new(".")) {
+            Err(ParseError::Header(r)) => assert!(r.contains("--delimiter ';'"), "{r}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn permissions_are_split_and_none_is_explicit() {
+        let inv = p("tenant_id,ips_type,tech_user_permissions\nA,neo,Read Users; Access Real-Time Provisioning API\nB,neo,none\nC,neo,\n");
+        assert_eq!(
+            inv.tenants[0].tech_user_permissions.as_deref(),
+            Some(&["Read Users".to_string(), "Access Real-Time Provisioning API".to_string()][..])
+        );
+        assert_eq!(inv.tenants[1].tech_user_permissions.as_deref(), Some(&[][..]));
+        assert_eq!(inv.tenants[2].tech_user_permissions, None);
+    }
+
+    #[test]
+    fn too_many_fields_and_bad_urls_are_row_errors() {
+        let inv = p("tenant_id,ips_type\nA,neo,surprise\nB,neo,,\n");
+        assert_eq!(inv.errors.len(), 1);
+        assert!(inv.errors[0].message.contains("3 fields"));
+        assert_eq!(inv.tenants.len(), 1, "trailing empty fields are tolerated");
+        let inv = p("tenant_id,ips_type,ias_url\nA,neo,http://x.example\n");
+        assert!(inv.errors[0].message.contains("https://"));
+    }
+
+    #[test]
+    fn missing_required_column_is_a_header_error() {
+        match parse(b"tenant,ips_type\n", b',', Path::new(".")) {
+            Err(ParseError::Header(r)) => assert!(r.contains("tenant_id"), "{r}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(parse(b"", b',', Path::new(".")), Err(ParseError::Empty)));
+        assert!(matches!(parse(b"\xEF\xBB\xBF\n\n", b',', Path::new(".")), Err(ParseError::Empty)));
+    }
+
+    #[test]
+    fn invalid_utf8_in_a_row_is_that_rows_error() {
+        let inv = parse(b"tenant_id,ips_type,owner\nA,neo,\xff\xfe\nB,neo,ok\n", b',', Path::new(".")).unwrap();
+        assert_eq!(inv.rows, 2);
+        assert_eq!(inv.tenants.len(), 1);
+        assert_eq!(inv.errors[0].line, 2);
+        assert!(inv.errors[0].message.contains("UTF-8"));
+    }
+}

@@ -1,0 +1,226 @@
+//! Remediation text: what the tenant's owner does about a finding, step by step, for the
+//! tenant's IPS type (SPEC §1: NEO imports the certificate in IPS *and* on the IAS admin
+//! record; converged only on the IAS admin record).
+
+use crate::findings::{Code, Finding, Target};
+use crate::inventory::IpsType;
+
+/// What the text needs to know about the tenant.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub tenant_id: &'a str,
+    pub ips_type: IpsType,
+    pub ips_source_system_id: Option<&'a str>,
+    pub job_id: Option<&'a str>,
+    pub credential: Option<&'a str>,
+}
+
+/// The IAS administrator record LMS authenticates as (KBA 3247849 spells it with an en dash).
+pub fn admin_record(tenant_id: &str) -> String {
+    format!("SAP LMS – {tenant_id}")
+}
+
+const GET_CERT: &str = "Download the new LMS certificate (cer.zip attached to SAP KBA 3247849) and unzip it; rename the .cer file to .crt if the console refuses it.";
+
+fn ias_import(ctx: &Context<'_>) -> String {
+    match ctx.ips_type {
+        IpsType::Converged => format!(
+            "In the IAS admin console open Users & Authorization → Administrators → '{}' → Configure System Authentication → Certificate → Browse, select the new certificate and Save.",
+            admin_record(ctx.tenant_id)
+        ),
+        IpsType::Neo => format!(
+            "In the IAS admin console open Users & Authorizations → Administrators → '{}' → Configure System Authentication → Certificate, import the new certificate and Save.",
+            admin_record(ctx.tenant_id)
+        ),
+    }
+}
+
+fn ips_import(ctx: &Context<'_>) -> String {
+    let system = match ctx.ips_source_system_id {
+        Some(id) => format!("the SuccessFactors Learning source system ({id})"),
+        None => "the SuccessFactors Learning source system".to_string(),
+    };
+    format!(
+        "In the NEO IPS admin console open Source Systems → {system} → Inbound Certificates → Import and import the new certificate."
+    )
+}
+
+fn permissions_step(ctx: &Context<'_>) -> String {
+    format!(
+        "Make sure 'Read Users' and 'Access Real-Time Provisioning API' are toggled on for '{}' (Users & Authorizations → Administrators).",
+        admin_record(ctx.tenant_id)
+    )
+}
+
+/// The import procedure for one certificate target, in order.
+fn import_steps(target: Target, ctx: &Context<'_>) -> Vec<String> {
+    let mut steps = vec![GET_CERT.to_string()];
+    match (ctx.ips_type, target) {
+        (IpsType::Neo, Target::IpsInboundCert) => steps.push(ips_import(ctx)),
+        (IpsType::Neo, _) => {
+            // Both places must hold it on NEO; the IAS record is the one named by the target.
+            steps.push(ias_import(ctx));
+        }
+        (IpsType::Converged, _) => steps.push(ias_import(ctx)),
+    }
+    steps.push(permissions_step(ctx));
+    steps.push("Delete the old certificate only after Real Time User Sync works with the new one, then audit again.".to_string());
+    steps
+}
+
+/// Full rollover for the tenant (used where the failing part is not one file).
+fn full_rollover(ctx: &Context<'_>) -> Vec<String> {
+    let mut steps = vec![GET_CERT.to_string()];
+    if ctx.ips_type == IpsType::Neo {
+        steps.push(ips_import(ctx));
+    }
+    steps.push(ias_import(ctx));
+    steps.push(permissions_step(ctx));
+    steps
+}
+
+fn numbered(steps: Vec<String>) -> String {
+    steps
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| format!("{}. {s}", i + 1))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn column_of(target: Target) -> &'static str {
+    match target {
+        Target::IpsInboundCert => "ips_inbound_cert",
+        _ => "ias_admin_cert",
+    }
+}
+
+/// The remediation for one finding, as numbered lines.
+pub fn for_finding(f: &Finding, ctx: &Context<'_>) -> String {
+    let steps: Vec<String> = match f.code {
+        Code::CertExpired
+        | Code::CertExpiresBeforeDeadline
+        | Code::CertExpiresCritical
+        | Code::CertExpiresSoon
+        | Code::CertNotReference
+        | Code::CertNoClientAuth
+        | Code::CertWeakKey
+        | Code::CertWeakSignature => import_steps(f.target, ctx),
+        Code::CertNotYetValid => {
+            let mut s = vec!["Check that the file is the certificate LMS presents today (a not-yet-valid certificate is usually next year's, imported instead of this year's) and that --as-of is right.".to_string()];
+            s.extend(import_steps(f.target, ctx));
+            s
+        }
+        Code::CertUnreadable => {
+            let where_ = match (ctx.ips_type, f.target) {
+                (IpsType::Neo, Target::IpsInboundCert) => "the NEO IPS admin console (LMS source system → Inbound Certificates)".to_string(),
+                _ => format!("the IAS admin console (Administrators → '{}' → Configure System Authentication → Certificate)", admin_record(ctx.tenant_id)),
+            };
+            vec![
+                format!("Export the certificate again from {where_} as PEM or DER (.crt/.cer), or as the zip SAP ships."),
+                format!("Point the inventory column {} at that file (paths are relative to the inventory's folder) and audit again.", column_of(f.target)),
+            ]
+        }
+        Code::ServerCertExpired | Code::ServerCertExpiring => vec![
+            "The server certificate of an SAP-hosted tenant is renewed by SAP: open an incident on component BC-IAM-IDS quoting the host and its expiry.".to_string(),
+            "If the tenant uses a custom domain, renew that domain's certificate in the IAS admin console (Applications & Resources → Tenant Settings → Custom Domain).".to_string(),
+        ],
+        Code::ServerChainUntrusted => vec![
+            "Compare the chain the server presents (see the report's certificates) with what LMS trusts; IPS proxy and real-time calls need DigiCert Global Root G2 (DigiCert Global Root CA is deprecated).".to_string(),
+            "If the tenant uses a custom domain, install its full certificate chain.".to_string(),
+            "If the audit runs behind a TLS-inspecting proxy, pass that proxy's CA with --ca-cert and audit again.".to_string(),
+        ],
+        Code::EndpointUnreachable => vec![
+            "Check the tenant's URL in the inventory (typo, decommissioned or migrated tenant).".to_string(),
+            "Check DNS, firewall and proxy from where the audit runs, then audit again.".to_string(),
+        ],
+        Code::SyncStale => {
+            let mut s = vec!["If Learning users were created or changed in that period, Real Time User Sync is not reaching IAS: look at the IPS real-time logs for the Learning source system.".to_string()];
+            s.push(match ctx.ips_type {
+                IpsType::Converged => "In Learning (System Administration → Configuration → System Configuration → SAP CLOUD IDENTITY SERVICES) check enableRealtimeUserSync=true, ipsURL, ipsAPIUrl = <ipsURL>/ipsproxy/service/api and ipsSourceSystemID.".to_string(),
+                IpsType::Neo => "In Learning (System Administration → Configuration → System Configuration → SAP CLOUD IDENTITY SERVICES) check enableRealtimeUserSync=true, ipsURL, ipsAPIUrl and ipsSourceSystemID.".to_string(),
+            });
+            s.extend(full_rollover(ctx).into_iter().skip(1).map(|x| format!("If the certificate was not rolled over yet: {x}")));
+            s
+        }
+        Code::SyncTestUserLeftover => vec![
+            "In the IAS admin console delete the user ias_test_user_27F5AAEA (Users & Authorizations → User Management); it is left over from a failed activation and blocks retries (SAP KBA 3248892).".to_string(),
+            "In Learning activate Real Time User Sync again and create a test user to confirm it reaches IAS.".to_string(),
+        ],
+        Code::SyncJobFailed => {
+            let job = ctx.job_id.map(|j| format!(" {j}")).unwrap_or_default();
+            vec![
+                format!("Open the IPS job log of job{job} (Monitoring → Provisioning Jobs) and read the failed entities."),
+                "A common cause is a technical-user password that differs between LMS, IAS and IPS: make it the same in all three (SAP KBA 3248892).".to_string(),
+                "Fix the failed entities and run the job again.".to_string(),
+            ]
+        }
+        Code::ApiAuthFailed => {
+            let cred = ctx.credential.map(|c| format!(" '{c}'")).unwrap_or_default();
+            vec![
+                format!("The audit's own credential{cred} was refused: check its client ID and secret in the credentials file and the environment variable or file it reads."),
+                "Check that this System administrator has 'Read Users' (and 'Access Identity Provisioning Tenant Admin API' for job logs) and that its client ID is not locked (5 failed logons lock it for 60 minutes).".to_string(),
+            ]
+        }
+        Code::ApiThrottled => vec![
+            "IAS answered 429 Too Many Requests after every retry: audit this tenant again later, or with a lower --concurrency.".to_string(),
+        ],
+        Code::MtlsRejected => full_rollover(ctx),
+        Code::TechUserMissingPermission => vec![
+            format!(
+                "In the IAS admin console open Users & Authorizations → Administrators → '{}', toggle on the permission named in the finding and Save.",
+                admin_record(ctx.tenant_id)
+            ),
+            "Then create a Learning-only test user and check it reaches IAS.".to_string(),
+        ],
+        Code::InventoryNothingToCheck => vec![
+            format!(
+                "Add evidence to the tenant's inventory row: ias_admin_cert{} exported from the console, tech_user_permissions, or ias_url with a credential for the live checks.",
+                if ctx.ips_type == IpsType::Neo { " and ips_inbound_cert" } else { "" }
+            ),
+        ],
+        Code::InventoryDuplicateTenant | Code::InventoryInvalidRow => vec![
+            "Correct the inventory row as the message says and audit again.".to_string(),
+        ],
+    };
+    numbered(steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(ips_type: IpsType) -> Context<'static> {
+        Context {
+            tenant_id: "ACME01",
+            ips_type,
+            ips_source_system_id: Some("sys-1"),
+            job_id: None,
+            credential: None,
+        }
+    }
+
+    #[test]
+    fn neo_and_converged_steps_differ() {
+        let f = Finding::new(Code::CertNotReference, Target::IpsInboundCert, "x");
+        let neo = for_finding(&f, &ctx(IpsType::Neo));
+        assert!(neo.contains("Inbound Certificates"), "{neo}");
+        assert!(neo.contains("sys-1"));
+        let f = Finding::new(Code::CertNotReference, Target::IasAdminCert, "x");
+        let conv = for_finding(&f, &ctx(IpsType::Converged));
+        assert!(conv.contains("'SAP LMS – ACME01'"), "{conv}");
+        assert!(conv.contains("Browse"));
+        assert!(!conv.contains("Inbound Certificates"));
+        assert!(conv.starts_with("1. "));
+    }
+
+    #[test]
+    fn every_code_has_text() {
+        for &code in Code::ALL {
+            for t in [IpsType::Neo, IpsType::Converged] {
+                let f = Finding::new(code, Target::IasAdminCert, "m");
+                assert!(!for_finding(&f, &ctx(t)).is_empty(), "{code}");
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! `audit.csv`: one row per tenant in inventory order (SPEC §6).
+
+use crate::findings::Target;
+use crate::result::{AuditReport, CertificateObject, TenantResult};
+use std::io::Write;
+
+pub const HEADER: [&str; 18] = [
+    "line",
+    "tenant_id",
+    "ips_type",
+    "environment",
+    "owner",
+    "risk",
+    "impacts",
+    "checks_run",
+    "checks_not_run",
+    "ias_admin_cert_sha256",
+    "ias_admin_cert_not_after",
+    "ias_admin_cert_days_left",
+    "ips_inbound_cert_sha256",
+    "ips_inbound_cert_not_after",
+    "ips_inbound_cert_days_left",
+    "reference_match",
+    "findings",
+    "remediation",
+];
+
+/// Text from the inventory or a certificate that a spreadsheet would take for a formula is
+/// prefixed with an apostrophe (CSV injection). Numbers and dates are never touched.
+fn cell(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}").into(),
+        _ => text.into(),
+    }
+}
+
+fn cert_cols(c: Option<&CertificateObject>) -> [String; 3] {
+    match c {
+        Some(c) => [
+            c.cert.sha256.clone(),
+            c.cert.not_after.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            c.cert.days_left.to_string(),
+        ],
+        None => Default::default(),
+    }
+}
+
+/// `yes` when every evidence certificate matched a reference, `no` when any did not, empty when
+/// the comparison did not run.
+pub fn reference_match(t: &TenantResult) -> &'static str {
+    let vals: Vec<bool> = t.certificates.iter().filter_map(|c| c.reference_match).collect();
+    if vals.is_empty() {
+        ""
+    } else if vals.iter().all(|v| *v) {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+fn join<T>(items: &[T], f: impl Fn(&T) -> &str) -> String {
+    items.iter().map(f).collect::<Vec<_>>().join(";")
+}
+
+pub fn write(report: &AuditReport, w: &mut dyn Write) -> std::io::Result<()> {
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record(HEADER)?;
+    for t in &report.tenants {
+        let ias = cert_cols(t.certificate(Target::IasAdminCert));
+        let ips = cert_cols(t.certificate(Target::IpsInboundCert));
+        // Steps stay one line per cell so the file greps well; findings are separated by ' | '.
+        let remediation = t
+            .remediation
+            .iter()
+            .map(|r| r.replace('\n', " "))
+            .collect::<Vec<_>>()
+            .join(" | ");
+        let line = t.line.to_string();
+        let record: [&str; 18] = [
+            &line,
+            &cell(&t.tenant_id),
+            t.ips_type.as_str(),
+            t.environment.as_str(),
+            &cell(&t.owner),
+            t.risk.as_str(),
+            &join(&t.impacts, |i| i.as_str()),
+            &join(&t.checks_run, |c| c.as_str()),
+            &join(&t.checks_not_run, |c| c.as_str()),
+            &ias[0],
+            &ias[1],
+            &ias[2],
+            &ips[0],
+            &ips[1],
+            &ips[2],
+            reference_match(t),
+            &t.findings_column(),
+            &cell(&remediation),
+        ];
+        out.write_record(record)?;
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,14 @@
+//! `audit.json`: the [`AuditReport`] as it is (SPEC §6).
+
+use crate::result::AuditReport;
+use std::io::Write;
+
+pub fn write(report: &AuditReport, w: &mut dyn Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, report)?;
+    w.write_all(b"\n")
+}
+
+/// Reads an `audit.json` written by this or another version of the tool.
+pub fn read(bytes: &[u8]) -> Result<AuditReport, serde_json::Error> {
+    serde_json::from_slice(bytes)
+}

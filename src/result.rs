@@ -1,0 +1,303 @@
+//! The audit result: what one run found, as data. `audit.json` is this structure serialised
+//! as it is; every other renderer (CSV, table, HTML, Markdown, diff) reads the same values.
+//!
+//! Field names follow SPEC §6. Fields the spec does not list (`cutover`, `complete`, `settings`,
+//! `ias_url`, `remediation`, …) are additions; readers of older or newer files must tolerate
+//! missing and unknown fields, so every addition has a serde default.
+
+use crate::findings::{Code, Finding, Impact, Level, Target};
+use crate::inventory::{Environment, InventoryError, IpsType};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The checks a tenant can have run, for the coverage columns (`checks_run`, `checks_not_run`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Check {
+    /// The certificate on the IAS admin record `SAP LMS – <tenant>` (file evidence).
+    IasAdminCert,
+    /// The certificate in the NEO IPS LMS source system's Inbound Certificates (file evidence).
+    IpsInboundCert,
+    /// Whether the evidence certificates are the new LMS certificate (`--reference-cert`).
+    Reference,
+    /// The `tech_user_permissions` column.
+    DeclaredPermissions,
+    IasServer,
+    IpsServer,
+    Sync,
+    SyncJob,
+    Mtls,
+}
+
+impl Check {
+    pub const ALL: [Check; 9] = [
+        Check::IasAdminCert,
+        Check::IpsInboundCert,
+        Check::Reference,
+        Check::DeclaredPermissions,
+        Check::IasServer,
+        Check::IpsServer,
+        Check::Sync,
+        Check::SyncJob,
+        Check::Mtls,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Check::IasAdminCert => "ias_admin_cert",
+            Check::IpsInboundCert => "ips_inbound_cert",
+            Check::Reference => "reference",
+            Check::DeclaredPermissions => "declared_permissions",
+            Check::IasServer => "ias_server",
+            Check::IpsServer => "ips_server",
+            Check::Sync => "sync",
+            Check::SyncJob => "sync_job",
+            Check::Mtls => "mtls",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+impl ToolInfo {
+    pub fn this() -> ToolInfo {
+        ToolInfo {
+            name: env!("CARGO_PKG_NAME").to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
+/// Key type and size of a certificate's public key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyInfo {
+    /// `RSA`, `EC`, `Ed25519`, `Ed448`, `DSA` or the algorithm OID when unknown.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Modulus size for RSA/DSA, field size for EC; `None` when it cannot be told.
+    pub bits: Option<u32>,
+    /// Named curve for EC keys (`P-256`, `P-384`, `P-521`, or the OID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub curve: Option<String>,
+}
+
+impl std::fmt::Display for KeyInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.bits, &self.curve) {
+            (_, Some(curve)) => write!(f, "{} {}", self.kind, curve),
+            (Some(bits), None) => write!(f, "{} {}", self.kind, bits),
+            (None, None) => f.write_str(&self.kind),
+        }
+    }
+}
+
+/// The facts of one certificate as reports show them (SPEC §4), without anything that depends
+/// on which target it was found for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateView {
+    pub subject: String,
+    pub issuer: String,
+    pub serial: String,
+    pub not_before: DateTime<Utc>,
+    pub not_after: DateTime<Utc>,
+    pub days_left: i64,
+    pub sha256: String,
+    pub sha1: String,
+    pub key: KeyInfo,
+    pub signature_algorithm: String,
+    /// `null` when the certificate has no extended key usage extension (any use allowed).
+    pub ekus: Option<Vec<String>>,
+}
+
+/// One evidence certificate of a tenant: its leaf with the rest of the bundle under `chain`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateObject {
+    pub target: Target,
+    /// Where it came from: the file as resolved, or `host:port` for a server chain.
+    #[serde(default)]
+    pub source: String,
+    #[serde(flatten)]
+    pub cert: CertificateView,
+    /// `null` when no `--reference-cert` was given (the comparison did not run).
+    pub reference_match: Option<bool>,
+    #[serde(default)]
+    pub chain: Vec<CertificateView>,
+}
+
+/// One audited tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TenantResult {
+    pub line: u64,
+    pub tenant_id: String,
+    pub ips_type: IpsType,
+    pub environment: Environment,
+    pub owner: String,
+    #[serde(default)]
+    pub ias_url: String,
+    #[serde(default)]
+    pub ips_url: String,
+    pub risk: Level,
+    pub impacts: Vec<Impact>,
+    #[serde(default)]
+    pub checks_run: Vec<Check>,
+    #[serde(default)]
+    pub checks_not_run: Vec<Check>,
+    pub certificates: Vec<CertificateObject>,
+    pub findings: Vec<Finding>,
+    /// The tenant's remediation steps in order, each once (the CSV's `remediation` column).
+    #[serde(default)]
+    pub remediation: Vec<String>,
+    #[serde(default)]
+    pub extra: BTreeMap<String, String>,
+}
+
+impl TenantResult {
+    /// `CODE@target;CODE@target`, the CSV `findings` column.
+    pub fn findings_column(&self) -> String {
+        let mut out = String::new();
+        for (i, f) in self.findings.iter().enumerate() {
+            if i > 0 {
+                out.push(';');
+            }
+            out.push_str(f.code.as_str());
+            out.push('@');
+            out.push_str(f.target.as_str());
+        }
+        out
+    }
+
+    pub fn certificate(&self, target: Target) -> Option<&CertificateObject> {
+        self.certificates.iter().find(|c| c.target == target)
+    }
+}
+
+/// Coverage of one check across the fleet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coverage {
+    pub run: u64,
+    pub not_run: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Data rows read from the inventory (`rows = tenants + inventory_errors`).
+    pub rows: u64,
+    pub tenants: u64,
+    pub inventory_errors: u64,
+    pub by_risk: BTreeMap<Level, u64>,
+    pub by_code: BTreeMap<Code, u64>,
+    #[serde(default)]
+    pub by_impact: BTreeMap<Impact, u64>,
+    #[serde(default)]
+    pub checks: BTreeMap<Check, Coverage>,
+}
+
+impl Summary {
+    pub fn from_tenants(tenants: &[TenantResult], rows: u64, inventory_errors: u64) -> Summary {
+        let mut s = Summary {
+            rows,
+            tenants: tenants.len() as u64,
+            inventory_errors,
+            ..Summary::default()
+        };
+        for level in Level::ALL {
+            s.by_risk.insert(level, 0);
+        }
+        for check in Check::ALL {
+            s.checks.insert(check, Coverage::default());
+        }
+        for t in tenants {
+            *s.by_risk.entry(t.risk).or_default() += 1;
+            for f in &t.findings {
+                *s.by_code.entry(f.code).or_default() += 1;
+            }
+            for i in &t.impacts {
+                *s.by_impact.entry(*i).or_default() += 1;
+            }
+            for c in &t.checks_run {
+                s.checks.entry(*c).or_default().run += 1;
+            }
+            for c in &t.checks_not_run {
+                s.checks.entry(*c).or_default().not_run += 1;
+            }
+        }
+        s
+    }
+}
+
+/// The settings a run used, so a report can be read without its command line.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    pub warn_days: i64,
+    pub critical_days: i64,
+    pub sync_stale_days: i64,
+    pub fail_on: Option<Level>,
+    pub allow_unknown: bool,
+    pub offline: bool,
+    /// SHA-256 fingerprints of the `--reference-cert` certificates.
+    pub reference_certs: Vec<String>,
+}
+
+/// Everything one run produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditReport {
+    pub tool: ToolInfo,
+    pub as_of: DateTime<Utc>,
+    pub deadline: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub cutover: Option<DateTime<Utc>>,
+    pub inventory: String,
+    /// False when the run was interrupted: the tenants listed are those that finished.
+    #[serde(default = "default_true")]
+    pub complete: bool,
+    #[serde(default)]
+    pub settings: Settings,
+    pub summary: Summary,
+    pub tenants: Vec<TenantResult>,
+    pub inventory_errors: Vec<InventoryError>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl AuditReport {
+    /// Tenant indexes sorted worst first: risk descending, then more findings, then inventory
+    /// order. Renderers that list "worst first" use this one ordering.
+    pub fn worst_first(&self) -> Vec<usize> {
+        let mut idx: Vec<usize> = (0..self.tenants.len()).collect();
+        idx.sort_by(|&a, &b| {
+            let (ta, tb) = (&self.tenants[a], &self.tenants[b]);
+            tb.risk
+                .cmp(&ta.risk)
+                .then_with(|| {
+                    let wa = ta.findings.iter().map(|f| f.level).max();
+                    let wb = tb.findings.iter().map(|f| f.level).max();
+                    wb.cmp(&wa)
+                })
+                .then_with(|| tb.findings.len().cmp(&ta.findings.len()))
+                .then_with(|| ta.line.cmp(&tb.line))
+        });
+        idx
+    }
+
+    /// The highest tenant risk, counting inventory errors as `UNKNOWN` (a row we could not
+    /// audit may be a tenant at risk).
+    pub fn worst_level(&self) -> Level {
+        let mut worst = self
+            .tenants
+            .iter()
+            .map(|t| t.risk)
+            .max()
+            .unwrap_or(Level::Ok);
+        if !self.inventory_errors.is_empty() {
+            worst = worst.max(Level::Unknown);
+        }
+        worst
+    }
+}
