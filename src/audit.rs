@@ -51,7 +51,11 @@ pub fn applicable(t: &Tenant) -> Vec<Check> {
     if t.ips_type == IpsType::Neo {
         v.push(Check::IpsInboundCert);
     }
-    v.extend([Check::Reference, Check::DeclaredPermissions, Check::IasServer]);
+    v.extend([
+        Check::Reference,
+        Check::DeclaredPermissions,
+        Check::IasServer,
+    ]);
     let separate_ips_host = match (&t.ias_url, &t.ips_url) {
         (Some(a), Some(b)) => a.host_str() != b.host_str() || a.port() != b.port(),
         (None, Some(_)) => true,
@@ -73,7 +77,11 @@ pub fn offline_checks(t: &Tenant, files: &FileCache, policy: &Policy) -> Outcome
     let mut out = Outcome::default();
     let mut targets = vec![(Target::IasAdminCert, Check::IasAdminCert, &t.ias_admin_cert)];
     if t.ips_type == IpsType::Neo {
-        targets.push((Target::IpsInboundCert, Check::IpsInboundCert, &t.ips_inbound_cert));
+        targets.push((
+            Target::IpsInboundCert,
+            Check::IpsInboundCert,
+            &t.ips_inbound_cert,
+        ));
     }
     let mut any_loaded = false;
     for (target, check, path) in targets {
@@ -168,8 +176,16 @@ pub fn finish(t: &Tenant, mut outcome: Outcome) -> TenantResult {
         ips_type: t.ips_type,
         environment: t.environment,
         owner: t.owner.clone(),
-        ias_url: t.ias_url.as_ref().map(|u| u.to_string()).unwrap_or_default(),
-        ips_url: t.ips_url.as_ref().map(|u| u.to_string()).unwrap_or_default(),
+        ias_url: t
+            .ias_url
+            .as_ref()
+            .map(|u| u.to_string())
+            .unwrap_or_default(),
+        ips_url: t
+            .ips_url
+            .as_ref()
+            .map(|u| u.to_string())
+            .unwrap_or_default(),
         risk,
         impacts,
         checks_run: outcome.run,
@@ -182,7 +198,12 @@ pub fn finish(t: &Tenant, mut outcome: Outcome) -> TenantResult {
 }
 
 /// Builds the report from finished tenants (in inventory order).
-pub fn report(inv: &Inventory, opts: &Options, tenants: Vec<TenantResult>, complete: bool) -> AuditReport {
+pub fn report(
+    inv: &Inventory,
+    opts: &Options,
+    tenants: Vec<TenantResult>,
+    complete: bool,
+) -> AuditReport {
     let summary = Summary::from_tenants(&tenants, inv.rows, inv.errors.len() as u64);
     AuditReport {
         tool: ToolInfo::this(),
@@ -240,7 +261,8 @@ pub fn fails(report: &AuditReport, fail_on: Option<Level>, allow_unknown: bool) 
 pub fn load_references(paths: &[PathBuf], limits: &Limits) -> Result<References, String> {
     let mut certs = Vec::new();
     for p in paths {
-        let bundle = load_file(p, limits).map_err(|e| format!("--reference-cert {}: {e}", p.display()))?;
+        let bundle =
+            load_file(p, limits).map_err(|e| format!("--reference-cert {}: {e}", p.display()))?;
         // A reference is the LMS client certificate; CA certificates in the same file are its
         // chain, not references.
         let leaves = bundle.leaf_candidates();

@@ -59,6 +59,10 @@ pub enum Target {
     TechUser,
     Sync,
     Inventory,
+    /// A certificate file given to `inspect`.
+    Certificate,
+    /// A server given to `inspect` as `https://host[:port]` or `host:port`.
+    Server,
 }
 
 impl Target {
@@ -71,6 +75,8 @@ impl Target {
             Target::TechUser => "tech_user",
             Target::Sync => "sync",
             Target::Inventory => "inventory",
+            Target::Certificate => "certificate",
+            Target::Server => "server",
         }
     }
 }

@@ -123,7 +123,11 @@ pub enum InventoryFileError {
         source: std::io::Error,
     },
     #[error("{path}: the inventory is {size} bytes, over the {limit}-byte limit")]
-    TooLarge { path: PathBuf, size: u64, limit: u64 },
+    TooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
     #[error("{path}: the inventory is empty; a header row is required (columns: {columns})")]
     Empty { path: PathBuf, columns: String },
     #[error("{path}: line 1 (header): {reason}")]
@@ -271,18 +275,27 @@ struct LineCounter<'a> {
 
 impl<'a> LineCounter<'a> {
     fn new(bytes: &'a [u8]) -> Self {
-        LineCounter { bytes, pos: 0, line: 1 }
+        LineCounter {
+            bytes,
+            pos: 0,
+            line: 1,
+        }
     }
 
     /// Offsets only grow, so each byte is looked at once.
     fn line_at(&mut self, offset: u64) -> u64 {
-        let mut target = usize::try_from(offset).unwrap_or(usize::MAX).min(self.bytes.len());
+        let mut target = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.bytes.len());
         // A record reported as starting on the line end of the previous one starts after it.
         while target < self.bytes.len() && matches!(self.bytes[target], b'\r' | b'\n') {
             target += 1;
         }
         if target > self.pos {
-            self.line += self.bytes[self.pos..target].iter().filter(|&&b| b == b'\n').count() as u64;
+            self.line += self.bytes[self.pos..target]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
             self.pos = target;
         }
         self.line
@@ -391,10 +404,10 @@ fn row_to_tenant(
             get("environment")
         )
     })?;
-    let ias_url = parse_url(get("ias_url"))
-        .map_err(|e| format!("tenant '{tenant_id}': ias_url {e}"))?;
-    let mut ips_url = parse_url(get("ips_url"))
-        .map_err(|e| format!("tenant '{tenant_id}': ips_url {e}"))?;
+    let ias_url =
+        parse_url(get("ias_url")).map_err(|e| format!("tenant '{tenant_id}': ias_url {e}"))?;
+    let mut ips_url =
+        parse_url(get("ips_url")).map_err(|e| format!("tenant '{tenant_id}': ips_url {e}"))?;
     if ips_url.is_none() && ips_type == IpsType::Converged {
         ips_url = ias_url.clone();
     }
@@ -459,7 +472,8 @@ mod tests {
 
     #[test]
     fn bom_crlf_case_and_spaces_in_headers() {
-        let inv = p("\u{feff} Tenant_ID , IPS_Type ,Owner\r\nACME,NEO,Ann\r\nglobex,converged,Bob\r\n");
+        let inv =
+            p("\u{feff} Tenant_ID , IPS_Type ,Owner\r\nACME,NEO,Ann\r\nglobex,converged,Bob\r\n");
         assert_eq!(inv.rows, 2);
         assert!(inv.errors.is_empty(), "{:?}", inv.errors);
         assert_eq!(inv.tenants[0].tenant_id, "ACME");
@@ -471,7 +485,8 @@ mod tests {
 
     #[test]
     fn quoted_fields_with_commas_newlines_and_non_ascii() {
-        let inv = p("tenant_id,ips_type,owner\n\"a,b\",neo,\"Müller, Jürgen\nLine 2\"\nc,neo,Zoë\n");
+        let inv =
+            p("tenant_id,ips_type,owner\n\"a,b\",neo,\"Müller, Jürgen\nLine 2\"\nc,neo,Zoë\n");
         assert_eq!(inv.tenants.len(), 2);
         assert_eq!(inv.tenants[0].tenant_id, "a,b");
         assert_eq!(inv.tenants[0].owner, "Müller, Jürgen\nLine 2");
@@ -502,10 +517,15 @@ mod tests {
 
     #[test]
     fn unknown_columns_go_to_extra_and_paths_resolve() {
-        let inv = p("tenant_id,ips_type,ias_admin_cert,Region,ias_url\nA,converged,certs/a.pem,EU10,acme.accounts.ondemand.com\n");
+        let inv = p(
+            "tenant_id,ips_type,ias_admin_cert,Region,ias_url\nA,converged,certs/a.pem,EU10,acme.accounts.ondemand.com\n",
+        );
         let t = &inv.tenants[0];
         assert_eq!(t.extra.get("region").map(String::as_str), Some("EU10"));
-        assert_eq!(t.ias_admin_cert.as_deref(), Some(Path::new("/inv/certs/a.pem")));
+        assert_eq!(
+            t.ias_admin_cert.as_deref(),
+            Some(Path::new("/inv/certs/a.pem"))
+        );
         assert_eq!(
             t.ias_url.as_ref().map(Url::as_str),
             Some("https://acme.accounts.ondemand.com/")
@@ -526,12 +546,22 @@ mod tests {
 
     #[test]
     fn permissions_are_split_and_none_is_explicit() {
-        let inv = p("tenant_id,ips_type,tech_user_permissions\nA,neo,Read Users; Access Real-Time Provisioning API\nB,neo,none\nC,neo,\n");
+        let inv = p(
+            "tenant_id,ips_type,tech_user_permissions\nA,neo,Read Users; Access Real-Time Provisioning API\nB,neo,none\nC,neo,\n",
+        );
         assert_eq!(
             inv.tenants[0].tech_user_permissions.as_deref(),
-            Some(&["Read Users".to_string(), "Access Real-Time Provisioning API".to_string()][..])
+            Some(
+                &[
+                    "Read Users".to_string(),
+                    "Access Real-Time Provisioning API".to_string()
+                ][..]
+            )
         );
-        assert_eq!(inv.tenants[1].tech_user_permissions.as_deref(), Some(&[][..]));
+        assert_eq!(
+            inv.tenants[1].tech_user_permissions.as_deref(),
+            Some(&[][..])
+        );
         assert_eq!(inv.tenants[2].tech_user_permissions, None);
     }
 
@@ -551,13 +581,24 @@ mod tests {
             Err(ParseError::Header(r)) => assert!(r.contains("tenant_id"), "{r}"),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(parse(b"", b',', Path::new(".")), Err(ParseError::Empty)));
-        assert!(matches!(parse(b"\xEF\xBB\xBF\n\n", b',', Path::new(".")), Err(ParseError::Empty)));
+        assert!(matches!(
+            parse(b"", b',', Path::new(".")),
+            Err(ParseError::Empty)
+        ));
+        assert!(matches!(
+            parse(b"\xEF\xBB\xBF\n\n", b',', Path::new(".")),
+            Err(ParseError::Empty)
+        ));
     }
 
     #[test]
     fn invalid_utf8_in_a_row_is_that_rows_error() {
-        let inv = parse(b"tenant_id,ips_type,owner\nA,neo,\xff\xfe\nB,neo,ok\n", b',', Path::new(".")).unwrap();
+        let inv = parse(
+            b"tenant_id,ips_type,owner\nA,neo,\xff\xfe\nB,neo,ok\n",
+            b',',
+            Path::new("."),
+        )
+        .unwrap();
         assert_eq!(inv.rows, 2);
         assert_eq!(inv.tenants.len(), 1);
         assert_eq!(inv.errors[0].line, 2);

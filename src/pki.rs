@@ -75,9 +75,16 @@ impl LeafSpec {
     }
 
     /// A TLS server certificate for the given DNS names (wildcards allowed).
-    pub fn server(names: &[String], not_before: DateTime<Utc>, not_after: DateTime<Utc>) -> LeafSpec {
+    pub fn server(
+        names: &[String],
+        not_before: DateTime<Utc>,
+        not_after: DateTime<Utc>,
+    ) -> LeafSpec {
         LeafSpec {
-            common_name: names.first().cloned().unwrap_or_else(|| "localhost".to_string()),
+            common_name: names
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "localhost".to_string()),
             organization: None,
             not_before,
             not_after,
@@ -159,7 +166,11 @@ fn leaf_params(spec: &LeafSpec) -> Result<CertificateParams, PkiError> {
 
 impl Ca {
     /// A self-signed CA valid from `not_before` to `not_after`.
-    pub fn new(cn: &str, not_before: DateTime<Utc>, not_after: DateTime<Utc>) -> Result<Ca, PkiError> {
+    pub fn new(
+        cn: &str,
+        not_before: DateTime<Utc>,
+        not_after: DateTime<Utc>,
+    ) -> Result<Ca, PkiError> {
         let key = KeyAlg::P256.generate()?;
         let mut params = CertificateParams::new(Vec::<String>::new())?;
         params.distinguished_name = dn(cn, Some("mtls-audit"));
@@ -215,9 +226,18 @@ mod tests {
     #[test]
     fn issued_leaf_has_the_asked_dates_and_usage() {
         let now = DateTime::from_timestamp(1_750_000_000, 0).unwrap();
-        let ca = Ca::new("Test CA", now - Duration::days(10), now + Duration::days(3650)).unwrap();
+        let ca = Ca::new(
+            "Test CA",
+            now - Duration::days(10),
+            now + Duration::days(3650),
+        )
+        .unwrap();
         let leaf = ca
-            .issue(&LeafSpec::client("LMS client", now - Duration::days(1), now + Duration::days(30)))
+            .issue(&LeafSpec::client(
+                "LMS client",
+                now - Duration::days(1),
+                now + Duration::days(30),
+            ))
             .unwrap();
         let f = CertFacts::from_der(&leaf.cert_der).unwrap();
         assert_eq!(f.not_after, now + Duration::days(30));

@@ -77,7 +77,9 @@ impl Bundle {
                 .enumerate()
                 .any(|(j, o)| j != i && !o.self_issued() && o.issuer_der == c.subject_der)
         };
-        let v: Vec<usize> = (0..self.certs.len()).filter(|&i| !issues_another(i)).collect();
+        let v: Vec<usize> = (0..self.certs.len())
+            .filter(|&i| !issues_another(i))
+            .collect();
         if v.is_empty() {
             // A cycle (two certificates issuing each other): fall back to every one.
             (0..self.certs.len()).collect()
@@ -89,7 +91,10 @@ impl Bundle {
     /// The leaf and the rest of the bundle in file order. With several candidates the leaf is
     /// one for which `prefer` holds (e.g. it matches a reference certificate), then the one
     /// that expires last, then the first in the file.
-    pub fn split(&self, prefer: impl Fn(&CertFacts) -> bool) -> (Arc<CertFacts>, Vec<Arc<CertFacts>>) {
+    pub fn split(
+        &self,
+        prefer: impl Fn(&CertFacts) -> bool,
+    ) -> (Arc<CertFacts>, Vec<Arc<CertFacts>>) {
         let candidates = self.leaf_candidates();
         let mut best = candidates[0];
         for &i in &candidates[1..] {
@@ -120,7 +125,9 @@ pub enum LoadError {
     Io(String),
     #[error("the file is empty")]
     Empty,
-    #[error("the file is {size} bytes, over the {limit}-byte limit for certificate files; not read")]
+    #[error(
+        "the file is {size} bytes, over the {limit}-byte limit for certificate files; not read"
+    )]
     TooLarge { size: u64, limit: u64 },
     #[error("the file holds a private key and no certificate (the key is not shown)")]
     PrivateKeyOnly,
@@ -169,12 +176,16 @@ pub fn load_bytes(bytes: &[u8], limits: &Limits) -> Result<Bundle, LoadError> {
         let mut rest = s.as_ref();
         while let Some(start) = rest.find("-----BEGIN ") {
             let after = &rest[start + 11..];
-            let Some(label_end) = after.find("-----") else { break };
+            let Some(label_end) = after.find("-----") else {
+                break;
+            };
             let label = &after[..label_end];
             let end_marker = format!("-----END {label}-----");
             let body_start = label_end + 5;
             let Some(end) = after[body_start..].find(&end_marker) else {
-                return Err(LoadError::Damaged(format!("PEM block '{label}' has no END line")));
+                return Err(LoadError::Damaged(format!(
+                    "PEM block '{label}' has no END line"
+                )));
             };
             let body = &after[body_start..body_start + end];
             if label.contains("PRIVATE KEY") {

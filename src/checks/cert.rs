@@ -135,7 +135,10 @@ pub fn judge(target: Target, c: &CertFacts, policy: &Policy) -> Vec<Finding> {
             out.push(Finding::new(
                 Code::CertNotYetValid,
                 target,
-                format!("not valid before {}: {who}", c.not_before.format("%Y-%m-%d %H:%M:%S UTC")),
+                format!(
+                    "not valid before {}: {who}",
+                    c.not_before.format("%Y-%m-%d %H:%M:%S UTC")
+                ),
             ));
         }
         if let Some(deadline) = policy.deadline
@@ -179,7 +182,9 @@ pub fn judge(target: Target, c: &CertFacts, policy: &Policy) -> Vec<Finding> {
         out.push(Finding::new(
             Code::CertNoClientAuth,
             target,
-            format!("the extended key usage ({ekus}) does not allow TLS client authentication: {who}"),
+            format!(
+                "the extended key usage ({ekus}) does not allow TLS client authentication: {who}"
+            ),
         ));
     }
     if c.weak_key() {

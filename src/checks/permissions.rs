@@ -54,8 +54,24 @@ mod tests {
 
     #[test]
     fn both_present_in_any_case_is_quiet() {
-        assert!(check(&s(&["read users", "ACCESS REAL-TIME PROVISIONING API", "Manage Users"]), "T").is_empty());
-        assert!(check(&s(&["Read  Users", "Access Real Time Provisioning API"]), "T").is_empty());
+        assert!(
+            check(
+                &s(&[
+                    "read users",
+                    "ACCESS REAL-TIME PROVISIONING API",
+                    "Manage Users"
+                ]),
+                "T"
+            )
+            .is_empty()
+        );
+        assert!(
+            check(
+                &s(&["Read  Users", "Access Real Time Provisioning API"]),
+                "T"
+            )
+            .is_empty()
+        );
     }
 
     #[test]

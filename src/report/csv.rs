@@ -48,7 +48,11 @@ fn cert_cols(c: Option<&CertificateObject>) -> [String; 3] {
 /// `yes` when every evidence certificate matched a reference, `no` when any did not, empty when
 /// the comparison did not run.
 pub fn reference_match(t: &TenantResult) -> &'static str {
-    let vals: Vec<bool> = t.certificates.iter().filter_map(|c| c.reference_match).collect();
+    let vals: Vec<bool> = t
+        .certificates
+        .iter()
+        .filter_map(|c| c.reference_match)
+        .collect();
     if vals.is_empty() {
         ""
     } else if vals.iter().all(|v| *v) {

@@ -3,5 +3,8 @@
 use crate::result::AuditReport;
 
 pub fn render(report: &AuditReport) -> String {
-    format!("<!doctype html><title>mtls-audit</title><p>{} tenants</p>", report.tenants.len())
+    format!(
+        "<!doctype html><title>mtls-audit</title><p>{} tenants</p>",
+        report.tenants.len()
+    )
 }

@@ -2,6 +2,7 @@
 
 pub mod csv;
 pub mod html;
+pub mod inspect;
 pub mod json;
 pub mod md;
 pub mod table;
@@ -21,7 +22,13 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [Format; 5] = [Format::Table, Format::Csv, Format::Json, Format::Html, Format::Md];
+    pub const ALL: [Format; 5] = [
+        Format::Table,
+        Format::Csv,
+        Format::Json,
+        Format::Html,
+        Format::Md,
+    ];
 
     pub fn parse(s: &str) -> Option<Format> {
         match s.trim().to_ascii_lowercase().as_str() {
@@ -50,8 +57,12 @@ impl Format {
 pub fn parse_formats(list: &str) -> Result<Vec<Format>, String> {
     let mut out = Vec::new();
     for part in list.split(',').filter(|p| !p.trim().is_empty()) {
-        let f = Format::parse(part)
-            .ok_or_else(|| format!("unknown format '{}' (expected table, csv, json, html, md)", part.trim()))?;
+        let f = Format::parse(part).ok_or_else(|| {
+            format!(
+                "unknown format '{}' (expected table, csv, json, html, md)",
+                part.trim()
+            )
+        })?;
         if !out.contains(&f) {
             out.push(f);
         }
@@ -84,7 +95,9 @@ pub fn write_atomic(
     std::fs::create_dir_all(dir).map_err(err)?;
     let tmp = dir.join(format!(
         ".{}.tmp-{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("report"),
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("report"),
         std::process::id()
     ));
     let result = (|| {
@@ -102,7 +115,11 @@ pub fn write_atomic(
 }
 
 /// Writes every file format of `formats` into `out`; returns the paths written, in order.
-pub fn write_files(report: &AuditReport, out: &Path, formats: &[Format]) -> Result<Vec<PathBuf>, WriteError> {
+pub fn write_files(
+    report: &AuditReport,
+    out: &Path,
+    formats: &[Format],
+) -> Result<Vec<PathBuf>, WriteError> {
     let mut written = Vec::new();
     for f in formats {
         let Some(name) = f.file_name() else { continue };

@@ -61,6 +61,8 @@ fn target_short(t: Target) -> &'static str {
         Target::TechUser => "tech user",
         Target::Sync => "sync",
         Target::Inventory => "inventory",
+        Target::Certificate => "certificate",
+        Target::Server => "server",
     }
 }
 
@@ -68,9 +70,13 @@ fn target_short(t: Target) -> &'static str {
 pub fn render(report: &AuditReport, opts: &Options) -> String {
     let mut table = Table::new();
     if opts.color {
-        table.load_style(presets::UTF8_FULL_CONDENSED).enforce_styling();
+        table
+            .load_style(presets::UTF8_FULL_CONDENSED)
+            .enforce_styling();
     } else {
-        table.load_style(presets::ASCII_FULL_CONDENSED).force_no_tty();
+        table
+            .load_style(presets::ASCII_FULL_CONDENSED)
+            .force_no_tty();
     }
     match opts.width {
         Some(w) => {
@@ -82,13 +88,29 @@ pub fn render(report: &AuditReport, opts: &Options) -> String {
             table.set_content_arrangement(ContentArrangement::Disabled);
         }
     }
-    let header = ["RISK", "TENANT", "IPS", "ENV", "DAYS LEFT", "FINDINGS", "OWNER"];
+    let header = [
+        "RISK",
+        "TENANT",
+        "IPS",
+        "ENV",
+        "DAYS LEFT",
+        "FINDINGS",
+        "OWNER",
+    ];
     table.set_header(header.iter().map(|h| {
         let c = Cell::new(h);
-        if opts.color { c.add_attribute(Attribute::Bold) } else { c }
+        if opts.color {
+            c.add_attribute(Attribute::Bold)
+        } else {
+            c
+        }
     }));
     let order = report.worst_first();
-    let shown = if opts.limit == 0 { order.len() } else { opts.limit.min(order.len()) };
+    let shown = if opts.limit == 0 {
+        order.len()
+    } else {
+        opts.limit.min(order.len())
+    };
     for &i in &order[..shown] {
         let t = &report.tenants[i];
         let mut risk = Cell::new(t.risk.as_str());
@@ -98,7 +120,13 @@ pub fn render(report: &AuditReport, opts: &Options) -> String {
         let days = t
             .certificates
             .iter()
-            .map(|c| format!("{} {}", target_short(c.target).trim_end_matches(" cert"), c.cert.days_left))
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    target_short(c.target).trim_end_matches(" cert"),
+                    c.cert.days_left
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n");
         let findings = if t.findings.is_empty() {
@@ -115,7 +143,11 @@ pub fn render(report: &AuditReport, opts: &Options) -> String {
             Cell::new(&t.tenant_id),
             Cell::new(t.ips_type.as_str()),
             Cell::new(t.environment.as_str()),
-            Cell::new(if days.is_empty() { "-".to_string() } else { days }),
+            Cell::new(if days.is_empty() {
+                "-".to_string()
+            } else {
+                days
+            }),
             Cell::new(findings),
             Cell::new(&t.owner),
         ]);
@@ -129,7 +161,10 @@ pub fn render(report: &AuditReport, opts: &Options) -> String {
         let rest = &order[shown..];
         let mut counts = [0usize; 5];
         for &i in rest {
-            counts[Level::ALL.iter().position(|l| *l == report.tenants[i].risk).unwrap_or(0)] += 1;
+            counts[Level::ALL
+                .iter()
+                .position(|l| *l == report.tenants[i].risk)
+                .unwrap_or(0)] += 1;
         }
         let parts: Vec<String> = Level::ALL
             .iter()

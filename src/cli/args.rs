@@ -1,0 +1,157 @@
+//! Arguments shared by several subcommands, and their parsers. Raw values are parsed here with
+//! no I/O; turning them into settings (reading reference certificates) happens in `settings`.
+
+use anyhow::Context as _;
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::Args;
+use mtls_audit::audit::load_references;
+use mtls_audit::cert::Limits;
+use mtls_audit::checks::cert::Policy;
+use mtls_audit::findings::Level;
+use std::path::PathBuf;
+
+/// `YYYY-MM-DD` (00:00:00 UTC) or RFC 3339.
+pub fn parse_date(s: &str) -> Result<DateTime<Utc>, String> {
+    let s = s.trim();
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return d
+            .and_hms_opt(0, 0, 0)
+            .map(|dt| dt.and_utc())
+            .ok_or_else(|| format!("'{s}' is out of range"));
+    }
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|_| {
+            format!(
+                "'{s}' is neither a date (2025-08-07) nor an RFC 3339 time (2025-08-07T12:00:00Z)"
+            )
+        })
+}
+
+/// `--fail-on`: a level, or `never` (no level fails the run). A newtype because clap treats a
+/// bare `Option` field as "flag may be absent".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailOn(pub Option<Level>);
+
+/// A level for `--fail-on`, or `never` to always exit 0 on findings.
+pub fn parse_fail_on(s: &str) -> Result<FailOn, String> {
+    if matches!(s.trim().to_ascii_lowercase().as_str(), "never" | "none") {
+        return Ok(FailOn(None));
+    }
+    Level::parse(s).map(|l| FailOn(Some(l))).ok_or_else(|| {
+        format!("'{s}' is not a level (OK, WARN, UNKNOWN, AT_RISK, FAILING or never)")
+    })
+}
+
+pub fn parse_days(s: &str) -> Result<i64, String> {
+    let n: i64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a whole number of days"))?;
+    if !(0..=36_500).contains(&n) {
+        return Err(format!("{n} is out of range (0 to 36500 days)"));
+    }
+    Ok(n)
+}
+
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("'{s}' is not a duration like 10s or 500ms: {e}"))
+}
+
+pub fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "\\t" | "tab" => Ok(b'\t'),
+        _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
+        _ => Err(format!("'{s}' is not a single ASCII character")),
+    }
+}
+
+/// The certificate options `audit` and `inspect` share.
+#[derive(Debug, Clone, Args)]
+pub struct CertArgs {
+    /// The new LMS certificate: PEM, DER, .cer/.crt, .p7b or a .zip holding them (e.g. SAP's
+    /// cer.zip as downloaded). Repeatable
+    #[arg(long = "reference-cert", value_name = "FILE")]
+    pub reference_cert: Vec<PathBuf>,
+    /// Judge as of this date or RFC 3339 time [default: now]
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub as_of: Option<DateTime<Utc>>,
+    /// Certificates expiring before this date are AT_RISK (CERT_EXPIRES_BEFORE_DEADLINE)
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub deadline: Option<DateTime<Utc>>,
+    /// From this date LMS presents the new certificate: CERT_NOT_REFERENCE becomes FAILING
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub cutover: Option<DateTime<Utc>>,
+    /// CERT_EXPIRES_SOON when days_left <= N
+    #[arg(long, value_name = "N", default_value = "30", value_parser = parse_days)]
+    pub warn_days: i64,
+    /// CERT_EXPIRES_CRITICAL when days_left <= N
+    #[arg(long, value_name = "N", default_value = "14", value_parser = parse_days)]
+    pub critical_days: i64,
+    /// Exit 1 when a tenant's risk is at or above LEVEL (OK, WARN, UNKNOWN, AT_RISK, FAILING,
+    /// never)
+    #[arg(long, value_name = "LEVEL", default_value = "AT_RISK", value_parser = parse_fail_on)]
+    pub fail_on: FailOn,
+    /// Do not fail the run because of UNKNOWN (checks that could not run)
+    #[arg(long)]
+    pub allow_unknown: bool,
+}
+
+impl CertArgs {
+    /// Reads the reference certificates and builds the policy. `as_of` is truncated to whole
+    /// seconds so reports show clean RFC 3339 times.
+    pub fn policy(&self, limits: &Limits) -> anyhow::Result<Policy> {
+        let as_of = match self.as_of {
+            Some(d) => d,
+            None => {
+                let now = Utc::now();
+                DateTime::from_timestamp(now.timestamp(), 0).context("the clock is out of range")?
+            }
+        };
+        if self.critical_days > self.warn_days {
+            anyhow::bail!(
+                "--critical-days ({}) is more than --warn-days ({}); critical is the nearer threshold",
+                self.critical_days,
+                self.warn_days
+            );
+        }
+        let references =
+            load_references(&self.reference_cert, limits).map_err(anyhow::Error::msg)?;
+        Ok(Policy {
+            as_of,
+            deadline: self.deadline,
+            cutover: self.cutover,
+            warn_days: self.warn_days,
+            critical_days: self.critical_days,
+            references,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_parse_as_utc_midnight_or_rfc3339() {
+        assert_eq!(
+            parse_date("2025-08-07").unwrap().to_rfc3339(),
+            "2025-08-07T00:00:00+00:00"
+        );
+        assert_eq!(
+            parse_date("2025-08-07T02:00:00+02:00")
+                .unwrap()
+                .to_rfc3339(),
+            "2025-08-07T00:00:00+00:00"
+        );
+        assert!(parse_date("07.08.2025").is_err());
+    }
+
+    #[test]
+    fn fail_on_accepts_never() {
+        assert_eq!(parse_fail_on("never").unwrap(), FailOn(None));
+        assert_eq!(parse_fail_on("warn").unwrap(), FailOn(Some(Level::Warn)));
+        assert!(parse_fail_on("bad").is_err());
+    }
+}

@@ -1,0 +1,67 @@
+//! The command line: clap types (one file per subcommand) and the glue that turns validated
+//! settings into library calls. This is the binary's edge, where errors become `anyhow`.
+
+mod args;
+mod audit;
+mod demo;
+mod diff;
+mod inspect;
+mod sim;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes (ripgrep style): 0 compliant, 1 findings at or above `--fail-on`, 2 the tool
+/// could not do its job (bad arguments, unreadable inventory, interrupted run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Clean = 0,
+    Findings = 1,
+    Error = 2,
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(e: Exit) -> Self {
+        std::process::ExitCode::from(e as u8)
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mtls-audit",
+    version,
+    about = "Audit SAP SuccessFactors Learning tenants for the LMS <-> IAS/IPS mTLS certificate rollover",
+    long_about = "Audit a fleet of SAP SuccessFactors Learning tenants for the yearly mutual-TLS \
+certificate rollover between Learning (LMS) and SAP Cloud Identity Services (IAS/IPS), and for the \
+integration faults that break Real Time User Sync and the creation of Learning sites.\n\n\
+Exit codes: 0 no tenant at or above --fail-on; 1 at least one (or an UNKNOWN tenant without \
+--allow-unknown); 2 the tool could not do its job.",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Audit every tenant of an inventory CSV and write reports (the main job)
+    Audit(audit::AuditArgs),
+    /// Show everything about certificate files, zips or servers (support triage)
+    Inspect(inspect::InspectArgs),
+    /// Run the IAS/IPS simulator: a fleet of tenants behind one mTLS server
+    Sim(sim::SimArgs),
+    /// Run the built-in sample: simulator + sample fleet + audit + every report
+    Demo(demo::DemoArgs),
+    /// Compare two audit.json files: what got fixed, what got worse
+    Diff(diff::DiffArgs),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+    match cli.command {
+        Command::Audit(a) => audit::run(a),
+        Command::Inspect(a) => inspect::run(a),
+        Command::Sim(a) => sim::run(a),
+        Command::Demo(a) => demo::run(a),
+        Command::Diff(a) => diff::run(a),
+    }
+}

@@ -1,0 +1,6 @@
+//! The one integration-test binary (STYLE.md): this file only declares the modules.
+
+mod harness;
+
+mod cli;
+mod offline;
