@@ -45,7 +45,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Audit every tenant of an inventory CSV and write reports (the main job)
-    Audit(audit::AuditArgs),
+    Audit(Box<audit::AuditArgs>),
     /// Show everything about certificate files, zips or servers (support triage)
     Inspect(inspect::InspectArgs),
     /// Run the IAS/IPS simulator: a fleet of tenants behind one mTLS server
@@ -58,7 +58,7 @@ pub enum Command {
 
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
-        Command::Audit(a) => audit::run(a),
+        Command::Audit(a) => audit::run(*a),
         Command::Inspect(a) => inspect::run(a),
         Command::Sim(a) => sim::run(a),
         Command::Demo(a) => demo::run(a),
