@@ -2,7 +2,10 @@
 
 use crate::findings::{Level, Target};
 use crate::result::AuditReport;
-use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
+use comfy_table::{
+    Attribute, Cell, Color, ColumnConstraint, ContentArrangement, LineStyle, Table, TableStyle,
+    Width,
+};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
@@ -54,29 +57,54 @@ pub fn level_color(level: Level) -> Color {
 
 fn target_short(t: Target) -> &'static str {
     match t {
-        Target::IasAdminCert => "ias cert",
-        Target::IpsInboundCert => "ips cert",
+        Target::IasAdminCert => "ias",
+        Target::IpsInboundCert => "ips",
         Target::IasServer => "ias server",
         Target::IpsServer => "ips server",
         Target::TechUser => "tech user",
         Target::Sync => "sync",
-        Target::Inventory => "inventory",
-        Target::Certificate => "certificate",
+        Target::Inventory => "row",
+        Target::Certificate => "cert",
         Target::Server => "server",
     }
+}
+
+/// Borderless, like `kubectl get`: a rule under the header and a blank line between tenants,
+/// so multi-line cells stay readable and lines grep well.
+fn style(utf8: bool) -> TableStyle {
+    let rule = if utf8 { '─' } else { '-' };
+    TableStyle::new()
+        .header_separator(LineStyle::none().fill(rule).junction(rule))
+        .row_separator(LineStyle::none().fill(' ').junction(' '))
+}
+
+/// Findings grouped by code: `CERT_EXPIRED (ias cert, ips cert)`.
+fn findings_cell(t: &crate::result::TenantResult) -> String {
+    let mut groups: Vec<(crate::findings::Code, Vec<&'static str>)> = Vec::new();
+    for f in &t.findings {
+        match groups.iter_mut().find(|(c, _)| *c == f.code) {
+            Some((_, targets)) => targets.push(target_short(f.target)),
+            None => groups.push((f.code, vec![target_short(f.target)])),
+        }
+    }
+    if groups.is_empty() {
+        return "-".to_string();
+    }
+    groups
+        .iter()
+        .map(|(code, targets)| format!("{code} ({})", targets.join(", ")))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The table and the summary below it, ready to print.
 pub fn render(report: &AuditReport, opts: &Options) -> String {
     let mut table = Table::new();
+    table.load_style(style(opts.color));
     if opts.color {
-        table
-            .load_style(presets::UTF8_FULL_CONDENSED)
-            .enforce_styling();
+        table.enforce_styling();
     } else {
-        table
-            .load_style(presets::ASCII_FULL_CONDENSED)
-            .force_no_tty();
+        table.force_no_tty();
     }
     match opts.width {
         Some(w) => {
@@ -88,15 +116,7 @@ pub fn render(report: &AuditReport, opts: &Options) -> String {
             table.set_content_arrangement(ContentArrangement::Disabled);
         }
     }
-    let header = [
-        "RISK",
-        "TENANT",
-        "IPS",
-        "ENV",
-        "DAYS LEFT",
-        "FINDINGS",
-        "OWNER",
-    ];
+    let header = ["RISK", "TENANT", "IPS", "DAYS LEFT", "FINDINGS", "OWNER"];
     table.set_header(header.iter().map(|h| {
         let c = Cell::new(h);
         if opts.color {
@@ -120,41 +140,34 @@ pub fn render(report: &AuditReport, opts: &Options) -> String {
         let days = t
             .certificates
             .iter()
-            .map(|c| {
-                format!(
-                    "{} {}",
-                    target_short(c.target).trim_end_matches(" cert"),
-                    c.cert.days_left
-                )
-            })
+            .map(|c| format!("{} {}", target_short(c.target), c.cert.days_left))
             .collect::<Vec<_>>()
             .join("\n");
-        let findings = if t.findings.is_empty() {
-            "-".to_string()
-        } else {
-            t.findings
-                .iter()
-                .map(|f| format!("{} ({})", f.code, target_short(f.target)))
-                .collect::<Vec<_>>()
-                .join("\n")
+        let tenant = match t.environment {
+            crate::inventory::Environment::Production => t.tenant_id.clone(),
+            crate::inventory::Environment::Preview => format!("{}\n(preview)", t.tenant_id),
         };
         table.add_row(vec![
             risk,
-            Cell::new(&t.tenant_id),
+            Cell::new(tenant),
             Cell::new(t.ips_type.as_str()),
-            Cell::new(t.environment.as_str()),
             Cell::new(if days.is_empty() {
                 "-".to_string()
             } else {
                 days
             }),
-            Cell::new(findings),
+            Cell::new(findings_cell(t)),
             Cell::new(&t.owner),
         ]);
     }
+    // Codes must not be broken mid-word at 80 columns: the findings column keeps room for the
+    // longest code and its target.
+    if let Some(col) = table.column_mut(4) {
+        col.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(34)));
+    }
     let mut out = String::new();
     if !report.tenants.is_empty() {
-        out.push_str(&table.to_string());
+        out.push_str(&table.trim_fmt());
         out.push('\n');
     }
     if shown < order.len() {
