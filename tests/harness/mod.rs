@@ -93,6 +93,7 @@ impl TestDir {
             .args(args)
             .current_dir(self.path())
             .env("NO_COLOR", "1")
+            .env("COLUMNS", "100")
             .env_remove("RUST_LOG")
             .output()
             .expect("run mtls-audit");
