@@ -165,6 +165,7 @@ codes! {
     SyncJobFailed = "SYNC_JOB_FAILED", AtRisk, SYNC_ONLY, "the IPS job finished with error or has failed entities";
     ApiAuthFailed = "API_AUTH_FAILED", Unknown, NONE, "the audit's own credential was rejected (401/403)";
     ApiThrottled = "API_THROTTLED", Unknown, NONE, "still throttled (429) after retries";
+    ApiError = "API_ERROR", Unknown, NONE, "the API kept failing (5xx, malformed or unexpected answer) after retries";
     MtlsRejected = "MTLS_REJECTED", Failing, BOTH, "the tenant does not accept the LMS client certificate";
     TechUserMissingPermission = "TECH_USER_MISSING_PERMISSION", AtRisk, BOTH, "the SAP LMS admin record lacks Read Users or Access Real-Time Provisioning API";
     InventoryDuplicateTenant = "INVENTORY_DUPLICATE_TENANT", Unknown, NONE, "a later row repeats a tenant_id; it is not audited";
@@ -236,6 +237,6 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", code.as_str()));
             assert_eq!(Code::parse(code.as_str()), Some(code));
         }
-        assert_eq!(Code::ALL.len(), 24);
+        assert_eq!(Code::ALL.len(), 25);
     }
 }

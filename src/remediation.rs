@@ -165,6 +165,10 @@ pub fn for_finding(f: &Finding, ctx: &Context<'_>) -> String {
         Code::ApiThrottled => vec![
             "IAS answered 429 Too Many Requests after every retry: audit this tenant again later, or with a lower --concurrency.".to_string(),
         ],
+        Code::ApiError => vec![
+            "The tenant's API answered with a server error or an answer the audit could not read, after every retry: audit this tenant again later.".to_string(),
+            "If it persists, check the tenant's status on the SAP Trust Center and open an incident on component BC-IAM-IDS with the message of this finding.".to_string(),
+        ],
         Code::MtlsRejected => full_rollover(ctx),
         Code::TechUserMissingPermission => vec![
             format!(

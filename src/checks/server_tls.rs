@@ -1,0 +1,152 @@
+//! Server TLS (`ias_server`, `ips_server`): the chain a tenant's host presents, judged for
+//! expiry and trust. The probe (in `net`) records the chain even when it is invalid; this module
+//! only turns what was seen into findings.
+
+use crate::cert::CertFacts;
+use crate::checks::cert::date;
+use crate::findings::{Code, Finding, Target};
+use crate::result::CertificateObject;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+/// Why a connection to the host failed before any chain could be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unreachable {
+    Dns(String),
+    Refused,
+    Timeout,
+    Tls(String),
+    Reset,
+    Other(String),
+}
+
+impl Unreachable {
+    pub fn describe(&self) -> String {
+        match self {
+            Unreachable::Dns(e) => format!("DNS lookup failed ({e})"),
+            Unreachable::Refused => "connection refused".to_string(),
+            Unreachable::Timeout => "timed out".to_string(),
+            Unreachable::Tls(e) => format!("TLS handshake failed ({e})"),
+            Unreachable::Reset => "connection reset by the server".to_string(),
+            Unreachable::Other(e) => e.clone(),
+        }
+    }
+}
+
+/// How the recorded chain fared against the trusted roots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trust {
+    Trusted,
+    Expired,
+    NotYetValid,
+    UnknownIssuer,
+    NameMismatch,
+    Other(String),
+}
+
+/// What the probe saw at one host.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    /// `host:port` as connected (by name; a `--connect-to` address is not shown).
+    pub endpoint: String,
+    pub result: Result<Seen, Unreachable>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Seen {
+    /// Leaf first, as presented.
+    pub chain: Vec<Arc<CertFacts>>,
+    pub trust: Trust,
+}
+
+/// Findings and the chain as a certificate object for the report.
+pub fn judge(
+    target: Target,
+    obs: &Observation,
+    as_of: DateTime<Utc>,
+    warn_days: i64,
+) -> (Option<CertificateObject>, Vec<Finding>) {
+    let seen = match &obs.result {
+        Ok(s) => s,
+        Err(why) => {
+            let f = Finding::new(
+                Code::EndpointUnreachable,
+                target,
+                format!("{}: {}", obs.endpoint, why.describe()),
+            );
+            return (None, vec![f]);
+        }
+    };
+    let Some(leaf) = seen.chain.first() else {
+        let f = Finding::new(
+            Code::EndpointUnreachable,
+            target,
+            format!("{}: the server presented no certificate", obs.endpoint),
+        );
+        return (None, vec![f]);
+    };
+    let mut out = Vec::new();
+    let days = leaf.days_left(as_of);
+    let expired = as_of > leaf.not_after || seen.trust == Trust::Expired;
+    if expired {
+        // The leaf or a certificate of its chain is past notAfter.
+        let which = seen
+            .chain
+            .iter()
+            .find(|c| as_of > c.not_after)
+            .unwrap_or(leaf);
+        out.push(Finding::new(
+            Code::ServerCertExpired,
+            target,
+            format!(
+                "{}: the server certificate {} expired on {}",
+                obs.endpoint,
+                which.subject,
+                date(which.not_after)
+            ),
+        ));
+    } else if days <= warn_days {
+        out.push(Finding::new(
+            Code::ServerCertExpiring,
+            target,
+            format!(
+                "{}: the server certificate {} expires on {}, in {days} days",
+                obs.endpoint,
+                leaf.subject,
+                date(leaf.not_after)
+            ),
+        ));
+    }
+    let untrusted = match &seen.trust {
+        Trust::Trusted | Trust::Expired => None,
+        Trust::NotYetValid => Some("a certificate of the chain is not valid yet".to_string()),
+        Trust::UnknownIssuer => Some(format!(
+            "the chain does not lead to a trusted root (issuer {})",
+            seen.chain.last().map(|c| c.issuer.as_str()).unwrap_or("?")
+        )),
+        Trust::NameMismatch => Some(format!(
+            "the certificate does not name the host (it names {})",
+            if leaf.dns_names.is_empty() {
+                leaf.subject.clone()
+            } else {
+                leaf.dns_names.join(", ")
+            }
+        )),
+        Trust::Other(e) => Some(e.clone()),
+    };
+    if let Some(why) = untrusted {
+        out.push(Finding::new(
+            Code::ServerChainUntrusted,
+            target,
+            format!("{}: {why}", obs.endpoint),
+        ));
+    }
+    let object = CertificateObject {
+        target,
+        source: obs.endpoint.clone(),
+        cert: leaf.view(as_of),
+        reference_match: None,
+        chain: seen.chain[1..].iter().map(|c| c.view(as_of)).collect(),
+    };
+    (Some(object), out)
+}
