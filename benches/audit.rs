@@ -78,7 +78,7 @@ fn benches(c: &mut Criterion) {
         offline: true,
         limits: Limits::default(),
     };
-    let files = audit::load_evidence(&inv.tenants, &opts.limits);
+    let files = audit::Evidence::load(&inv.tenants, &policy, &opts.limits);
     c.bench_function("finish one tenant (checks, risk, remediation)", |b| {
         let t = &inv.tenants[42];
         b.iter(|| audit::finish(t, audit::offline_checks(black_box(t), &files, &policy)))

@@ -3,13 +3,15 @@
 //! Evidence files are loaded once each, in parallel, whatever the number of tenants that share
 //! them; tenants are then judged in parallel and kept in inventory order.
 
-use crate::cert::{Bundle, Limits, LoadError, load_file};
+use crate::cert::{Limits, LoadError, load_file};
 use crate::checks::cert::{Policy, References};
 use crate::checks::{self, Outcome};
 use crate::findings::{Code, Finding, Impact, Level, Target};
 use crate::inventory::{Inventory, IpsType, Tenant};
 use crate::remediation;
-use crate::result::{AuditReport, Check, Settings, Summary, TenantResult, ToolInfo};
+use crate::result::{
+    AuditReport, CertificateObject, Check, Settings, Summary, TenantResult, ToolInfo,
+};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -26,22 +28,63 @@ pub struct Options {
     pub limits: Limits,
 }
 
-/// Loaded evidence files, keyed by the path as resolved from the inventory.
-pub type FileCache = HashMap<PathBuf, Result<Arc<Bundle>, LoadError>>;
+/// One evidence file judged for one target: the same for every tenant that points at it, so it
+/// is computed once and cloned (cheaply: the certificate view and messages are shared).
+#[derive(Debug, Clone)]
+pub struct Judged {
+    pub object: Option<CertificateObject>,
+    pub findings: Vec<Finding>,
+    pub readable: bool,
+}
 
-/// Loads every distinct evidence file of the inventory once, in parallel.
-pub fn load_evidence(tenants: &[Tenant], limits: &Limits) -> FileCache {
-    let mut paths: Vec<&Path> = tenants
-        .iter()
-        .flat_map(|t| [t.ias_admin_cert.as_deref(), t.ips_inbound_cert.as_deref()])
-        .flatten()
-        .collect();
-    paths.sort_unstable();
-    paths.dedup();
-    paths
-        .par_iter()
-        .map(|p| (p.to_path_buf(), load_file(p, limits).map(Arc::new)))
-        .collect()
+/// Every distinct evidence file of the inventory, loaded and judged once per target.
+#[derive(Debug, Default)]
+pub struct Evidence {
+    files: HashMap<PathBuf, [Judged; 2]>,
+}
+
+fn slot(target: Target) -> usize {
+    usize::from(target == Target::IpsInboundCert)
+}
+
+impl Evidence {
+    /// Loads and judges every distinct file in parallel.
+    pub fn load(tenants: &[Tenant], policy: &Policy, limits: &Limits) -> Evidence {
+        let mut paths: Vec<&Path> = tenants
+            .iter()
+            .flat_map(|t| [t.ias_admin_cert.as_deref(), t.ips_inbound_cert.as_deref()])
+            .flatten()
+            .collect();
+        paths.sort_unstable();
+        paths.dedup();
+        let files = paths
+            .par_iter()
+            .map(|p| {
+                let loaded = load_file(p, limits);
+                let source = p.display().to_string();
+                let judge = |target| {
+                    // Both targets must hold a reference certificate on NEO, the IAS record on
+                    // converged (converged tenants never use the IPS slot).
+                    let (object, findings) =
+                        checks::cert::check(target, &source, loaded.as_ref(), policy, true);
+                    Judged {
+                        object,
+                        findings,
+                        readable: loaded.is_ok(),
+                    }
+                };
+                (
+                    p.to_path_buf(),
+                    [judge(Target::IasAdminCert), judge(Target::IpsInboundCert)],
+                )
+            })
+            .collect();
+        Evidence { files }
+    }
+
+    pub fn get(&self, path: &Path, target: Target) -> Option<&Judged> {
+        self.files.get(path).map(|j| &j[slot(target)])
+    }
 }
 
 /// The checks that apply to a tenant of this IPS type at all (others are neither run nor
@@ -73,7 +116,7 @@ pub fn applicable(t: &Tenant) -> Vec<Check> {
 }
 
 /// The offline checks of one tenant: certificate files and declared permissions.
-pub fn offline_checks(t: &Tenant, files: &FileCache, policy: &Policy) -> Outcome {
+pub fn offline_checks(t: &Tenant, evidence: &Evidence, policy: &Policy) -> Outcome {
     let mut out = Outcome::default();
     let mut targets = vec![(Target::IasAdminCert, Check::IasAdminCert, &t.ias_admin_cert)];
     if t.ips_type == IpsType::Neo {
@@ -90,19 +133,20 @@ pub fn offline_checks(t: &Tenant, files: &FileCache, policy: &Policy) -> Outcome
             continue;
         };
         out.run.push(check);
-        let source = path.display().to_string();
-        let evidence = match files.get(path.as_path()) {
-            Some(Ok(b)) => Ok(b.as_ref()),
-            Some(Err(e)) => Err(e),
-            // The cache is built from the same tenants; a miss is a programming error, but it
-            // is still reported as unreadable evidence rather than a crash.
-            None => Err(&LoadError::Missing),
-        };
-        any_loaded |= evidence.is_ok();
-        // Both targets must hold a reference certificate on NEO, the IAS record on converged.
-        let (object, findings) = checks::cert::check(target, &source, evidence, policy, true);
-        out.certificates.extend(object);
-        out.findings.extend(findings);
+        match evidence.get(path, target) {
+            Some(j) => {
+                any_loaded |= j.readable;
+                out.certificates.extend(j.object.clone());
+                out.findings.extend(j.findings.iter().cloned());
+            }
+            // The evidence is loaded from the same tenants; a miss would be a programming
+            // error, reported as unreadable evidence rather than a crash.
+            None => out.findings.push(Finding::new(
+                Code::CertUnreadable,
+                target,
+                format!("{}: {}", path.display(), LoadError::Missing),
+            )),
+        }
     }
     if !policy.references.is_empty() && any_loaded {
         out.run.push(Check::Reference);
@@ -138,15 +182,19 @@ pub fn finish(t: &Tenant, mut outcome: Outcome) -> TenantResult {
             "no check could run: the row names no certificate file, no tech_user_permissions and no endpoint that was checked",
         ));
     }
-    let ctx = remediation::Context {
-        tenant_id: &t.tenant_id,
+    let ctx = Arc::new(remediation::TenantContext {
+        tenant_id: t.tenant_id.clone(),
         ips_type: t.ips_type,
-        ips_source_system_id: t.ips_source_system_id.as_deref(),
-        job_id: t.job_id.as_deref(),
-        credential: t.credential.as_deref(),
-    };
+        ips_source_system_id: t.ips_source_system_id.clone(),
+        job_id: t.job_id.clone(),
+        credential: t.credential.clone(),
+    });
     for f in &mut outcome.findings {
-        f.remediation = remediation::for_finding(f, &ctx);
+        f.remediation = remediation::Remediation::For {
+            code: f.code,
+            target: f.target,
+            tenant: ctx.clone(),
+        };
     }
     // Worst first inside a tenant too, stable for equal levels.
     outcome.findings.sort_by_key(|f| std::cmp::Reverse(f.level));
@@ -164,12 +212,6 @@ pub fn finish(t: &Tenant, mut outcome: Outcome) -> TenantResult {
         .collect();
     impacts.sort();
     impacts.dedup();
-    let mut remediation: Vec<String> = Vec::new();
-    for f in &outcome.findings {
-        if !remediation.contains(&f.remediation) {
-            remediation.push(f.remediation.clone());
-        }
-    }
     TenantResult {
         line: t.line,
         tenant_id: t.tenant_id.clone(),
@@ -192,7 +234,6 @@ pub fn finish(t: &Tenant, mut outcome: Outcome) -> TenantResult {
         checks_not_run: outcome.not_run,
         certificates: outcome.certificates,
         findings: outcome.findings,
-        remediation,
         extra: t.extra.clone(),
     }
 }
@@ -235,11 +276,11 @@ pub fn report(
 
 /// The whole offline audit: no connection is made.
 pub fn run_offline(inv: &Inventory, opts: &Options) -> AuditReport {
-    let files = load_evidence(&inv.tenants, &opts.limits);
+    let evidence = Evidence::load(&inv.tenants, &opts.policy, &opts.limits);
     let tenants: Vec<TenantResult> = inv
         .tenants
         .par_iter()
-        .map(|t| finish(t, offline_checks(t, &files, &opts.policy)))
+        .map(|t| finish(t, offline_checks(t, &evidence, &opts.policy)))
         .collect();
     report(inv, opts, tenants, true)
 }

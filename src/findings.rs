@@ -186,21 +186,24 @@ pub struct Finding {
     pub target: Target,
     pub level: Level,
     pub impacts: Vec<Impact>,
-    pub message: String,
-    pub remediation: String,
+    /// Shared between tenants that point at the same evidence (one allocation per file).
+    pub message: std::sync::Arc<str>,
+    /// Steps for this tenant's IPS type; empty until the audit knows the tenant.
+    #[serde(default)]
+    pub remediation: crate::remediation::Remediation,
 }
 
 impl Finding {
     /// A finding at the code's default level; the remediation is filled in by
     /// [`crate::remediation`] once the tenant's IPS type is known.
-    pub fn new(code: Code, target: Target, message: impl Into<String>) -> Finding {
+    pub fn new(code: Code, target: Target, message: impl Into<std::sync::Arc<str>>) -> Finding {
         Finding {
             code,
             target,
             level: code.default_level(),
             impacts: code.impacts().to_vec(),
             message: message.into(),
-            remediation: String::new(),
+            remediation: Default::default(),
         }
     }
 

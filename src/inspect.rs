@@ -92,7 +92,7 @@ pub fn from_bundle(
         // The finding already carries the reason; keep its message free of the path twice.
         for f in &mut findings {
             if f.code == Code::CertUnreadable {
-                f.message = error.clone().unwrap_or_default();
+                f.message = error.clone().unwrap_or_default().into();
             }
         }
     }

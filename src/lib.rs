@@ -21,6 +21,7 @@ pub mod findings;
 pub mod inspect;
 pub mod inventory;
 pub mod pki;
+pub mod progress;
 pub mod remediation;
 pub mod report;
 pub mod result;

@@ -4,6 +4,93 @@
 
 use crate::findings::{Code, Finding, Target};
 use crate::inventory::IpsType;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::borrow::Cow;
+use std::sync::Arc;
+
+/// The tenant facts remediation text is written from, shared by all of a tenant's findings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantContext {
+    pub tenant_id: String,
+    pub ips_type: IpsType,
+    pub ips_source_system_id: Option<String>,
+    pub job_id: Option<String>,
+    pub credential: Option<String>,
+}
+
+impl TenantContext {
+    pub fn context(&self) -> Context<'_> {
+        Context {
+            tenant_id: &self.tenant_id,
+            ips_type: self.ips_type,
+            ips_source_system_id: self.ips_source_system_id.as_deref(),
+            job_id: self.job_id.as_deref(),
+            credential: self.credential.as_deref(),
+        }
+    }
+}
+
+/// A finding's remediation. Audits render it on demand from the code, the target and the
+/// tenant, so a 100,000-tenant run does not hold 100,000 near-identical copies of the steps;
+/// reports read back from a file hold the text as written.
+#[derive(Debug, Clone)]
+pub enum Remediation {
+    Text(String),
+    For {
+        code: Code,
+        target: Target,
+        tenant: Arc<TenantContext>,
+    },
+}
+
+impl Remediation {
+    pub fn text(&self) -> Cow<'_, str> {
+        match self {
+            Remediation::Text(t) => Cow::Borrowed(t),
+            Remediation::For {
+                code,
+                target,
+                tenant,
+            } => Cow::Owned(for_code(*code, *target, &tenant.context())),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Remediation::Text(t) if t.is_empty())
+    }
+}
+
+impl Default for Remediation {
+    fn default() -> Self {
+        Remediation::Text(String::new())
+    }
+}
+
+impl PartialEq for Remediation {
+    fn eq(&self, other: &Self) -> bool {
+        self.text() == other.text()
+    }
+}
+
+impl Eq for Remediation {}
+
+impl std::fmt::Display for Remediation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text())
+    }
+}
+
+impl Serialize for Remediation {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text())
+    }
+}
+
+impl<'de> Deserialize<'de> for Remediation {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Remediation::Text)
+    }
+}
 
 /// What the text needs to know about the tenant.
 #[derive(Debug, Clone, Copy)]
@@ -97,7 +184,11 @@ fn column_of(target: Target) -> &'static str {
 
 /// The remediation for one finding, as numbered lines.
 pub fn for_finding(f: &Finding, ctx: &Context<'_>) -> String {
-    let steps: Vec<String> = match f.code {
+    for_code(f.code, f.target, ctx)
+}
+
+fn for_code(code: Code, target: Target, ctx: &Context<'_>) -> String {
+    let steps: Vec<String> = match code {
         Code::CertExpired
         | Code::CertExpiresBeforeDeadline
         | Code::CertExpiresCritical
@@ -105,20 +196,20 @@ pub fn for_finding(f: &Finding, ctx: &Context<'_>) -> String {
         | Code::CertNotReference
         | Code::CertNoClientAuth
         | Code::CertWeakKey
-        | Code::CertWeakSignature => import_steps(f.target, ctx),
+        | Code::CertWeakSignature => import_steps(target, ctx),
         Code::CertNotYetValid => {
             let mut s = vec!["Check that the file is the certificate LMS presents today (a not-yet-valid certificate is usually next year's, imported instead of this year's) and that --as-of is right.".to_string()];
-            s.extend(import_steps(f.target, ctx));
+            s.extend(import_steps(target, ctx));
             s
         }
         Code::CertUnreadable => {
-            let where_ = match (ctx.ips_type, f.target) {
+            let where_ = match (ctx.ips_type, target) {
                 (IpsType::Neo, Target::IpsInboundCert) => "the NEO IPS admin console (LMS source system → Inbound Certificates)".to_string(),
                 _ => format!("the IAS admin console (Administrators → '{}' → Configure System Authentication → Certificate)", admin_record(ctx.tenant_id)),
             };
             vec![
                 format!("Export the certificate again from {where_} as PEM or DER (.crt/.cer), or as the zip SAP ships."),
-                format!("Point the inventory column {} at that file (paths are relative to the inventory's folder) and audit again.", column_of(f.target)),
+                format!("Point the inventory column {} at that file (paths are relative to the inventory's folder) and audit again.", column_of(target)),
             ]
         }
         Code::ServerCertExpired | Code::ServerCertExpiring => vec![

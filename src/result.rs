@@ -10,6 +10,7 @@ use crate::inventory::{Environment, InventoryError, IpsType};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The checks a tenant can have run, for the coverage columns (`checks_run`, `checks_not_run`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -119,14 +120,20 @@ pub struct CertificateView {
 pub struct CertificateObject {
     pub target: Target,
     /// Where it came from: the file as resolved, or `host:port` for a server chain.
-    #[serde(default)]
-    pub source: String,
+    #[serde(default = "empty_str")]
+    pub source: Arc<str>,
+    /// Shared by every tenant that points at the same file (`days_left` is the same for all:
+    /// one as-of per run).
     #[serde(flatten)]
-    pub cert: CertificateView,
+    pub cert: Arc<CertificateView>,
     /// `null` when no `--reference-cert` was given (the comparison did not run).
     pub reference_match: Option<bool>,
     #[serde(default)]
-    pub chain: Vec<CertificateView>,
+    pub chain: Vec<Arc<CertificateView>>,
+}
+
+fn empty_str() -> Arc<str> {
+    Arc::from("")
 }
 
 /// One audited tenant.
@@ -149,9 +156,6 @@ pub struct TenantResult {
     pub checks_not_run: Vec<Check>,
     pub certificates: Vec<CertificateObject>,
     pub findings: Vec<Finding>,
-    /// The tenant's remediation steps in order, each once (the CSV's `remediation` column).
-    #[serde(default)]
-    pub remediation: Vec<String>,
     #[serde(default)]
     pub extra: BTreeMap<String, String>,
 }
@@ -167,6 +171,19 @@ impl TenantResult {
             out.push_str(f.code.as_str());
             out.push('@');
             out.push_str(f.target.as_str());
+        }
+        out
+    }
+
+    /// The tenant's remediation, one block per distinct text, worst finding first (the CSV's
+    /// `remediation` column).
+    pub fn remediation_steps(&self) -> Vec<std::borrow::Cow<'_, str>> {
+        let mut out: Vec<std::borrow::Cow<'_, str>> = Vec::new();
+        for f in &self.findings {
+            let text = f.remediation.text();
+            if !text.is_empty() && !out.contains(&text) {
+                out.push(text);
+            }
         }
         out
     }

@@ -105,10 +105,13 @@ pub fn check(
     }
     let object = CertificateObject {
         target,
-        source: source.to_string(),
-        cert: leaf.view(policy.as_of),
+        source: source.into(),
+        cert: Arc::new(leaf.view(policy.as_of)),
         reference_match,
-        chain: chain.iter().map(|c| c.view(policy.as_of)).collect(),
+        chain: chain
+            .iter()
+            .map(|c| Arc::new(c.view(policy.as_of)))
+            .collect(),
     };
     (Some(object), findings)
 }

@@ -143,10 +143,13 @@ pub fn judge(
     }
     let object = CertificateObject {
         target,
-        source: obs.endpoint.clone(),
-        cert: leaf.view(as_of),
+        source: obs.endpoint.as_str().into(),
+        cert: Arc::new(leaf.view(as_of)),
         reference_match: None,
-        chain: seen.chain[1..].iter().map(|c| c.view(as_of)).collect(),
+        chain: seen.chain[1..]
+            .iter()
+            .map(|c| Arc::new(c.view(as_of)))
+            .collect(),
     };
     (Some(object), out)
 }

@@ -74,7 +74,7 @@ pub fn write(report: &AuditReport, w: &mut dyn Write) -> std::io::Result<()> {
         let ips = cert_cols(t.certificate(Target::IpsInboundCert));
         // Steps stay one line per cell so the file greps well; findings are separated by ' | '.
         let remediation = t
-            .remediation
+            .remediation_steps()
             .iter()
             .map(|r| r.replace('\n', " "))
             .collect::<Vec<_>>()

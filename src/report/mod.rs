@@ -105,7 +105,9 @@ pub fn write_atomic(
         let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
         write(&mut w)?;
         w.flush()?;
-        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        // No fsync: the rename is what protects readers from a half-written file when a run
+        // is interrupted, and flushing hundreds of megabytes to disk would dominate big runs.
+        drop(w.into_inner().map_err(|e| e.into_error())?);
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {
