@@ -272,9 +272,8 @@ fn summary(out: &mut String, cx: &Ctx<'_>) -> std::fmt::Result {
             }
         )?;
     }
-    out.push_str("<div class=\"grid\">\n");
-    // By IPS type and environment.
-    out.push_str("<div><h3>By IPS type and environment</h3><table id=\"by-type\"><thead><tr><th>IPS type</th><th>Environment</th><th class=\"n\">Tenants</th>");
+    // By IPS type and environment: a wide table of its own, above the grid.
+    out.push_str("<div class=\"wide\"><h3>By IPS type and environment</h3><table id=\"by-type\"><thead><tr><th>IPS type</th><th>Environment</th><th class=\"n\">Tenants</th>");
     for level in WORST_FIRST {
         write!(out, "<th class=\"n\">{level}</th>")?;
     }
@@ -295,7 +294,7 @@ fn summary(out: &mut String, cx: &Ctx<'_>) -> std::fmt::Result {
         }
         out.push_str("</tr>");
     }
-    out.push_str("</tbody></table></div>\n");
+    out.push_str("</tbody></table></div>\n<div class=\"grid\">\n");
     // Check coverage.
     out.push_str("<div><h3>Check coverage</h3><table id=\"coverage\"><thead><tr><th>Check</th><th class=\"n\">Ran on</th><th class=\"n\">Not run</th><th>Coverage</th></tr></thead><tbody>");
     for check in Check::ALL {
