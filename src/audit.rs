@@ -149,7 +149,7 @@ pub fn finish(t: &Tenant, mut outcome: Outcome) -> TenantResult {
         f.remediation = remediation::for_finding(f, &ctx);
     }
     // Worst first inside a tenant too, stable for equal levels.
-    outcome.findings.sort_by(|a, b| b.level.cmp(&a.level));
+    outcome.findings.sort_by_key(|f| std::cmp::Reverse(f.level));
     let risk = outcome
         .findings
         .iter()

@@ -89,7 +89,7 @@ pub fn tenant(
     for f in &mut findings {
         f.remediation = remediation::for_finding(f, &ctx);
     }
-    findings.sort_by(|a, b| b.level.cmp(&a.level));
+    findings.sort_by_key(|f| std::cmp::Reverse(f.level));
     let risk = findings.iter().map(|f| f.level).max().unwrap_or(Level::Ok);
     let mut impacts: Vec<Impact> = findings
         .iter()
