@@ -477,6 +477,14 @@ fn html_for_ten_thousand_tenants_is_binned_deduplicated_and_fast() {
 }
 
 #[test]
+fn an_interrupted_run_says_so() {
+    let mut r = fleet(3);
+    r.complete = false;
+    assert!(html::render(&r).contains("<p class=\"banner\">INCOMPLETE"));
+    assert!(md::render(&r).contains("> **INCOMPLETE:**"));
+}
+
+#[test]
 fn html_renders_an_empty_audit() {
     let page = html::render(&report_of(Vec::new(), Vec::new()));
     assert!(page.contains("No tenant was audited."));

@@ -20,9 +20,7 @@ pub enum DiffFormat {
 
 #[derive(Debug, Args)]
 #[command(
-    long_about = "Compare two audit.json files (of this or another version of the tool) tenant by \
-tenant, matched by tenant_id: tenants fixed, newly at risk, with a changed level, added and removed, \
-and findings gained and lost.\n\n\
+    after_help = "Tenants are matched by tenant_id; files of other tool versions are read leniently.\n\
 Worse means: a tenant's risk level went up, a tenant is newly at or above AT_RISK (an added tenant \
 too), or a tenant gained a finding at AT_RISK or above.\n\n\
 Exit codes: 0 nothing got worse; 1 something got worse; 2 a file could not be read."

@@ -5,7 +5,9 @@ use super::md::inline;
 use super::table::{Options, level_color};
 use crate::diff::{Change, Diff, FindingKey, Side, TenantChange};
 use crate::findings::Level;
-use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
+use comfy_table::{
+    Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table, Width, presets,
+};
 use std::fmt::Write as _;
 use std::io::Write;
 
@@ -59,6 +61,13 @@ fn side_line(label: &str, s: &Side) -> String {
     )
 }
 
+/// Text from the inventory without control characters, so a terminal shows it and obeys nothing.
+fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect()
+}
+
 fn change_color(c: &TenantChange) -> Option<Color> {
     if c.worse {
         return Some(Color::Red);
@@ -93,16 +102,22 @@ pub fn table(diff: &Diff, opts: &Options) -> String {
             }
         }
         t.set_header(
-            ["CHANGE", "TENANT", "RISK", "GAINED", "LOST", "OWNER"]
-                .iter()
-                .map(|h| {
-                    let c = Cell::new(h);
-                    if opts.color {
-                        c.add_attribute(Attribute::Bold)
-                    } else {
-                        c
-                    }
-                }),
+            [
+                "CHANGE",
+                "TENANT",
+                "RISK",
+                "FINDINGS (+ gained, - lost)",
+                "OWNER",
+            ]
+            .iter()
+            .map(|h| {
+                let c = Cell::new(h);
+                if opts.color {
+                    c.add_attribute(Attribute::Bold)
+                } else {
+                    c
+                }
+            }),
         );
         let shown = if opts.limit == 0 {
             diff.changes.len()
@@ -125,23 +140,37 @@ pub fn table(diff: &Diff, opts: &Options) -> String {
                     risk = risk.fg(level_color(n));
                 }
             }
-            let mut gained = gained_text(c);
-            gained.extend(cert_text(c));
-            let dash = |v: Vec<String>| {
-                if v.is_empty() {
-                    "-".to_string()
-                } else {
-                    v.join("\n")
-                }
-            };
+            let mut lines: Vec<String> = c
+                .gained
+                .iter()
+                .map(|k| format!("+ {}", k.label()))
+                .collect();
+            lines.extend(c.lost.iter().map(|k| format!("- {}", k.label())));
+            lines.extend(
+                c.level_changed
+                    .iter()
+                    .map(|l| format!("~ {}@{} {} → {}", l.code, l.target, l.old, l.new)),
+            );
+            lines.extend(cert_text(c).into_iter().map(|x| format!("~ {x}")));
             t.add_row(vec![
                 change,
-                Cell::new(&c.tenant_id),
+                Cell::new(printable(&c.tenant_id)),
                 risk,
-                Cell::new(dash(gained)),
-                Cell::new(dash(keys(&c.lost))),
-                Cell::new(&c.owner),
+                Cell::new(if lines.is_empty() {
+                    "-".to_string()
+                } else {
+                    lines.join("\n")
+                }),
+                Cell::new(printable(&c.owner)),
             ]);
+        }
+        // Finding labels are long words (CODE@target); keep them on one line when there is room.
+        if opts.width.is_some() {
+            for (i, w) in [(0, 18), (3, 44)] {
+                if let Some(col) = t.column_mut(i) {
+                    col.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(w)));
+                }
+            }
         }
         out.push_str(&t.to_string());
         out.push('\n');

@@ -237,6 +237,50 @@ mod tests {
         assert_eq!(days_between(a, a - chrono::Duration::hours(1)), -1);
     }
 
+    fn report(cutover: Option<i64>, deadline: Option<i64>) -> AuditReport {
+        let as_of = Utc.with_ymd_and_hms(2025, 7, 15, 0, 0, 0).unwrap();
+        let day = |n: i64| as_of + chrono::Duration::days(n);
+        AuditReport {
+            tool: crate::result::ToolInfo::this(),
+            as_of,
+            deadline: deadline.map(day),
+            cutover: cutover.map(day),
+            inventory: String::new(),
+            complete: true,
+            settings: Default::default(),
+            summary: Default::default(),
+            tenants: Vec::new(),
+            inventory_errors: Vec::new(),
+        }
+    }
+
+    fn labels(r: &AuditReport) -> Vec<String> {
+        windows(r).into_iter().map(|w| w.label).collect()
+    }
+
+    #[test]
+    fn expiry_windows_follow_the_anchors_still_ahead() {
+        assert_eq!(
+            labels(&report(Some(16), Some(23))),
+            [
+                "expired",
+                "before cutover 2025-07-31",
+                "before deadline 2025-08-07",
+                "on or after 2025-08-07"
+            ]
+        );
+        // Same day: one window; an anchor already past: no window.
+        assert_eq!(
+            labels(&report(Some(23), Some(23))),
+            [
+                "expired",
+                "before cutover and deadline 2025-08-07",
+                "on or after 2025-08-07"
+            ]
+        );
+        assert_eq!(labels(&report(Some(-5), None)), ["expired", "valid"]);
+    }
+
     #[test]
     fn ranks_follow_level_order() {
         for w in Level::ALL.windows(2) {
