@@ -12,6 +12,7 @@
 
 use crate::findings::{Code, Level};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -32,62 +33,23 @@ pub enum ReadError {
 
 // ----- Lenient input -----
 
-#[derive(Debug, Deserialize)]
-struct RawAudit {
-    #[serde(default)]
-    tool: Option<RawTool>,
-    #[serde(default)]
-    as_of: Option<String>,
-    #[serde(default)]
-    inventory: Option<String>,
-    /// The one field without which a file is not an audit.
-    tenants: Vec<RawTenant>,
-    #[serde(default)]
-    inventory_errors: Option<Vec<serde::de::IgnoredAny>>,
+/// A JSON value as text when it is a string, a number or a boolean (another version may have
+/// changed a type); `None` for anything else or a missing field.
+fn text(v: &Value, key: &str) -> Option<String> {
+    match v.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct RawTool {
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    version: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct RawTenant {
-    #[serde(default)]
-    tenant_id: Option<String>,
-    #[serde(default)]
-    ips_type: Option<String>,
-    #[serde(default)]
-    environment: Option<String>,
-    #[serde(default)]
-    owner: Option<String>,
-    #[serde(default)]
-    risk: Option<String>,
-    #[serde(default)]
-    findings: Option<Vec<RawFinding>>,
-    #[serde(default)]
-    certificates: Option<Vec<RawCert>>,
-}
-
-#[derive(Debug, Deserialize)]
-struct RawFinding {
-    #[serde(default)]
-    code: Option<String>,
-    #[serde(default)]
-    target: Option<String>,
-    #[serde(default)]
-    level: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct RawCert {
-    #[serde(default)]
-    target: Option<String>,
-    #[serde(default)]
-    sha256: Option<String>,
+/// The array under `key`, or nothing when it is missing or not an array.
+fn list<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+    v.get(key)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
 }
 
 // ----- What a comparison reads of a run -----
@@ -179,19 +141,16 @@ pub fn parse(name: &str, bytes: &[u8]) -> Result<Run, String> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err("the file is empty".to_string());
     }
-    let raw: RawAudit = serde_json::from_slice(bytes).map_err(|e| {
-        if e.is_data() && e.to_string().contains("missing field `tenants`") {
-            "it has no \"tenants\" list".to_string()
-        } else {
-            format!("invalid JSON: {e}")
-        }
-    })?;
+    let root: Value = serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
+    let Some(raw_tenants) = root.get("tenants").and_then(Value::as_array) else {
+        return Err("it has no \"tenants\" list".to_string());
+    };
     let mut notes = Vec::new();
-    let mut tenants = Vec::with_capacity(raw.tenants.len());
+    let mut tenants = Vec::with_capacity(raw_tenants.len());
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut derived_risk = 0usize;
-    for (i, t) in raw.tenants.into_iter().enumerate() {
-        let Some(id) = t.tenant_id.filter(|s| !s.is_empty()) else {
+    for (i, t) in raw_tenants.iter().enumerate() {
+        let Some(id) = text(t, "tenant_id").filter(|s| !s.is_empty()) else {
             notes.push(format!(
                 "{name}: tenant #{} has no tenant_id and is not compared",
                 i + 1
@@ -205,35 +164,37 @@ pub fn parse(name: &str, bytes: &[u8]) -> Result<Run, String> {
             continue;
         }
         let mut findings: BTreeMap<(String, String), Level> = BTreeMap::new();
-        for f in t.findings.unwrap_or_default() {
-            let code = f.code.unwrap_or_else(|| "UNSPECIFIED".to_string());
-            let target = f.target.unwrap_or_default();
+        for f in list(t, "findings") {
+            let code = text(f, "code").unwrap_or_else(|| "UNSPECIFIED".to_string());
+            let target = text(f, "target").unwrap_or_default();
             let what = format!("{name}: {id} {code}@{target}");
-            let level = level_of(f.level.as_deref(), &what, &mut notes)
+            let level = level_of(text(f, "level").as_deref(), &what, &mut notes)
                 .or_else(|| Code::parse(&code).map(|c| c.default_level()))
                 .unwrap_or(Level::Unknown);
             let e = findings.entry((code, target)).or_insert(level);
             *e = (*e).max(level);
         }
-        let risk = match level_of(t.risk.as_deref(), &format!("{name}: {id}"), &mut notes) {
+        let risk = match level_of(
+            text(t, "risk").as_deref(),
+            &format!("{name}: {id}"),
+            &mut notes,
+        ) {
             Some(l) => l,
             None => {
                 derived_risk += 1;
                 findings.values().copied().max().unwrap_or(Level::Ok)
             }
         };
-        let certificates = t
-            .certificates
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|c| Some((c.target?, c.sha256.unwrap_or_default())))
+        let certificates = list(t, "certificates")
+            .iter()
+            .filter_map(|c| Some((text(c, "target")?, text(c, "sha256").unwrap_or_default())))
             .collect();
         seen.insert(id.clone(), tenants.len());
         tenants.push(RunTenant {
             tenant_id: id,
-            ips_type: t.ips_type.unwrap_or_default(),
-            environment: t.environment.unwrap_or_default(),
-            owner: t.owner.unwrap_or_default(),
+            ips_type: text(t, "ips_type").unwrap_or_default(),
+            environment: text(t, "environment").unwrap_or_default(),
+            owner: text(t, "owner").unwrap_or_default(),
             risk,
             findings,
             certificates,
@@ -244,14 +205,14 @@ pub fn parse(name: &str, bytes: &[u8]) -> Result<Run, String> {
             "{name}: {derived_risk} tenant(s) without a risk; taken as their worst finding"
         ));
     }
-    let tool = raw.tool.unwrap_or_default();
+    let tool = root.get("tool").cloned().unwrap_or(Value::Null);
     Ok(Run {
         path: name.to_string(),
-        tool: tool.name,
-        version: tool.version,
-        as_of: raw.as_of,
-        inventory: raw.inventory,
-        inventory_errors: raw.inventory_errors.map(|v| v.len() as u64).unwrap_or(0),
+        tool: text(&tool, "name"),
+        version: text(&tool, "version"),
+        as_of: text(&root, "as_of"),
+        inventory: text(&root, "inventory"),
+        inventory_errors: list(&root, "inventory_errors").len() as u64,
         tenants,
         notes,
     })
@@ -845,6 +806,19 @@ mod tests {
         );
         assert!(r.notes.iter().any(|n| n.contains("no tenant_id")));
         assert!(parse("x", b"{}").unwrap_err().contains("tenants"));
+        assert!(
+            parse("x", br#"{"tenants":{}}"#)
+                .unwrap_err()
+                .contains("tenants")
+        );
+        // Types that drifted: a numeric tenant_id and as_of still compare.
+        let r = parse(
+            "x",
+            br#"{"as_of":20250715,"tenants":[{"tenant_id":42,"risk":"OK","findings":"n/a"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(r.tenants[0].tenant_id, "42");
+        assert_eq!(r.as_of.as_deref(), Some("20250715"));
         assert!(parse("x", b"").unwrap_err().contains("empty"));
         assert!(parse("x", b"[1,2").unwrap_err().contains("invalid JSON"));
     }

@@ -293,6 +293,12 @@ impl Session<'_> {
             .await
     }
 
+    /// A Chrome DevTools command through chromedriver (for what WebDriver has no verb for).
+    async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.post("/goog/cdp/execute", json!({"cmd": cmd, "params": params}))
+            .await
+    }
+
     async fn find(&self, css: &str) -> String {
         let v = self
             .post("/element", json!({"using": "css selector", "value": css}))
@@ -468,6 +474,20 @@ async fn filters_and_sorting_work_in_a_real_browser() {
         .js("return document.querySelector('#tenant-table th:nth-child(5)').getAttribute('aria-sort')")
         .await;
     assert_eq!(sorted, "ascending");
+
+    // Print: the controls disappear and every tenant is there, whatever the filter.
+    s.select("#f-risk", "4").await;
+    assert_eq!(s.visible().await.len(), 6);
+    s.cdp("Emulation.setEmulatedMedia", json!({"media": "print"}))
+        .await;
+    assert_eq!(s.visible().await.len(), 21, "print shows every tenant");
+    let controls = s
+        .js("return document.getElementById('filters').getClientRects().length")
+        .await;
+    assert_eq!(controls, 0, "print hides the filters");
+    s.cdp("Emulation.setEmulatedMedia", json!({"media": ""}))
+        .await;
+    assert_eq!(s.visible().await.len(), 6);
 
     // 10,000 tenants: the page opens, lays out the first rows, and "Show all" lifts the limit.
     let started = Instant::now();

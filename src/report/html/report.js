@@ -120,7 +120,8 @@
 
   // A tenant link opens its details; printing opens them all.
   function openTarget() {
-    var id = decodeURIComponent(location.hash.slice(1));
+    var id = location.hash.slice(1);
+    try { id = decodeURIComponent(id); } catch (e) { /* keep it as typed */ }
     var el = id && document.getElementById(id);
     if (el && el.tagName === "DETAILS") el.open = true;
   }
