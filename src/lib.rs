@@ -17,6 +17,7 @@ pub mod audit;
 pub mod cert;
 pub mod checks;
 pub mod demo;
+pub mod diff;
 pub mod findings;
 pub mod inspect;
 pub mod inventory;

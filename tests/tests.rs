@@ -2,5 +2,7 @@
 
 mod harness;
 
+mod browser;
 mod cli;
 mod offline;
+mod reports;

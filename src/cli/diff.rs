@@ -1,11 +1,72 @@
-//! `mtls-audit diff OLD NEW` (placeholder until the diff lands).
+//! `mtls-audit diff OLD/audit.json NEW/audit.json`: what got fixed and what got worse between
+//! two runs. Exit 0 when nothing got worse, 1 when something did (so it can gate a pipeline),
+//! 2 when a file cannot be read.
 
 use super::Exit;
-use clap::Args;
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+use mtls_audit::diff;
+use mtls_audit::report::{diff as render, table};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Table,
+    Csv,
+    Json,
+    Md,
+}
 
 #[derive(Debug, Args)]
-pub struct DiffArgs {}
+#[command(
+    after_help = "Tenants are matched by tenant_id; files of other tool versions are read leniently.\n\
+Worse means: a tenant's risk level went up, a tenant is newly at or above AT_RISK (an added tenant \
+too), or a tenant gained a finding at AT_RISK or above.\n\n\
+Exit codes: 0 nothing got worse; 1 something got worse; 2 a file could not be read."
+)]
+pub struct DiffArgs {
+    /// The earlier run's audit.json
+    #[arg(value_name = "OLD")]
+    pub old: PathBuf,
+    /// The later run's audit.json
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+    /// Output format (to stdout)
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: DiffFormat,
+    /// Changed tenants shown in the table, worse first (0: all); csv, json and md list all
+    #[arg(long, value_name = "N", default_value = "200")]
+    pub table_limit: usize,
+}
 
-pub fn run(_args: DiffArgs) -> anyhow::Result<Exit> {
-    anyhow::bail!("diff is not built yet")
+pub fn run(args: DiffArgs) -> anyhow::Result<Exit> {
+    let old = diff::read(&args.old).context("reading OLD")?;
+    let new = diff::read(&args.new).context("reading NEW")?;
+    let d = diff::compare(&old, &new);
+    let stdout = std::io::stdout();
+    let mut buf: Vec<u8> = Vec::new();
+    match args.format {
+        DiffFormat::Table => {
+            let opts = table::Options::detect(stdout.is_terminal(), args.table_limit);
+            buf.extend_from_slice(render::table(&d, &opts).as_bytes());
+        }
+        DiffFormat::Csv => render::write_csv(&d, &mut buf)?,
+        DiffFormat::Json => render::write_json(&d, &mut buf)?,
+        DiffFormat::Md => buf.extend_from_slice(render::markdown(&d).as_bytes()),
+    }
+    let mut lock = stdout.lock();
+    // A closed pipe (`| head`) is not an error worth exit code 2.
+    if let Err(e) = lock.write_all(&buf).and_then(|_| lock.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(e.into());
+    }
+    // JSON and Markdown carry the notes; for the others they go to stderr, away from the data.
+    if matches!(args.format, DiffFormat::Table | DiffFormat::Csv) {
+        for n in &d.notes {
+            eprintln!("note: {n}");
+        }
+    }
+    Ok(if d.worse { Exit::Findings } else { Exit::Clean })
 }

@@ -27,7 +27,7 @@ pub const HEADER: [&str; 18] = [
 
 /// Text from the inventory or a certificate that a spreadsheet would take for a formula is
 /// prefixed with an apostrophe (CSV injection). Numbers and dates are never touched.
-fn cell(text: &str) -> std::borrow::Cow<'_, str> {
+pub fn cell(text: &str) -> std::borrow::Cow<'_, str> {
     match text.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}").into(),
         _ => text.into(),

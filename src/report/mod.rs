@@ -1,10 +1,14 @@
 //! Renderers: one per format, all reading the same [`AuditReport`]. None decides a verdict.
 
 pub mod csv;
+pub mod diff;
+pub mod figures;
 pub mod html;
 pub mod inspect;
 pub mod json;
 pub mod md;
+pub mod playbook;
+pub mod svg;
 pub mod table;
 
 use crate::result::AuditReport;

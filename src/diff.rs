@@ -1,0 +1,825 @@
+//! Run-to-run comparison (`mtls-audit diff OLD NEW`): which tenants were fixed, which got
+//! worse, which were added or removed, and which findings came and went.
+//!
+//! Files are read leniently, because the two runs may come from different versions of the
+//! tool: only the SPEC §6 fields that a comparison needs are read, unknown fields are ignored,
+//! missing optional fields are defaulted, and codes, targets and levels are kept as text so a
+//! code this version does not know still compares. Tenants are matched by `tenant_id`.
+//!
+//! "Worse" (exit 1 of the command) means: a tenant's risk level went up, a tenant is newly at
+//! or above `AT_RISK` (added tenants included), or a tenant gained a finding at `AT_RISK` or
+//! above (a new `CODE@target`, or a known one whose level rose to `AT_RISK` or above).
+
+use crate::findings::{Code, Level};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+/// Files larger than this are refused rather than read into memory.
+const MAX_BYTES: u64 = 1024 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{path}: cannot read the file")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not an audit.json: {reason}")]
+    Format { path: PathBuf, reason: String },
+}
+
+// ----- Lenient input -----
+
+/// A JSON value as text when it is a string, a number or a boolean (another version may have
+/// changed a type); `None` for anything else or a missing field.
+fn text(v: &Value, key: &str) -> Option<String> {
+    match v.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// The array under `key`, or nothing when it is missing or not an array.
+fn list<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+    v.get(key)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+}
+
+// ----- What a comparison reads of a run -----
+
+/// One finding as compared: `CODE@target` at a level.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct FindingKey {
+    pub code: String,
+    pub target: String,
+    pub level: Level,
+}
+
+impl FindingKey {
+    /// `CODE@target`, as in the CSV `findings` column.
+    pub fn label(&self) -> String {
+        format!("{}@{}", self.code, self.target)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunTenant {
+    pub tenant_id: String,
+    pub ips_type: String,
+    pub environment: String,
+    pub owner: String,
+    pub risk: Level,
+    /// Keyed by `(code, target)`, each once at its highest level.
+    pub findings: BTreeMap<(String, String), Level>,
+    /// `target → sha256` of the evidence certificates.
+    pub certificates: BTreeMap<String, String>,
+}
+
+/// One run as the comparison sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    /// The file as given.
+    pub path: String,
+    pub tool: Option<String>,
+    pub version: Option<String>,
+    pub as_of: Option<String>,
+    pub inventory: Option<String>,
+    pub inventory_errors: u64,
+    /// In file order.
+    pub tenants: Vec<RunTenant>,
+    /// What was read leniently (defaulted or unknown values), for the diff's notes.
+    pub notes: Vec<String>,
+}
+
+fn level_of(s: Option<&str>, what: &str, notes: &mut Vec<String>) -> Option<Level> {
+    let s = s?;
+    match Level::parse(s) {
+        Some(l) => Some(l),
+        None => {
+            notes.push(format!("{what}: unknown level '{s}' compared as UNKNOWN"));
+            Some(Level::Unknown)
+        }
+    }
+}
+
+/// Reads an `audit.json` of any version leniently.
+pub fn read(path: &Path) -> Result<Run, ReadError> {
+    let io = |source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.is_dir() {
+        return Err(ReadError::Format {
+            path: path.to_path_buf(),
+            reason: "it is a folder (give the audit.json inside it)".to_string(),
+        });
+    }
+    if meta.len() > MAX_BYTES {
+        return Err(ReadError::Format {
+            path: path.to_path_buf(),
+            reason: format!("{} bytes is more than the 1 GiB limit", meta.len()),
+        });
+    }
+    let bytes = std::fs::read(path).map_err(io)?;
+    parse(&path.display().to_string(), &bytes).map_err(|reason| ReadError::Format {
+        path: path.to_path_buf(),
+        reason,
+    })
+}
+
+/// Parses the text of an `audit.json`; `name` is how the run is named in the diff.
+pub fn parse(name: &str, bytes: &[u8]) -> Result<Run, String> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err("the file is empty".to_string());
+    }
+    let root: Value = serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
+    let Some(raw_tenants) = root.get("tenants").and_then(Value::as_array) else {
+        return Err("it has no \"tenants\" list".to_string());
+    };
+    let mut notes = Vec::new();
+    let mut tenants = Vec::with_capacity(raw_tenants.len());
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut derived_risk = 0usize;
+    for (i, t) in raw_tenants.iter().enumerate() {
+        let Some(id) = text(t, "tenant_id").filter(|s| !s.is_empty()) else {
+            notes.push(format!(
+                "{name}: tenant #{} has no tenant_id and is not compared",
+                i + 1
+            ));
+            continue;
+        };
+        if seen.contains_key(&id) {
+            notes.push(format!(
+                "{name}: tenant_id '{id}' appears more than once; the first is compared"
+            ));
+            continue;
+        }
+        let mut findings: BTreeMap<(String, String), Level> = BTreeMap::new();
+        for f in list(t, "findings") {
+            let code = text(f, "code").unwrap_or_else(|| "UNSPECIFIED".to_string());
+            let target = text(f, "target").unwrap_or_default();
+            let what = format!("{name}: {id} {code}@{target}");
+            let level = level_of(text(f, "level").as_deref(), &what, &mut notes)
+                .or_else(|| Code::parse(&code).map(|c| c.default_level()))
+                .unwrap_or(Level::Unknown);
+            let e = findings.entry((code, target)).or_insert(level);
+            *e = (*e).max(level);
+        }
+        let risk = match level_of(
+            text(t, "risk").as_deref(),
+            &format!("{name}: {id}"),
+            &mut notes,
+        ) {
+            Some(l) => l,
+            None => {
+                derived_risk += 1;
+                findings.values().copied().max().unwrap_or(Level::Ok)
+            }
+        };
+        let certificates = list(t, "certificates")
+            .iter()
+            .filter_map(|c| Some((text(c, "target")?, text(c, "sha256").unwrap_or_default())))
+            .collect();
+        seen.insert(id.clone(), tenants.len());
+        tenants.push(RunTenant {
+            tenant_id: id,
+            ips_type: text(t, "ips_type").unwrap_or_default(),
+            environment: text(t, "environment").unwrap_or_default(),
+            owner: text(t, "owner").unwrap_or_default(),
+            risk,
+            findings,
+            certificates,
+        });
+    }
+    if derived_risk > 0 {
+        notes.push(format!(
+            "{name}: {derived_risk} tenant(s) without a risk; taken as their worst finding"
+        ));
+    }
+    let tool = root.get("tool").cloned().unwrap_or(Value::Null);
+    Ok(Run {
+        path: name.to_string(),
+        tool: text(&tool, "name"),
+        version: text(&tool, "version"),
+        as_of: text(&root, "as_of"),
+        inventory: text(&root, "inventory"),
+        inventory_errors: list(&root, "inventory_errors").len() as u64,
+        tenants,
+        notes,
+    })
+}
+
+// ----- The comparison -----
+
+/// How a tenant changed between the runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// Was below `AT_RISK`, now at or above it.
+    NewlyAtRisk,
+    /// Risk level went up, but not across `AT_RISK`.
+    Worse,
+    /// Only in the new run.
+    Added,
+    /// Same risk, different findings.
+    FindingsChanged,
+    /// Same risk and findings, another certificate.
+    CertificateReplaced,
+    /// Was at or above `AT_RISK`, now `OK` or `WARN`.
+    Fixed,
+    /// Risk level went down, but the tenant is not fixed.
+    Better,
+    /// Only in the old run.
+    Removed,
+}
+
+impl Change {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::NewlyAtRisk => "newly_at_risk",
+            Change::Worse => "worse",
+            Change::Added => "added",
+            Change::FindingsChanged => "findings_changed",
+            Change::CertificateReplaced => "certificate_replaced",
+            Change::Fixed => "fixed",
+            Change::Better => "better",
+            Change::Removed => "removed",
+        }
+    }
+
+    /// For people: `newly at risk`, `findings changed`, …
+    pub fn label(self) -> String {
+        self.as_str().replace('_', " ")
+    }
+}
+
+/// A finding whose level changed between the runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LevelChange {
+    pub code: String,
+    pub target: String,
+    pub old: Level,
+    pub new: Level,
+}
+
+/// A certificate target whose certificate changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertChange {
+    pub target: String,
+    pub old_sha256: Option<String>,
+    pub new_sha256: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantChange {
+    pub tenant_id: String,
+    pub change: Change,
+    /// Whether this change makes the comparison worse (see the module documentation).
+    pub worse: bool,
+    /// Why it is worse, one reason per line.
+    pub reasons: Vec<String>,
+    pub old_risk: Option<Level>,
+    pub new_risk: Option<Level>,
+    pub ips_type: String,
+    pub environment: String,
+    /// The new run's owner, or the old one's for a removed tenant.
+    pub owner: String,
+    pub gained: Vec<FindingKey>,
+    pub lost: Vec<FindingKey>,
+    pub level_changed: Vec<LevelChange>,
+    pub certificates: Vec<CertChange>,
+}
+
+/// What the diff says about one side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Side {
+    pub path: String,
+    pub tool: Option<String>,
+    pub version: Option<String>,
+    pub as_of: Option<String>,
+    pub inventory: Option<String>,
+    pub tenants: u64,
+    pub inventory_errors: u64,
+    pub by_risk: BTreeMap<Level, u64>,
+}
+
+impl Side {
+    fn of(run: &Run) -> Side {
+        let mut by_risk: BTreeMap<Level, u64> = Level::ALL.iter().map(|l| (*l, 0)).collect();
+        for t in &run.tenants {
+            *by_risk.entry(t.risk).or_default() += 1;
+        }
+        Side {
+            path: run.path.clone(),
+            tool: run.tool.clone(),
+            version: run.version.clone(),
+            as_of: run.as_of.clone(),
+            inventory: run.inventory.clone(),
+            tenants: run.tenants.len() as u64,
+            inventory_errors: run.inventory_errors,
+            by_risk,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub fixed: u64,
+    pub newly_at_risk: u64,
+    pub worse: u64,
+    pub better: u64,
+    pub added: u64,
+    pub removed: u64,
+    pub findings_changed: u64,
+    pub certificate_replaced: u64,
+    pub unchanged: u64,
+    pub findings_gained: u64,
+    pub findings_lost: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diff {
+    pub old: Side,
+    pub new: Side,
+    /// Whether anything got worse: the exit code of `mtls-audit diff`.
+    pub worse: bool,
+    pub summary: Counts,
+    /// Changed tenants, those that got worse first.
+    pub changes: Vec<TenantChange>,
+    /// What the reader should know about the comparison itself (versions, lenient reads).
+    pub notes: Vec<String>,
+}
+
+fn keys(m: &BTreeMap<(String, String), Level>) -> BTreeSet<&(String, String)> {
+    m.keys().collect()
+}
+
+fn compare_tenant(old: Option<&RunTenant>, new: Option<&RunTenant>) -> Option<TenantChange> {
+    let empty = BTreeMap::new();
+    let fo = old.map(|t| &t.findings).unwrap_or(&empty);
+    let fnew = new.map(|t| &t.findings).unwrap_or(&empty);
+    let key = |(c, t): &(String, String), level| FindingKey {
+        code: c.clone(),
+        target: t.clone(),
+        level,
+    };
+    let gained: Vec<FindingKey> = keys(fnew)
+        .difference(&keys(fo))
+        .map(|k| key(k, fnew[*k]))
+        .collect();
+    let lost: Vec<FindingKey> = keys(fo)
+        .difference(&keys(fnew))
+        .map(|k| key(k, fo[*k]))
+        .collect();
+    let level_changed: Vec<LevelChange> = keys(fo)
+        .intersection(&keys(fnew))
+        .filter(|k| fo[**k] != fnew[**k])
+        .map(|k| LevelChange {
+            code: k.0.clone(),
+            target: k.1.clone(),
+            old: fo[*k],
+            new: fnew[*k],
+        })
+        .collect();
+    let mut certificates = Vec::new();
+    if let (Some(o), Some(n)) = (old, new) {
+        let targets: BTreeSet<&String> =
+            o.certificates.keys().chain(n.certificates.keys()).collect();
+        for t in targets {
+            let (a, b) = (o.certificates.get(t), n.certificates.get(t));
+            if a != b {
+                certificates.push(CertChange {
+                    target: t.clone(),
+                    old_sha256: a.cloned(),
+                    new_sha256: b.cloned(),
+                });
+            }
+        }
+    }
+    let (old_risk, new_risk) = (old.map(|t| t.risk), new.map(|t| t.risk));
+    let change = match (old_risk, new_risk) {
+        (None, Some(_)) => Change::Added,
+        (Some(_), None) => Change::Removed,
+        (Some(o), Some(n)) if n > o && n >= Level::AtRisk && o < Level::AtRisk => {
+            Change::NewlyAtRisk
+        }
+        (Some(o), Some(n)) if n > o => Change::Worse,
+        (Some(o), Some(n)) if o >= Level::AtRisk && n <= Level::Warn => Change::Fixed,
+        (Some(o), Some(n)) if n < o => Change::Better,
+        (Some(_), Some(_))
+            if !gained.is_empty() || !lost.is_empty() || !level_changed.is_empty() =>
+        {
+            Change::FindingsChanged
+        }
+        (Some(_), Some(_)) if !certificates.is_empty() => Change::CertificateReplaced,
+        _ => return None,
+    };
+    let mut reasons = Vec::new();
+    match (change, old_risk, new_risk) {
+        (Change::NewlyAtRisk | Change::Worse, Some(o), Some(n)) => {
+            reasons.push(format!("risk {o} → {n}"));
+        }
+        (Change::Added, _, Some(n)) if n >= Level::AtRisk => {
+            reasons.push(format!("new tenant at {n}"));
+        }
+        _ => {}
+    }
+    if change != Change::Added {
+        for g in gained.iter().filter(|g| g.level >= Level::AtRisk) {
+            reasons.push(format!("new finding {} ({})", g.label(), g.level));
+        }
+        for c in level_changed
+            .iter()
+            .filter(|c| c.new > c.old && c.new >= Level::AtRisk)
+        {
+            reasons.push(format!(
+                "finding {}@{} {} → {}",
+                c.code, c.target, c.old, c.new
+            ));
+        }
+    }
+    let shown = new.or(old)?;
+    Some(TenantChange {
+        tenant_id: shown.tenant_id.clone(),
+        change,
+        worse: !reasons.is_empty(),
+        reasons,
+        old_risk,
+        new_risk,
+        ips_type: shown.ips_type.clone(),
+        environment: shown.environment.clone(),
+        owner: shown.owner.clone(),
+        gained,
+        lost,
+        level_changed,
+        certificates,
+    })
+}
+
+/// Compares two runs. Tenants are matched by `tenant_id`.
+pub fn compare(old: &Run, new: &Run) -> Diff {
+    let old_by: HashMap<&str, &RunTenant> = old
+        .tenants
+        .iter()
+        .map(|t| (t.tenant_id.as_str(), t))
+        .collect();
+    let new_ids: BTreeSet<&str> = new.tenants.iter().map(|t| t.tenant_id.as_str()).collect();
+    let mut changes = Vec::new();
+    let mut counts = Counts::default();
+    // New run order first, then the removed tenants in old run order.
+    let pairs = new
+        .tenants
+        .iter()
+        .map(|n| (old_by.get(n.tenant_id.as_str()).copied(), Some(n)))
+        .chain(
+            old.tenants
+                .iter()
+                .filter(|o| !new_ids.contains(o.tenant_id.as_str()))
+                .map(|o| (Some(o), None)),
+        );
+    for (o, n) in pairs {
+        match compare_tenant(o, n) {
+            None => counts.unchanged += 1,
+            Some(c) => {
+                match c.change {
+                    Change::Fixed => counts.fixed += 1,
+                    Change::NewlyAtRisk => counts.newly_at_risk += 1,
+                    Change::Worse => counts.worse += 1,
+                    Change::Better => counts.better += 1,
+                    Change::Added => counts.added += 1,
+                    Change::Removed => counts.removed += 1,
+                    Change::FindingsChanged => counts.findings_changed += 1,
+                    Change::CertificateReplaced => counts.certificate_replaced += 1,
+                }
+                if !matches!(c.change, Change::Added | Change::Removed) {
+                    counts.findings_gained += c.gained.len() as u64;
+                    counts.findings_lost += c.lost.len() as u64;
+                }
+                changes.push(c);
+            }
+        }
+    }
+    changes.sort_by(|a, b| {
+        b.worse
+            .cmp(&a.worse)
+            .then(a.change.cmp(&b.change))
+            .then(b.new_risk.cmp(&a.new_risk))
+            .then(b.old_risk.cmp(&a.old_risk))
+    });
+    let mut notes = Vec::new();
+    if old.version != new.version {
+        notes.push(format!(
+            "the runs come from different tool versions ({} and {}); findings are compared by code and target as text",
+            old.version.as_deref().unwrap_or("unknown"),
+            new.version.as_deref().unwrap_or("unknown")
+        ));
+    }
+    let unknown: BTreeSet<&str> = old
+        .tenants
+        .iter()
+        .chain(&new.tenants)
+        .flat_map(|t| t.findings.keys())
+        .map(|(c, _)| c.as_str())
+        .filter(|c| Code::parse(c).is_none())
+        .collect();
+    if !unknown.is_empty() {
+        notes.push(format!(
+            "codes this version does not know, compared as text: {}",
+            unknown.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if let (Some(a), Some(b)) = (&old.as_of, &new.as_of) {
+        match (
+            chrono::DateTime::parse_from_rfc3339(a),
+            chrono::DateTime::parse_from_rfc3339(b),
+        ) {
+            (Ok(a), Ok(b)) if b < a => notes.push(format!(
+                "NEW ({}) is older than OLD ({}): are the arguments swapped?",
+                new.path, old.path
+            )),
+            _ => {}
+        }
+    }
+    if old.inventory != new.inventory && old.inventory.is_some() && new.inventory.is_some() {
+        notes.push("the runs audited different inventory files".to_string());
+    }
+    if new.inventory_errors > old.inventory_errors {
+        notes.push(format!(
+            "inventory rows not audited went from {} to {}",
+            old.inventory_errors, new.inventory_errors
+        ));
+    }
+    notes.extend(old.notes.iter().cloned());
+    notes.extend(new.notes.iter().cloned());
+    Diff {
+        old: Side::of(old),
+        new: Side::of(new),
+        worse: changes.iter().any(|c| c.worse),
+        summary: counts,
+        changes,
+        notes,
+    }
+}
+
+impl Diff {
+    /// `2 fixed, 1 newly at risk, …; 4 findings gained, 6 lost`, without zero counts.
+    pub fn summary_line(&self) -> String {
+        let s = &self.summary;
+        let parts: Vec<String> = [
+            (s.newly_at_risk, "newly at risk"),
+            (s.worse, "worse"),
+            (s.added, "added"),
+            (s.fixed, "fixed"),
+            (s.better, "better"),
+            (s.findings_changed, "findings changed"),
+            (s.certificate_replaced, "certificate replaced"),
+            (s.removed, "removed"),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+        let mut line = if parts.is_empty() {
+            format!("no changes in {} tenants", s.unchanged)
+        } else {
+            format!("{}; {} unchanged", parts.join(", "), s.unchanged)
+        };
+        line.push_str(&format!(
+            "; findings: {} gained, {} lost",
+            s.findings_gained, s.findings_lost
+        ));
+        line.push_str(if self.worse {
+            " — WORSE"
+        } else {
+            " — nothing got worse"
+        });
+        line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tenant(id: &str, risk: &str, findings: &[(&str, &str, &str)]) -> String {
+        let f: Vec<String> = findings
+            .iter()
+            .map(|(c, t, l)| format!(r#"{{"code":"{c}","target":"{t}","level":"{l}"}}"#))
+            .collect();
+        format!(
+            r#"{{"tenant_id":"{id}","ips_type":"neo","risk":"{risk}","findings":[{}]}}"#,
+            f.join(",")
+        )
+    }
+
+    fn run(name: &str, tenants: &[String]) -> Run {
+        parse(
+            name,
+            format!(
+                r#"{{"tool":{{"name":"mtls-audit","version":"0.1.0"}},"as_of":"2025-07-15T00:00:00Z","tenants":[{}]}}"#,
+                tenants.join(",")
+            )
+            .as_bytes(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn classifies_each_kind_of_change() {
+        let old = run(
+            "old",
+            &[
+                tenant(
+                    "FIX",
+                    "FAILING",
+                    &[("CERT_EXPIRED", "ias_admin_cert", "FAILING")],
+                ),
+                tenant("NEWRISK", "OK", &[]),
+                tenant("UP", "OK", &[]),
+                tenant(
+                    "DOWN",
+                    "FAILING",
+                    &[
+                        ("CERT_EXPIRED", "ias_admin_cert", "FAILING"),
+                        ("CERT_NOT_REFERENCE", "ias_admin_cert", "AT_RISK"),
+                    ],
+                ),
+                tenant(
+                    "SAME",
+                    "WARN",
+                    &[("CERT_EXPIRES_SOON", "ias_admin_cert", "WARN")],
+                ),
+                tenant("GONE", "OK", &[]),
+            ],
+        );
+        let new = run(
+            "new",
+            &[
+                tenant("FIX", "OK", &[]),
+                tenant(
+                    "NEWRISK",
+                    "AT_RISK",
+                    &[("CERT_NOT_REFERENCE", "ias_admin_cert", "AT_RISK")],
+                ),
+                tenant("UP", "WARN", &[("CERT_WEAK_KEY", "ias_admin_cert", "WARN")]),
+                tenant(
+                    "DOWN",
+                    "AT_RISK",
+                    &[("CERT_NOT_REFERENCE", "ias_admin_cert", "AT_RISK")],
+                ),
+                tenant(
+                    "SAME",
+                    "WARN",
+                    &[("CERT_EXPIRES_SOON", "ias_admin_cert", "WARN")],
+                ),
+                tenant(
+                    "ADDED",
+                    "FAILING",
+                    &[("MTLS_REJECTED", "tech_user", "FAILING")],
+                ),
+            ],
+        );
+        let d = compare(&old, &new);
+        let kind = |id: &str| {
+            d.changes
+                .iter()
+                .find(|c| c.tenant_id == id)
+                .map(|c| (c.change, c.worse))
+        };
+        assert_eq!(kind("FIX"), Some((Change::Fixed, false)));
+        assert_eq!(kind("NEWRISK"), Some((Change::NewlyAtRisk, true)));
+        assert_eq!(kind("UP"), Some((Change::Worse, true)));
+        assert_eq!(kind("DOWN"), Some((Change::Better, false)));
+        assert_eq!(kind("SAME"), None);
+        assert_eq!(kind("ADDED"), Some((Change::Added, true)));
+        assert_eq!(kind("GONE"), Some((Change::Removed, false)));
+        assert!(d.worse);
+        assert_eq!(d.summary.unchanged, 1);
+        assert_eq!(d.summary.findings_lost, 2);
+        // Those that got worse come first.
+        assert!(d.changes[0].worse && !d.changes.last().unwrap().worse);
+    }
+
+    #[test]
+    fn a_new_at_risk_finding_on_an_already_failing_tenant_is_worse() {
+        let old = run(
+            "o",
+            &[tenant(
+                "A",
+                "FAILING",
+                &[("CERT_EXPIRED", "ias_admin_cert", "FAILING")],
+            )],
+        );
+        let new = run(
+            "n",
+            &[tenant(
+                "A",
+                "FAILING",
+                &[
+                    ("CERT_EXPIRED", "ias_admin_cert", "FAILING"),
+                    ("SYNC_JOB_FAILED", "sync", "AT_RISK"),
+                ],
+            )],
+        );
+        let d = compare(&old, &new);
+        assert!(d.worse, "{d:#?}");
+        assert_eq!(d.changes[0].change, Change::FindingsChanged);
+        // A new WARN finding alone is not worse.
+        let new = run(
+            "n",
+            &[tenant(
+                "A",
+                "FAILING",
+                &[
+                    ("CERT_EXPIRED", "ias_admin_cert", "FAILING"),
+                    ("SYNC_STALE", "sync", "WARN"),
+                ],
+            )],
+        );
+        assert!(!compare(&old, &new).worse);
+    }
+
+    #[test]
+    fn a_level_rising_to_failing_is_worse() {
+        let old = run(
+            "o",
+            &[tenant(
+                "A",
+                "AT_RISK",
+                &[("CERT_NOT_REFERENCE", "ias_admin_cert", "AT_RISK")],
+            )],
+        );
+        let new = run(
+            "n",
+            &[tenant(
+                "A",
+                "FAILING",
+                &[("CERT_NOT_REFERENCE", "ias_admin_cert", "FAILING")],
+            )],
+        );
+        let d = compare(&old, &new);
+        assert!(d.worse);
+        assert_eq!(d.changes[0].level_changed.len(), 1);
+        assert!(d.changes[0].gained.is_empty());
+    }
+
+    #[test]
+    fn identical_runs_are_not_worse() {
+        let a = run(
+            "a",
+            &[tenant(
+                "A",
+                "FAILING",
+                &[("CERT_EXPIRED", "ias_admin_cert", "FAILING")],
+            )],
+        );
+        let d = compare(&a, &a.clone());
+        assert!(!d.worse);
+        assert!(d.changes.is_empty());
+        assert_eq!(d.summary.unchanged, 1);
+    }
+
+    #[test]
+    fn reads_leniently() {
+        let r = parse(
+            "x",
+            br#"{"tenants":[{"tenant_id":"A","risk":"CRITICAL","future":1,"findings":[{"code":"NEW_CODE","target":"x","level":"AT_RISK"}]},{"tenant_id":"B","findings":[{"code":"CERT_EXPIRED","target":"ias_admin_cert"}]},{"risk":"OK"}],"new_top_level":{}}"#,
+        )
+        .unwrap();
+        assert_eq!(r.tenants.len(), 2);
+        assert_eq!(r.tenants[0].risk, Level::Unknown);
+        // B: level from the code's default, risk from the findings.
+        assert_eq!(r.tenants[1].risk, Level::Failing);
+        assert!(
+            r.notes.iter().any(|n| n.contains("CRITICAL")),
+            "{:?}",
+            r.notes
+        );
+        assert!(r.notes.iter().any(|n| n.contains("no tenant_id")));
+        assert!(parse("x", b"{}").unwrap_err().contains("tenants"));
+        assert!(
+            parse("x", br#"{"tenants":{}}"#)
+                .unwrap_err()
+                .contains("tenants")
+        );
+        // Types that drifted: a numeric tenant_id and as_of still compare.
+        let r = parse(
+            "x",
+            br#"{"as_of":20250715,"tenants":[{"tenant_id":42,"risk":"OK","findings":"n/a"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(r.tenants[0].tenant_id, "42");
+        assert_eq!(r.as_of.as_deref(), Some("20250715"));
+        assert!(parse("x", b"").unwrap_err().contains("empty"));
+        assert!(parse("x", b"[1,2").unwrap_err().contains("invalid JSON"));
+    }
+}

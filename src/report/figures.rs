@@ -1,0 +1,291 @@
+//! Figures the human-readable reports (HTML, Markdown) share: counts the [`Summary`] does not
+//! hold (by IPS type and environment, tenants per code), the level of each certificate, and
+//! date formatting. They count what the audit decided; they decide nothing.
+//!
+//! [`Summary`]: crate::result::Summary
+
+use crate::cert::facts::days_between;
+use crate::findings::{Code, Level, Target};
+use crate::inventory::{Environment, IpsType};
+use crate::result::{AuditReport, TenantResult};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+/// Levels worst first, the order reports list them in.
+pub const WORST_FIRST: [Level; 5] = [
+    Level::Failing,
+    Level::AtRisk,
+    Level::Unknown,
+    Level::Warn,
+    Level::Ok,
+];
+
+/// 0 (`OK`) to 4 (`FAILING`): the sort key and CSS class suffix of a level.
+pub fn rank(level: Level) -> usize {
+    match level {
+        Level::Ok => 0,
+        Level::Warn => 1,
+        Level::Unknown => 2,
+        Level::AtRisk => 3,
+        Level::Failing => 4,
+    }
+}
+
+pub fn date(d: DateTime<Utc>) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+/// `2025-07-15 00:00 UTC`, or with seconds when the time has them.
+pub fn datetime(d: DateTime<Utc>) -> String {
+    if d.timestamp() % 60 == 0 {
+        d.format("%Y-%m-%d %H:%M UTC").to_string()
+    } else {
+        d.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    }
+}
+
+/// `in 23 days`, `today`, `5 days ago`: a date relative to the as-of date.
+pub fn relative(as_of: DateTime<Utc>, d: DateTime<Utc>) -> String {
+    let n = days_between(as_of, d);
+    match n {
+        0 => "today".to_string(),
+        1 => "in 1 day".to_string(),
+        -1 => "1 day ago".to_string(),
+        n if n > 0 => format!("in {n} days"),
+        n => format!("{} days ago", -n),
+    }
+}
+
+/// Tenants of one IPS type and environment, counted by risk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeEnvRow {
+    pub ips_type: IpsType,
+    pub environment: Environment,
+    pub total: u64,
+    /// Indexed by [`rank`].
+    pub by_risk: [u64; 5],
+}
+
+/// One row per IPS type and environment that occurs, NEO first, production first.
+pub fn by_type_env(report: &AuditReport) -> Vec<TypeEnvRow> {
+    let mut map: BTreeMap<(IpsType, std::cmp::Reverse<Environment>), [u64; 5]> = BTreeMap::new();
+    for t in &report.tenants {
+        let e = map
+            .entry((t.ips_type, std::cmp::Reverse(t.environment)))
+            .or_default();
+        e[rank(t.risk)] += 1;
+    }
+    map.into_iter()
+        .map(|((ips_type, env), by_risk)| TypeEnvRow {
+            ips_type,
+            environment: env.0,
+            total: by_risk.iter().sum(),
+            by_risk,
+        })
+        .collect()
+}
+
+/// Per finding code: how many findings, how many distinct tenants, the highest level seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeRow {
+    pub code: Code,
+    pub findings: u64,
+    pub tenants: u64,
+    pub level: Level,
+}
+
+/// Codes that occur, worst level first, then most tenants.
+pub fn by_code(report: &AuditReport) -> Vec<CodeRow> {
+    let mut map: BTreeMap<Code, CodeRow> = BTreeMap::new();
+    for t in &report.tenants {
+        let mut seen: Vec<Code> = Vec::new();
+        for f in &t.findings {
+            let row = map.entry(f.code).or_insert(CodeRow {
+                code: f.code,
+                findings: 0,
+                tenants: 0,
+                level: f.level,
+            });
+            row.findings += 1;
+            row.level = row.level.max(f.level);
+            if !seen.contains(&f.code) {
+                seen.push(f.code);
+                row.tenants += 1;
+            }
+        }
+    }
+    let mut rows: Vec<CodeRow> = map.into_values().collect();
+    rows.sort_by(|a, b| {
+        b.level
+            .cmp(&a.level)
+            .then(b.tenants.cmp(&a.tenants))
+            .then(a.code.cmp(&b.code))
+    });
+    rows
+}
+
+/// The level a certificate is drawn in: the worst finding of its tenant on its target, `OK`
+/// when there is none.
+pub fn cert_level(t: &TenantResult, target: Target) -> Level {
+    t.findings
+        .iter()
+        .filter(|f| f.target == target)
+        .map(|f| f.level)
+        .max()
+        .unwrap_or(Level::Ok)
+}
+
+/// The distinct codes of a tenant in the order its findings list them.
+pub fn codes(t: &TenantResult) -> Vec<Code> {
+    let mut out: Vec<Code> = Vec::new();
+    for f in &t.findings {
+        if !out.contains(&f.code) {
+            out.push(f.code);
+        }
+    }
+    out
+}
+
+/// A window of expiry dates between the as-of date and the anchors after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    /// `expired`, `before cutover 2025-07-31`, `before deadline 2025-08-07`, `later`.
+    pub label: String,
+    /// The window is `[from, to)`; `None` is open-ended.
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// The windows certificate expiries are counted in: expired, then up to each of the cutover
+/// and the deadline that is still ahead, then later.
+pub fn windows(report: &AuditReport) -> Vec<Window> {
+    // Anchors still ahead of the as-of date, one per day (cutover and deadline may coincide).
+    let mut anchors: Vec<(DateTime<Utc>, String)> = Vec::new();
+    for (d, name) in [(report.cutover, "cutover"), (report.deadline, "deadline")] {
+        let Some(d) = d.filter(|d| *d > report.as_of) else {
+            continue;
+        };
+        match anchors.iter_mut().find(|(a, _)| *a == d) {
+            Some((_, names)) => {
+                names.push_str(" and ");
+                names.push_str(name);
+            }
+            None => anchors.push((d, name.to_string())),
+        }
+    }
+    anchors.sort();
+    let mut out = vec![Window {
+        label: "expired".to_string(),
+        from: None,
+        to: Some(report.as_of),
+    }];
+    let mut from = report.as_of;
+    for (d, names) in &anchors {
+        out.push(Window {
+            label: format!("before {names} {}", date(*d)),
+            from: Some(from),
+            to: Some(*d),
+        });
+        from = *d;
+    }
+    out.push(Window {
+        label: if anchors.is_empty() {
+            "valid".to_string()
+        } else {
+            format!("on or after {}", date(from))
+        },
+        from: Some(from),
+        to: None,
+    });
+    out
+}
+
+/// Certificates per target counted by expiry window: `(target, counts per window)`, targets in
+/// their natural order.
+pub fn expiry_counts(report: &AuditReport, windows: &[Window]) -> Vec<(Target, Vec<u64>)> {
+    let mut map: BTreeMap<Target, Vec<u64>> = BTreeMap::new();
+    for t in &report.tenants {
+        for c in &t.certificates {
+            let counts = map
+                .entry(c.target)
+                .or_insert_with(|| vec![0; windows.len()]);
+            let na = c.cert.not_after;
+            if let Some(i) = windows
+                .iter()
+                .position(|w| w.from.is_none_or(|f| na >= f) && w.to.is_none_or(|to| na < to))
+            {
+                counts[i] += 1;
+            }
+        }
+    }
+    map.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn relative_dates_read_naturally() {
+        let a = Utc.with_ymd_and_hms(2025, 7, 15, 0, 0, 0).unwrap();
+        let d = Utc.with_ymd_and_hms(2025, 8, 7, 0, 0, 0).unwrap();
+        assert_eq!(relative(a, d), "in 23 days");
+        assert_eq!(relative(d, a), "23 days ago");
+        assert_eq!(relative(a, a), "today");
+        // Part of a day before the as-of date is already a day ago (floor).
+        assert_eq!(days_between(a, a - chrono::Duration::hours(1)), -1);
+    }
+
+    fn report(cutover: Option<i64>, deadline: Option<i64>) -> AuditReport {
+        let as_of = Utc.with_ymd_and_hms(2025, 7, 15, 0, 0, 0).unwrap();
+        let day = |n: i64| as_of + chrono::Duration::days(n);
+        AuditReport {
+            tool: crate::result::ToolInfo::this(),
+            as_of,
+            deadline: deadline.map(day),
+            cutover: cutover.map(day),
+            inventory: String::new(),
+            complete: true,
+            settings: Default::default(),
+            summary: Default::default(),
+            tenants: Vec::new(),
+            inventory_errors: Vec::new(),
+        }
+    }
+
+    fn labels(r: &AuditReport) -> Vec<String> {
+        windows(r).into_iter().map(|w| w.label).collect()
+    }
+
+    #[test]
+    fn expiry_windows_follow_the_anchors_still_ahead() {
+        assert_eq!(
+            labels(&report(Some(16), Some(23))),
+            [
+                "expired",
+                "before cutover 2025-07-31",
+                "before deadline 2025-08-07",
+                "on or after 2025-08-07"
+            ]
+        );
+        // Same day: one window; an anchor already past: no window.
+        assert_eq!(
+            labels(&report(Some(23), Some(23))),
+            [
+                "expired",
+                "before cutover and deadline 2025-08-07",
+                "on or after 2025-08-07"
+            ]
+        );
+        assert_eq!(labels(&report(Some(-5), None)), ["expired", "valid"]);
+    }
+
+    #[test]
+    fn ranks_follow_level_order() {
+        for w in Level::ALL.windows(2) {
+            assert!(rank(w[0]) < rank(w[1]));
+        }
+        assert_eq!(WORST_FIRST[0], Level::Failing);
+    }
+}
