@@ -2,5 +2,6 @@
 
 mod harness;
 
+mod certs;
 mod cli;
 mod offline;

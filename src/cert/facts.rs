@@ -384,12 +384,12 @@ fn decode_string(value: &der::Tlv<'_>) -> Option<String> {
         // Numeric, Printable, T61, IA5, UTCTime, GeneralizedTime, Visible: one byte a char.
         18 | 19 | 20 | 22 | 23 | 24 | 26 => Some(v.iter().map(|&b| char::from(b)).collect()),
         // UniversalString: UCS-4 big-endian.
-        28 if v.len() % 4 == 0 => v
+        28 if v.len().is_multiple_of(4) => v
             .chunks_exact(4)
             .map(|c| char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
             .collect(),
         // BMPString: UCS-2 big-endian.
-        30 if v.len() % 2 == 0 => v
+        30 if v.len().is_multiple_of(2) => v
             .chunks_exact(2)
             .map(|c| char::from_u32(u32::from(u16::from_be_bytes([c[0], c[1]]))))
             .collect(),

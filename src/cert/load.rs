@@ -798,7 +798,10 @@ fn short_reason(e: &LoadError) -> String {
         LoadError::PrivateKeyOnly => "a private key, not shown".into(),
         LoadError::Pkcs12 => "a PKCS#12 keystore".into(),
         LoadError::NotCertificate(s) => s.split(';').next().unwrap_or(s).to_string(),
-        LoadError::Garbage(_) => "not a certificate".into(),
+        LoadError::Garbage(s) if s.starts_with("text") => "text, no certificate".into(),
+        LoadError::Garbage(s) if s.starts_with("binary") => "binary, not a certificate".into(),
+        LoadError::Garbage(s) => s.clone(),
+        LoadError::ZipWithoutCertificate(list) => format!("a zip holding no certificate ({list})"),
         other => other.to_string(),
     }
 }

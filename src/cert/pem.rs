@@ -80,7 +80,7 @@ pub fn decode_text(bytes: &[u8]) -> Text<'_> {
 /// and every low byte is printable.
 fn looks_utf16(bytes: &[u8], little: bool) -> bool {
     let sample = &bytes[..bytes.len().min(64)];
-    if sample.len() < 8 || sample.len() % 2 != 0 {
+    if sample.len() < 8 || !sample.len().is_multiple_of(2) {
         return false;
     }
     sample.chunks_exact(2).all(|pair| {
