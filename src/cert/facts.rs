@@ -580,9 +580,39 @@ mod tests {
     }
 
     #[test]
+    fn dn_matches_openssl_rfc2253_order_and_dumps() {
+        fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
+            let mut out = vec![tag];
+            der::push_length(&mut out, value.len());
+            out.extend_from_slice(value);
+            out
+        }
+        let atv =
+            |oid: &[u8], tag: u8, v: &[u8]| tlv(0x30, &[tlv(0x06, oid), tlv(tag, v)].concat());
+        let cn = [0x55, 0x04, 0x03];
+        let o = [0x55, 0x04, 0x0a];
+        let name = tlv(
+            0x30,
+            &[
+                tlv(0x31, &[atv(&cn, 0x0c, b"a"), atv(&o, 0x13, b"b")].concat()),
+                tlv(0x31, &atv(&[0x2a, 0x03, 0x04], 0x0c, b"x")),
+                tlv(0x31, &atv(&cn, 0x1e, &[0x00, 0xfc])),
+                tlv(0x31, &atv(&cn, 0x02, &[0x05])),
+            ]
+            .concat(),
+        );
+        assert_eq!(
+            dn_from_der(&name).as_deref(),
+            Some("CN=#020105,CN=\u{fc},1.2.3.4=#0C0178,O=b+CN=a")
+        );
+        assert_eq!(dn_from_der(&[0x30, 0x03, 0x31, 0x01]), None);
+    }
+
+    #[test]
     fn dn_values_are_escaped() {
         assert_eq!(escape_dn_value("a,b"), "a\\,b");
         assert_eq!(escape_dn_value(" x "), "\\ x\\ ");
         assert_eq!(escape_dn_value("#1"), "\\#1");
+        assert_eq!(escape_dn_value("a\u{1}b#"), "a\\01b#");
     }
 }

@@ -229,11 +229,35 @@ pub fn headerless_base64(text: &[u8]) -> Option<Vec<u8>> {
     LENIENT.decode(&b64).ok()
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || haystack.len() < needle.len() {
-        return None;
+/// First position of `needle` in `haystack`. Looks for the first byte before comparing, which
+/// is fast for the markers searched here (`-` and `P` are rare in base64 and DER).
+pub(crate) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&first, _) = needle.split_first()?;
+    let last_start = haystack.len().checked_sub(needle.len())?;
+    let mut i = 0;
+    while i <= last_start {
+        let p = haystack[i..=last_start].iter().position(|&b| b == first)?;
+        i += p;
+        if &haystack[i..i + needle.len()] == needle {
+            return Some(i);
+        }
+        i += 1;
     }
-    haystack.windows(needle.len()).position(|w| w == needle)
+    None
+}
+
+/// Last position of `needle` in `haystack` (see [`find`]).
+pub(crate) fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&first, _) = needle.split_first()?;
+    let mut end = haystack.len().checked_sub(needle.len())? + 1;
+    while end > 0 {
+        let p = haystack[..end].iter().rposition(|&b| b == first)?;
+        if &haystack[p..p + needle.len()] == needle {
+            return Some(p);
+        }
+        end = p;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -306,6 +330,17 @@ mod tests {
         assert!(headerless_base64(wrapped.as_bytes()).is_some());
         assert!(headerless_base64(b"QUJD").is_none());
         assert!(headerless_base64(format!("{long} hello!").as_bytes()).is_none());
+    }
+
+    #[test]
+    fn find_and_rfind() {
+        assert_eq!(find(b"a--b--", b"--"), Some(1));
+        assert_eq!(rfind(b"a--b--", b"--"), Some(4));
+        assert_eq!(find(b"-", b"--"), None);
+        assert_eq!(rfind(b"", b"--"), None);
+        assert_eq!(find(b"x-y", b""), None);
+        assert_eq!(rfind(b"---", b"--"), Some(1));
+        assert_eq!(find(b"ab", b"ab"), Some(0));
     }
 
     #[test]

@@ -170,7 +170,7 @@ pub fn declared_entries(bytes: &[u8]) -> Option<u64> {
     let mut end = bytes.len();
     while end >= from + 22 {
         let window = &bytes[from..end];
-        let Some(pos) = window.windows(4).rposition(|w| w == EOCD) else {
+        let Some(pos) = super::pem::rfind(window, EOCD) else {
             break;
         };
         let at = from + pos;
