@@ -3,6 +3,7 @@
 mod harness;
 
 mod browser;
+mod certs;
 mod cli;
 mod offline;
 mod reports;

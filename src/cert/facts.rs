@@ -4,6 +4,7 @@
 //! the same file; anything that depends on the run (`days_left`, reference match) is derived
 //! later from these values.
 
+use super::der;
 use crate::result::{CertificateView, KeyInfo};
 use chrono::{DateTime, Utc};
 use ring::digest;
@@ -308,50 +309,243 @@ fn sig_name(oid: &Oid<'_>) -> String {
     name.to_string()
 }
 
-/// RFC 4514 string of a name: RDNs last to first, `,` between RDNs, `+` inside one, short
-/// attribute names where OpenSSL has them and the dotted OID with a `#`-hex value otherwise.
+/// RFC 4514 string of a name exactly as `openssl x509 -noout -subject -nameopt RFC2253`
+/// prints it, with one deliberate difference: characters outside ASCII are written as UTF-8
+/// rather than as `\XX` escapes of their UTF-8 bytes (so `CN=Müller`, not `CN=M\C3\BCller`),
+/// which is what `-nameopt RFC2253,-esc_msb` prints. Like OpenSSL:
+///
+/// * the attributes are listed last to first, `,` between RDNs and `+` inside one; OpenSSL
+///   reverses the whole attribute list, so the values of a multi-valued RDN come out in reverse
+///   encoded order too;
+/// * attribute types have OpenSSL's short names (`CN`, `emailAddress`, `jurisdictionC`, …), and
+///   an unknown type is the dotted OID with its value as `#` and the uppercase hex of its DER;
+/// * string values are decoded by their ASN.1 type (T61String as Latin-1, BMPString as UCS-2,
+///   UniversalString as UCS-4), other types are dumped as `#` hex DER;
+/// * `,+"\<>;` are escaped with a backslash, as are a leading space or `#` and a trailing space;
+///   control characters become `\XX`.
 pub fn dn_string(name: &X509Name<'_>) -> String {
-    let mut rdns: Vec<String> = Vec::new();
-    for rdn in name.iter_rdn() {
-        let parts: Vec<String> = rdn
-            .iter()
-            .map(|atv| {
-                let oid = atv.attr_type().to_id_string();
-                let short = match oid.as_str() {
-                    "2.5.4.3" => Some("CN"),
-                    "2.5.4.6" => Some("C"),
-                    "2.5.4.7" => Some("L"),
-                    "2.5.4.8" => Some("ST"),
-                    "2.5.4.10" => Some("O"),
-                    "2.5.4.11" => Some("OU"),
-                    "2.5.4.9" => Some("street"),
-                    "0.9.2342.19200300.100.1.25" => Some("DC"),
-                    "0.9.2342.19200300.100.1.1" => Some("UID"),
-                    _ => None,
-                };
-                match (short, atv.as_str()) {
-                    (Some(s), Ok(v)) => format!("{s}={}", escape_dn_value(v)),
-                    _ => format!("{oid}=#{}", hex(atv.attr_value().data)),
-                }
-            })
-            .collect();
-        rdns.push(parts.join("+"));
-    }
-    rdns.reverse();
-    rdns.join(",")
+    dn_from_der(name.as_raw()).unwrap_or_else(|| name.to_string())
 }
+
+/// [`dn_string`] of the DER of a Name; `None` if it is not a well-formed Name.
+pub fn dn_from_der(raw: &[u8]) -> Option<String> {
+    let (seq, _) = der::parse(raw).ok()?;
+    if !seq.tag.is_universal(der::SEQUENCE) {
+        return None;
+    }
+    let mut entries: Vec<(usize, String)> = Vec::new();
+    for (set_index, rdn) in seq.children().enumerate() {
+        let rdn = rdn.ok()?;
+        for atv in rdn.children() {
+            let atv = atv.ok()?;
+            let mut kids = atv.children();
+            let oid = kids.next()?.ok()?;
+            let value = kids.next()?.ok()?;
+            if !oid.tag.is_universal(der::OID) {
+                return None;
+            }
+            entries.push((set_index, attribute_string(oid.value, &value)?));
+        }
+    }
+    let mut out = String::new();
+    let mut prev: Option<usize> = None;
+    for (set_index, text) in entries.iter().rev() {
+        if let Some(p) = prev {
+            out.push(if p == *set_index { '+' } else { ',' });
+        }
+        out.push_str(text);
+        prev = Some(*set_index);
+    }
+    Some(out)
+}
+
+fn attribute_string(oid: &[u8], value: &der::Tlv<'_>) -> Option<String> {
+    let dotted = der::oid_string(oid)?;
+    let short = ATTRIBUTE_NAMES
+        .iter()
+        .find(|(o, _)| *o == dotted)
+        .map(|(_, n)| *n);
+    Some(match (short, decode_string(value)) {
+        (Some(name), Some(text)) => format!("{name}={}", escape_dn_value(&text)),
+        (Some(name), None) => format!("{name}=#{}", hex_upper(value.raw)),
+        (None, _) => format!("{dotted}=#{}", hex_upper(value.raw)),
+    })
+}
+
+/// The text of a string-typed value as OpenSSL reads it, `None` for other types.
+fn decode_string(value: &der::Tlv<'_>) -> Option<String> {
+    if value.tag.class != der::Class::Universal || value.tag.constructed {
+        return None;
+    }
+    let v = value.value;
+    match value.tag.number {
+        // UTF8String
+        12 => std::str::from_utf8(v).ok().map(str::to_string),
+        // Numeric, Printable, T61, IA5, UTCTime, GeneralizedTime, Visible: one byte a char.
+        18 | 19 | 20 | 22 | 23 | 24 | 26 => Some(v.iter().map(|&b| char::from(b)).collect()),
+        // UniversalString: UCS-4 big-endian.
+        28 if v.len().is_multiple_of(4) => v
+            .chunks_exact(4)
+            .map(|c| char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+            .collect(),
+        // BMPString: UCS-2 big-endian.
+        30 if v.len().is_multiple_of(2) => v
+            .chunks_exact(2)
+            .map(|c| char::from_u32(u32::from(u16::from_be_bytes([c[0], c[1]]))))
+            .collect(),
+        _ => None,
+    }
+}
+
+fn hex_upper(bytes: &[u8]) -> String {
+    hex(bytes).to_ascii_uppercase()
+}
+
+/// OpenSSL's short names (`OBJ_nid2sn`, falling back to the long name where it has no short
+/// one) for the attribute types of the X.520, PKCS#9, pilot (RFC 1274) and EV jurisdiction arcs,
+/// taken from OpenSSL 3.0's `obj_mac.h`. Types outside this table print as dotted OIDs.
+const ATTRIBUTE_NAMES: &[(&str, &str)] = &[
+    ("0.9.2342.19200300.100.1.1", "UID"),
+    ("0.9.2342.19200300.100.1.2", "textEncodedORAddress"),
+    ("0.9.2342.19200300.100.1.3", "mail"),
+    ("0.9.2342.19200300.100.1.4", "info"),
+    ("0.9.2342.19200300.100.1.5", "favouriteDrink"),
+    ("0.9.2342.19200300.100.1.6", "roomNumber"),
+    ("0.9.2342.19200300.100.1.7", "photo"),
+    ("0.9.2342.19200300.100.1.8", "userClass"),
+    ("0.9.2342.19200300.100.1.9", "host"),
+    ("0.9.2342.19200300.100.1.10", "manager"),
+    ("0.9.2342.19200300.100.1.11", "documentIdentifier"),
+    ("0.9.2342.19200300.100.1.12", "documentTitle"),
+    ("0.9.2342.19200300.100.1.13", "documentVersion"),
+    ("0.9.2342.19200300.100.1.14", "documentAuthor"),
+    ("0.9.2342.19200300.100.1.15", "documentLocation"),
+    ("0.9.2342.19200300.100.1.20", "homeTelephoneNumber"),
+    ("0.9.2342.19200300.100.1.21", "secretary"),
+    ("0.9.2342.19200300.100.1.22", "otherMailbox"),
+    ("0.9.2342.19200300.100.1.23", "lastModifiedTime"),
+    ("0.9.2342.19200300.100.1.24", "lastModifiedBy"),
+    ("0.9.2342.19200300.100.1.25", "DC"),
+    ("0.9.2342.19200300.100.1.26", "aRecord"),
+    ("0.9.2342.19200300.100.1.27", "pilotAttributeType27"),
+    ("0.9.2342.19200300.100.1.28", "mXRecord"),
+    ("0.9.2342.19200300.100.1.29", "nSRecord"),
+    ("0.9.2342.19200300.100.1.30", "sOARecord"),
+    ("0.9.2342.19200300.100.1.31", "cNAMERecord"),
+    ("0.9.2342.19200300.100.1.37", "associatedDomain"),
+    ("0.9.2342.19200300.100.1.38", "associatedName"),
+    ("0.9.2342.19200300.100.1.39", "homePostalAddress"),
+    ("0.9.2342.19200300.100.1.40", "personalTitle"),
+    ("0.9.2342.19200300.100.1.41", "mobileTelephoneNumber"),
+    ("0.9.2342.19200300.100.1.42", "pagerTelephoneNumber"),
+    ("0.9.2342.19200300.100.1.43", "friendlyCountryName"),
+    ("0.9.2342.19200300.100.1.44", "uid"),
+    ("0.9.2342.19200300.100.1.45", "organizationalStatus"),
+    ("0.9.2342.19200300.100.1.46", "janetMailbox"),
+    ("0.9.2342.19200300.100.1.47", "mailPreferenceOption"),
+    ("0.9.2342.19200300.100.1.48", "buildingName"),
+    ("0.9.2342.19200300.100.1.49", "dSAQuality"),
+    ("0.9.2342.19200300.100.1.50", "singleLevelQuality"),
+    ("0.9.2342.19200300.100.1.51", "subtreeMinimumQuality"),
+    ("0.9.2342.19200300.100.1.52", "subtreeMaximumQuality"),
+    ("0.9.2342.19200300.100.1.53", "personalSignature"),
+    ("0.9.2342.19200300.100.1.54", "dITRedirect"),
+    ("0.9.2342.19200300.100.1.55", "audio"),
+    ("0.9.2342.19200300.100.1.56", "documentPublisher"),
+    ("1.2.840.113549.1.9.1", "emailAddress"),
+    ("1.2.840.113549.1.9.2", "unstructuredName"),
+    ("1.2.840.113549.1.9.3", "contentType"),
+    ("1.2.840.113549.1.9.4", "messageDigest"),
+    ("1.2.840.113549.1.9.5", "signingTime"),
+    ("1.2.840.113549.1.9.6", "countersignature"),
+    ("1.2.840.113549.1.9.7", "challengePassword"),
+    ("1.2.840.113549.1.9.8", "unstructuredAddress"),
+    ("1.2.840.113549.1.9.9", "extendedCertificateAttributes"),
+    ("1.2.840.113549.1.9.14", "extReq"),
+    ("1.2.840.113549.1.9.15", "SMIME-CAPS"),
+    ("1.2.840.113549.1.9.20", "friendlyName"),
+    ("1.2.840.113549.1.9.21", "localKeyID"),
+    ("1.2.840.113549.1.9.22.1", "x509Certificate"),
+    ("1.2.840.113549.1.9.22.2", "sdsiCertificate"),
+    ("1.2.840.113549.1.9.23.1", "x509Crl"),
+    ("1.3.6.1.4.1.311.60.2.1.1", "jurisdictionL"),
+    ("1.3.6.1.4.1.311.60.2.1.2", "jurisdictionST"),
+    ("1.3.6.1.4.1.311.60.2.1.3", "jurisdictionC"),
+    ("2.5.4.3", "CN"),
+    ("2.5.4.4", "SN"),
+    ("2.5.4.5", "serialNumber"),
+    ("2.5.4.6", "C"),
+    ("2.5.4.7", "L"),
+    ("2.5.4.8", "ST"),
+    ("2.5.4.9", "street"),
+    ("2.5.4.10", "O"),
+    ("2.5.4.11", "OU"),
+    ("2.5.4.12", "title"),
+    ("2.5.4.13", "description"),
+    ("2.5.4.14", "searchGuide"),
+    ("2.5.4.15", "businessCategory"),
+    ("2.5.4.16", "postalAddress"),
+    ("2.5.4.17", "postalCode"),
+    ("2.5.4.18", "postOfficeBox"),
+    ("2.5.4.19", "physicalDeliveryOfficeName"),
+    ("2.5.4.20", "telephoneNumber"),
+    ("2.5.4.21", "telexNumber"),
+    ("2.5.4.22", "teletexTerminalIdentifier"),
+    ("2.5.4.23", "facsimileTelephoneNumber"),
+    ("2.5.4.24", "x121Address"),
+    ("2.5.4.25", "internationaliSDNNumber"),
+    ("2.5.4.26", "registeredAddress"),
+    ("2.5.4.27", "destinationIndicator"),
+    ("2.5.4.28", "preferredDeliveryMethod"),
+    ("2.5.4.29", "presentationAddress"),
+    ("2.5.4.30", "supportedApplicationContext"),
+    ("2.5.4.31", "member"),
+    ("2.5.4.32", "owner"),
+    ("2.5.4.33", "roleOccupant"),
+    ("2.5.4.34", "seeAlso"),
+    ("2.5.4.35", "userPassword"),
+    ("2.5.4.36", "userCertificate"),
+    ("2.5.4.37", "cACertificate"),
+    ("2.5.4.38", "authorityRevocationList"),
+    ("2.5.4.39", "certificateRevocationList"),
+    ("2.5.4.40", "crossCertificatePair"),
+    ("2.5.4.41", "name"),
+    ("2.5.4.42", "GN"),
+    ("2.5.4.43", "initials"),
+    ("2.5.4.44", "generationQualifier"),
+    ("2.5.4.45", "x500UniqueIdentifier"),
+    ("2.5.4.46", "dnQualifier"),
+    ("2.5.4.47", "enhancedSearchGuide"),
+    ("2.5.4.48", "protocolInformation"),
+    ("2.5.4.49", "distinguishedName"),
+    ("2.5.4.50", "uniqueMember"),
+    ("2.5.4.51", "houseIdentifier"),
+    ("2.5.4.52", "supportedAlgorithms"),
+    ("2.5.4.53", "deltaRevocationList"),
+    ("2.5.4.54", "dmdName"),
+    ("2.5.4.65", "pseudonym"),
+    ("2.5.4.72", "role"),
+    ("2.5.4.97", "organizationIdentifier"),
+    ("2.5.4.98", "c3"),
+    ("2.5.4.99", "n3"),
+    ("2.5.4.100", "dnsName"),
+];
 
 fn escape_dn_value(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
     let last = v.chars().count().saturating_sub(1);
     for (i, c) in v.chars().enumerate() {
-        let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';')
+        let backslash = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';')
             || (i == 0 && (c == '#' || c == ' '))
             || (i == last && c == ' ');
-        if special {
+        if backslash {
             out.push('\\');
+            out.push(c);
+        } else if c.is_ascii_control() {
+            out.push_str(&format!("\\{:02X}", c as u32));
+        } else {
+            out.push(c);
         }
-        out.push(c);
     }
     out
 }
@@ -386,9 +580,39 @@ mod tests {
     }
 
     #[test]
+    fn dn_matches_openssl_rfc2253_order_and_dumps() {
+        fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
+            let mut out = vec![tag];
+            der::push_length(&mut out, value.len());
+            out.extend_from_slice(value);
+            out
+        }
+        let atv =
+            |oid: &[u8], tag: u8, v: &[u8]| tlv(0x30, &[tlv(0x06, oid), tlv(tag, v)].concat());
+        let cn = [0x55, 0x04, 0x03];
+        let o = [0x55, 0x04, 0x0a];
+        let name = tlv(
+            0x30,
+            &[
+                tlv(0x31, &[atv(&cn, 0x0c, b"a"), atv(&o, 0x13, b"b")].concat()),
+                tlv(0x31, &atv(&[0x2a, 0x03, 0x04], 0x0c, b"x")),
+                tlv(0x31, &atv(&cn, 0x1e, &[0x00, 0xfc])),
+                tlv(0x31, &atv(&cn, 0x02, &[0x05])),
+            ]
+            .concat(),
+        );
+        assert_eq!(
+            dn_from_der(&name).as_deref(),
+            Some("CN=#020105,CN=\u{fc},1.2.3.4=#0C0178,O=b+CN=a")
+        );
+        assert_eq!(dn_from_der(&[0x30, 0x03, 0x31, 0x01]), None);
+    }
+
+    #[test]
     fn dn_values_are_escaped() {
         assert_eq!(escape_dn_value("a,b"), "a\\,b");
         assert_eq!(escape_dn_value(" x "), "\\ x\\ ");
         assert_eq!(escape_dn_value("#1"), "\\#1");
+        assert_eq!(escape_dn_value("a\u{1}b#"), "a\\01b#");
     }
 }
