@@ -19,6 +19,7 @@ pub mod checks;
 pub mod findings;
 pub mod inspect;
 pub mod inventory;
+pub mod net;
 pub mod pki;
 pub mod remediation;
 pub mod report;
