@@ -110,7 +110,12 @@ impl TlsServer {
 }
 
 /// A rustls server config presenting `leaf` (+ `chain`), with client auth from `client_ca`.
-fn tls_server(leaf: &Issued, chain: &[&Issued], client_ca: Option<&Ca>, auth: ClientAuth) -> TlsServer {
+fn tls_server(
+    leaf: &Issued,
+    chain: &[&Issued],
+    client_ca: Option<&Ca>,
+    auth: ClientAuth,
+) -> TlsServer {
     crypto();
     let mut certs = vec![der(leaf)];
     certs.extend(chain.iter().map(|c| der(c)));
@@ -214,7 +219,12 @@ async fn handle(
     uri: Uri,
     headers: HeaderMap,
 ) -> axum::response::Response {
-    let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let h = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
     let seen = Seen {
         method: method.to_string(),
         path: uri.path().to_string(),
@@ -230,11 +240,7 @@ async fn handle(
         all.len()
     };
     let r = (s.respond)(&seen, n);
-    let mut resp = (
-        axum::http::StatusCode::from_u16(r.status).unwrap(),
-        r.body,
-    )
-        .into_response();
+    let mut resp = (axum::http::StatusCode::from_u16(r.status).unwrap(), r.body).into_response();
     for (k, v) in r.headers {
         resp.headers_mut().insert(k, v.parse().unwrap());
     }
@@ -308,9 +314,13 @@ fn probe_options(ca: &Ca, port: u16, timeout: Duration) -> ProbeOptions {
 async fn probe_records_a_valid_chain_with_the_host_as_sni() {
     let f = fixture();
     let http = http_server(&f.tls, Box::new(|_, _| reply(200))).await;
-    let p = probe(HOST, 443, &probe_options(&f.ca, http.port, Duration::from_secs(10)))
-        .await
-        .expect("probe");
+    let p = probe(
+        HOST,
+        443,
+        &probe_options(&f.ca, http.port, Duration::from_secs(10)),
+    )
+    .await
+    .expect("probe");
     assert_eq!(p.validation, Ok(()));
     assert!(p.name_matches);
     assert_eq!(p.chain.len(), 2, "leaf and CA as served");
@@ -319,7 +329,10 @@ async fn probe_records_a_valid_chain_with_the_host_as_sni() {
     assert_eq!(p.protocol.as_deref(), Some("TLSv1.3"));
     assert!(!p.client_cert_requested);
     assert!(p.handshake_error.is_none());
-    assert_eq!(f.tls.sni.lock().unwrap().as_slice(), &[Some(HOST.to_string())]);
+    assert_eq!(
+        f.tls.sni.lock().unwrap().as_slice(),
+        &[Some(HOST.to_string())]
+    );
 }
 
 #[tokio::test]
@@ -328,9 +341,13 @@ async fn probe_records_an_expired_chain_and_names_the_problem() {
     let leaf = server_leaf(&ca, &[HOST], -400, -3);
     let tls = tls_server(&leaf, &[], None, ClientAuth::None);
     let http = http_server(&tls, Box::new(|_, _| reply(200))).await;
-    let p = probe(HOST, 443, &probe_options(&ca, http.port, Duration::from_secs(10)))
-        .await
-        .expect("an expired chain is still recorded");
+    let p = probe(
+        HOST,
+        443,
+        &probe_options(&ca, http.port, Duration::from_secs(10)),
+    )
+    .await
+    .expect("an expired chain is still recorded");
     assert_eq!(p.chain[0].as_ref(), &leaf.cert_der[..]);
     match p.validation {
         Err(ChainProblem::Expired { not_after: Some(t) }) => assert!(t < Utc::now()),
@@ -350,9 +367,13 @@ async fn probe_records_an_untrusted_chain() {
     let tls = tls_server(&leaf, &[&stranger.cert], None, ClientAuth::None);
     let http = http_server(&tls, Box::new(|_, _| reply(200))).await;
     let trusted = harness::ca();
-    let p = probe(HOST, 443, &probe_options(&trusted, http.port, Duration::from_secs(10)))
-        .await
-        .expect("an untrusted chain is still recorded");
+    let p = probe(
+        HOST,
+        443,
+        &probe_options(&trusted, http.port, Duration::from_secs(10)),
+    )
+    .await
+    .expect("an untrusted chain is still recorded");
     assert_eq!(p.validation, Err(ChainProblem::UnknownIssuer));
     assert_eq!(p.chain.len(), 2);
     assert!(p.name_matches, "the name is judged apart from trust");
@@ -364,9 +385,13 @@ async fn probe_names_a_host_name_mismatch() {
     let leaf = server_leaf(&ca, &["other.example.com"], -1, 60);
     let tls = tls_server(&leaf, &[], None, ClientAuth::None);
     let http = http_server(&tls, Box::new(|_, _| reply(200))).await;
-    let p = probe(HOST, 443, &probe_options(&ca, http.port, Duration::from_secs(10)))
-        .await
-        .unwrap();
+    let p = probe(
+        HOST,
+        443,
+        &probe_options(&ca, http.port, Duration::from_secs(10)),
+    )
+    .await
+    .unwrap();
     assert_eq!(p.validation, Err(ChainProblem::NameMismatch));
     assert!(!p.name_matches);
 }
@@ -377,9 +402,13 @@ async fn probe_notes_a_request_for_a_client_certificate() {
     let leaf = server_leaf(&ca, &[HOST], -1, 60);
     let tls = tls_server(&leaf, &[], Some(&ca), ClientAuth::Optional);
     let http = http_server(&tls, Box::new(|_, _| reply(200))).await;
-    let p = probe(HOST, 443, &probe_options(&ca, http.port, Duration::from_secs(10)))
-        .await
-        .unwrap();
+    let p = probe(
+        HOST,
+        443,
+        &probe_options(&ca, http.port, Duration::from_secs(10)),
+    )
+    .await
+    .unwrap();
     assert!(p.client_cert_requested);
     assert_eq!(p.validation, Ok(()));
 }
@@ -393,9 +422,13 @@ fn closed_port() -> u16 {
 #[tokio::test]
 async fn probe_tells_refused_apart() {
     let ca = harness::ca();
-    let e = probe(HOST, 443, &probe_options(&ca, closed_port(), Duration::from_secs(10)))
-        .await
-        .unwrap_err();
+    let e = probe(
+        HOST,
+        443,
+        &probe_options(&ca, closed_port(), Duration::from_secs(10)),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.kind(), UnreachableKind::Refused, "{e}");
     assert!(e.to_string().contains("refused"), "{e}");
 }
@@ -405,12 +438,17 @@ async fn probe_tells_dns_failure_apart() {
     let ca = harness::ca();
     let mut opts = probe_options(&ca, 1, Duration::from_secs(10));
     opts.connect_to = None;
-    let e = probe("no-such-tenant.invalid", 443, &opts).await.unwrap_err();
+    let e = probe("no-such-tenant.invalid", 443, &opts)
+        .await
+        .unwrap_err();
     match &e {
         Unreachable::Dns { host, .. } => assert_eq!(host, "no-such-tenant.invalid"),
         other => panic!("expected DNS, got {other:?}"),
     }
-    assert!(e.to_string().starts_with("DNS lookup of no-such-tenant.invalid failed"));
+    assert!(
+        e.to_string()
+            .starts_with("DNS lookup of no-such-tenant.invalid failed")
+    );
 }
 
 #[tokio::test]
@@ -419,9 +457,13 @@ async fn probe_tells_a_silent_server_apart_as_a_handshake_timeout() {
     // The kernel completes the TCP handshake for a listener that never accepts.
     let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = silent.local_addr().unwrap().port();
-    let e = probe(HOST, 443, &probe_options(&ca, port, Duration::from_millis(300)))
-        .await
-        .unwrap_err();
+    let e = probe(
+        HOST,
+        443,
+        &probe_options(&ca, port, Duration::from_millis(300)),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(
         e,
         Unreachable::Timeout {
@@ -446,9 +488,13 @@ async fn probe_tells_a_reset_apart() {
             drop(s);
         }
     });
-    let e = probe(HOST, 443, &probe_options(&ca, port, Duration::from_secs(10)))
-        .await
-        .unwrap_err();
+    let e = probe(
+        HOST,
+        443,
+        &probe_options(&ca, port, Duration::from_secs(10)),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e, Unreachable::Reset, "{e}");
 }
 
@@ -486,7 +532,9 @@ async fn offline_makes_no_connection() {
     let client = NetClient::new(cfg).unwrap();
     let e = client.send(Call::get(&url("/scim/Users")).unwrap()).await;
     assert!(matches!(e, Err(NetError::Offline)), "{e:?}");
-    let e = client.probe_tls(HOST, 443, Utc::now(), Deadline::none()).await;
+    let e = client
+        .probe_tls(HOST, 443, Utc::now(), Deadline::none())
+        .await;
     assert!(matches!(e, Err(NetError::Offline)), "{e:?}");
     assert_eq!(f.tls.handshakes(), 0);
     assert!(http.seen().is_empty());
@@ -504,7 +552,10 @@ async fn connect_to_keeps_the_host_for_sni_and_host_header() {
         .send(Call::get(&url("/scim/Users?filter=userName%20eq%20%22x%22")).unwrap())
         .await
         .unwrap();
-    assert_eq!((r.status, r.body.as_slice(), r.attempts), (200, &b"ok"[..], 1));
+    assert_eq!(
+        (r.status, r.body.as_slice(), r.attempts),
+        (200, &b"ok"[..], 1)
+    );
     // A port in the URL must not override the connect-to port: it goes to the Host header.
     let r = client
         .send(Call::get("https://globex.accounts.ondemand.com:8443/scim/Users").unwrap())
@@ -850,7 +901,11 @@ async fn retry_after_is_honoured_in_seconds_and_as_a_date() {
 #[tokio::test]
 async fn retry_after_beyond_the_deadline_or_the_cap_is_not_waited_for() {
     let f = fixture();
-    let http = http_server(&f.tls, Box::new(|_, _| reply(429).header("retry-after", "20"))).await;
+    let http = http_server(
+        &f.tls,
+        Box::new(|_, _| reply(429).header("retry-after", "20")),
+    )
+    .await;
     let client = NetClient::new(retry_after_config(&f.ca, &http)).unwrap();
     // 20 s is within the cap but beyond this tenant's deadline.
     let r = client
@@ -863,10 +918,18 @@ async fn retry_after_beyond_the_deadline_or_the_cap_is_not_waited_for() {
         .unwrap();
     assert_eq!((r.status, r.attempts), (429, 1));
     // 60 s is beyond the cap of what is honoured at all.
-    let http = http_server(&f.tls, Box::new(|_, _| reply(429).header("retry-after", "60"))).await;
+    let http = http_server(
+        &f.tls,
+        Box::new(|_, _| reply(429).header("retry-after", "60")),
+    )
+    .await;
     let client = NetClient::new(retry_after_config(&f.ca, &http)).unwrap();
     let r = client
-        .send(Call::get(&url("/scim/Users")).unwrap())
+        .send(
+            Call::get(&url("/scim/Users"))
+                .unwrap()
+                .deadline(Deadline::after(Duration::from_secs(60))),
+        )
         .await
         .unwrap();
     assert_eq!((r.status, r.attempts), (429, 1));
@@ -908,7 +971,10 @@ async fn the_rate_budget_spaces_requests_to_one_tenant() {
     let interval = limit.per / limit.requests;
     for (k, at) in arrivals.iter().enumerate() {
         let slot = interval * (k as u32 + 1).saturating_sub(limit.burst);
-        assert!(*at >= slot, "request {k} arrived after {at:?}, before its slot {slot:?}");
+        assert!(
+            *at >= slot,
+            "request {k} arrived after {at:?}, before its slot {slot:?}"
+        );
     }
 }
 
@@ -920,31 +986,52 @@ async fn an_mtls_identity_is_accepted_and_a_missing_or_foreign_one_rejected() {
     let ca = harness::ca();
     let leaf = server_leaf(&ca, &[HOST], -1, 60);
     let tls = tls_server(&leaf, &[], Some(&ca), ClientAuth::Required);
-    let http = http_server(&tls, Box::new(|s, _| reply(if s.client_certs > 0 { 200 } else { 401 }))).await;
+    let http = http_server(
+        &tls,
+        Box::new(|s, _| reply(if s.client_certs > 0 { 200 } else { 401 })),
+    )
+    .await;
     let mut cfg = config(&ca, Some(http.connect_to()));
     cfg.retry.retries = 0;
     let client = NetClient::new(cfg).unwrap();
 
     let lms = identity(&client_leaf(&ca, "LMS"), "LMS");
     let r = client
-        .send(Call::get(&url("/scim/Users")).unwrap().auth(Auth::Identity(lms.clone())))
+        .send(
+            Call::get(&url("/scim/Users"))
+                .unwrap()
+                .auth(Auth::Identity(lms.clone())),
+        )
         .await
         .unwrap();
     assert_eq!(r.status, 200);
     assert_eq!(http.seen()[0].client_certs, 1);
-    assert_eq!(http.seen()[0].authorization, None, "mTLS sends no Authorization header");
+    assert_eq!(
+        http.seen()[0].authorization,
+        None,
+        "mTLS sends no Authorization header"
+    );
 
     // The same through an mTLS credential.
     let cred = Arc::new(Credential::new("m", CredentialKind::Mtls { identity: lms }));
     let r = client
-        .send(Call::get(&url("/scim/Users")).unwrap().auth(Auth::Credential(cred)))
+        .send(
+            Call::get(&url("/scim/Users"))
+                .unwrap()
+                .auth(Auth::Credential(cred)),
+        )
         .await
         .unwrap();
     assert_eq!(r.status, 200);
 
     // TLS 1.3 shows the rejection only after the handshake (STACK.md pitfall 3): it must still
     // come back as a TLS-level failure, never as an answer.
-    let stranger = Ca::new("Stranger", Utc::now() - Days::days(1), Utc::now() + Days::days(9)).unwrap();
+    let stranger = Ca::new(
+        "Stranger",
+        Utc::now() - Days::days(1),
+        Utc::now() + Days::days(9),
+    )
+    .unwrap();
     let foreign = identity(&client_leaf(&stranger, "LMS"), "foreign");
     for auth in [Auth::None, Auth::Identity(foreign)] {
         let e = client
@@ -953,11 +1040,18 @@ async fn an_mtls_identity_is_accepted_and_a_missing_or_foreign_one_rejected() {
             .unwrap_err();
         let kind = e.unreachable().map(Unreachable::kind);
         assert!(
-            matches!(kind, Some(UnreachableKind::Tls | UnreachableKind::Reset | UnreachableKind::Closed)),
+            matches!(
+                kind,
+                Some(UnreachableKind::Tls | UnreachableKind::Reset | UnreachableKind::Closed)
+            ),
             "{auth:?}: {e}"
         );
     }
-    assert_eq!(http.count("/scim/Users"), 2, "rejected clients never reached HTTP");
+    assert_eq!(
+        http.count("/scim/Users"),
+        2,
+        "rejected clients never reached HTTP"
+    );
 }
 
 fn basic_of(id: &str, secret: &str) -> String {
@@ -981,7 +1075,11 @@ async fn basic_credentials_send_basic_auth() {
         },
     ));
     client
-        .send(Call::get(&url("/scim/Users")).unwrap().auth(Auth::Credential(cred)))
+        .send(
+            Call::get(&url("/scim/Users"))
+                .unwrap()
+                .auth(Auth::Credential(cred)),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -1000,7 +1098,9 @@ fn oauth_server(
     let counter = issued.clone();
     let respond: Responder = Box::new(move |s, _| {
         if s.path == "/oauth2/token" {
-            if s.method != "POST" || s.authorization.as_deref() != Some(&basic_of("cid", "oauth-secret")) {
+            if s.method != "POST"
+                || s.authorization.as_deref() != Some(&basic_of("cid", "oauth-secret"))
+            {
                 return reply(401);
             }
             let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
@@ -1043,12 +1143,20 @@ async fn oauth_tokens_are_cached_per_tenant() {
     let cred = oauth_cred("oauth-secret");
     for _ in 0..3 {
         let r = client
-            .send(Call::get(&url("/scim/Users")).unwrap().auth(Auth::Credential(cred.clone())))
+            .send(
+                Call::get(&url("/scim/Users"))
+                    .unwrap()
+                    .auth(Auth::Credential(cred.clone())),
+            )
             .await
             .unwrap();
         assert_eq!(r.status, 200);
     }
-    assert_eq!(issued.load(Ordering::SeqCst), 1, "one token for three calls");
+    assert_eq!(
+        issued.load(Ordering::SeqCst),
+        1,
+        "one token for three calls"
+    );
     assert_eq!(http.count("/oauth2/token"), 1);
     // Another tenant host gets its own token.
     client
@@ -1060,7 +1168,11 @@ async fn oauth_tokens_are_cached_per_tenant() {
         .await
         .unwrap();
     assert_eq!(issued.load(Ordering::SeqCst), 2);
-    let token_req = http.seen().into_iter().find(|s| s.path == "/oauth2/token").unwrap();
+    let token_req = http
+        .seen()
+        .into_iter()
+        .find(|s| s.path == "/oauth2/token")
+        .unwrap();
     assert_eq!(token_req.host.as_deref(), Some(HOST));
 }
 
@@ -1073,7 +1185,11 @@ async fn a_token_about_to_expire_is_not_reused() {
     let cred = oauth_cred("oauth-secret");
     for _ in 0..3 {
         client
-            .send(Call::get(&url("/scim/Users")).unwrap().auth(Auth::Credential(cred.clone())))
+            .send(
+                Call::get(&url("/scim/Users"))
+                    .unwrap()
+                    .auth(Auth::Credential(cred.clone())),
+            )
             .await
             .unwrap();
     }
@@ -1090,14 +1206,22 @@ async fn a_401_refreshes_the_token_once() {
     let client = NetClient::new(config(&f.ca, Some(http.connect_to()))).unwrap();
     let cred = oauth_cred("oauth-secret");
     let r = client
-        .send(Call::get(&url("/scim/Users")).unwrap().auth(Auth::Credential(cred.clone())))
+        .send(
+            Call::get(&url("/scim/Users"))
+                .unwrap()
+                .auth(Auth::Credential(cred.clone())),
+        )
         .await
         .unwrap();
     assert_eq!((r.status, r.attempts), (200, 2));
     assert_eq!(issued.load(Ordering::SeqCst), 2);
     // The refreshed token is cached.
     client
-        .send(Call::get(&url("/scim/Users")).unwrap().auth(Auth::Credential(cred)))
+        .send(
+            Call::get(&url("/scim/Users"))
+                .unwrap()
+                .auth(Auth::Credential(cred)),
+        )
         .await
         .unwrap();
     assert_eq!(issued.load(Ordering::SeqCst), 2);
@@ -1107,11 +1231,19 @@ async fn a_401_refreshes_the_token_once() {
     let http = http_server(&f.tls, respond).await;
     let client = NetClient::new(config(&f.ca, Some(http.connect_to()))).unwrap();
     let r = client
-        .send(Call::get(&url("/scim/Users")).unwrap().auth(Auth::Credential(oauth_cred("oauth-secret"))))
+        .send(
+            Call::get(&url("/scim/Users"))
+                .unwrap()
+                .auth(Auth::Credential(oauth_cred("oauth-secret"))),
+        )
         .await
         .unwrap();
     assert_eq!(r.status, 401);
-    assert_eq!(issued.load(Ordering::SeqCst), 2, "refreshed once, not in a loop");
+    assert_eq!(
+        issued.load(Ordering::SeqCst),
+        2,
+        "refreshed once, not in a loop"
+    );
 }
 
 #[tokio::test]
@@ -1129,7 +1261,10 @@ async fn a_refused_token_request_is_an_auth_failure() {
         .await
         .unwrap_err();
     assert!(e.is_auth_failure(), "{e}");
-    assert!(matches!(e, NetError::TokenRejected { status: 401, .. }), "{e}");
+    assert!(
+        matches!(e, NetError::TokenRejected { status: 401, .. }),
+        "{e}"
+    );
     assert_eq!(http.count("/scim/Users"), 0);
 }
 
@@ -1142,12 +1277,21 @@ fn assert_no_secret(text: &str, key_pem: &str) {
     for s in SECRETS {
         assert!(!text.contains(s), "{s:?} leaked into:\n{text}");
     }
-    assert!(!text.contains(&basic_of("8f7d", "basic-secret")[6..]), "Basic value leaked:\n{text}");
-    assert!(!text.contains(&basic_of("cid", "oauth-secret")[6..]), "Basic value leaked:\n{text}");
+    assert!(
+        !text.contains(&basic_of("8f7d", "basic-secret")[6..]),
+        "Basic value leaked:\n{text}"
+    );
+    assert!(
+        !text.contains(&basic_of("cid", "oauth-secret")[6..]),
+        "Basic value leaked:\n{text}"
+    );
     for line in key_pem.lines().filter(|l| !l.starts_with("-----")) {
         assert!(!text.contains(line), "key material leaked:\n{text}");
     }
-    assert!(!text.contains("PRIVATE KEY"), "key material leaked:\n{text}");
+    assert!(
+        !text.contains("PRIVATE KEY"),
+        "key material leaked:\n{text}"
+    );
 }
 
 #[tokio::test]
@@ -1166,14 +1310,24 @@ async fn secrets_never_appear_in_errors() {
         format!("{basic:?}"),
         format!("{lms:?}"),
         format!("{:?}", oauth_cred("oauth-secret")),
-        format!("{:?}", Call::get(&url("/x")).unwrap().auth(Auth::Credential(basic.clone()))),
+        format!(
+            "{:?}",
+            Call::get(&url("/x"))
+                .unwrap()
+                .auth(Auth::Credential(basic.clone()))
+        ),
     ];
     let mut errors: Vec<NetError> = Vec::new();
     // Unreachable with a Basic credential and with an identity.
     let refused = ConnectTo::parse(&format!("127.0.0.1:{}", closed_port())).unwrap();
     let client = NetClient::new(config(&f.ca, Some(refused))).unwrap();
     for auth in [Auth::Credential(basic.clone()), Auth::Identity(lms.clone())] {
-        errors.push(client.send(Call::get(&url("/scim/Users")).unwrap().auth(auth)).await.unwrap_err());
+        errors.push(
+            client
+                .send(Call::get(&url("/scim/Users")).unwrap().auth(auth))
+                .await
+                .unwrap_err(),
+        );
     }
     // Token refused, and a token endpoint answering garbage.
     let (respond, _) = oauth_server(3600, |_, _| true);
@@ -1186,7 +1340,16 @@ async fn secrets_never_appear_in_errors() {
             secret: Secret::new("oauth-secret-wrong"),
         },
     ));
-    errors.push(client.send(Call::get(&url("/scim/Users")).unwrap().auth(Auth::Credential(wrong))).await.unwrap_err());
+    errors.push(
+        client
+            .send(
+                Call::get(&url("/scim/Users"))
+                    .unwrap()
+                    .auth(Auth::Credential(wrong)),
+            )
+            .await
+            .unwrap_err(),
+    );
     let garbage = http_server(
         &f.tls,
         Box::new(|_, _| reply(200).body(r#"{"access_token": 1, "note": "tok-9 oauth-secret"}"#)),
@@ -1195,11 +1358,19 @@ async fn secrets_never_appear_in_errors() {
     let client = NetClient::new(config(&f.ca, Some(garbage.connect_to()))).unwrap();
     errors.push(
         client
-            .send(Call::get(&url("/scim/Users")).unwrap().auth(Auth::Credential(oauth_cred("oauth-secret"))))
+            .send(
+                Call::get(&url("/scim/Users"))
+                    .unwrap()
+                    .auth(Auth::Credential(oauth_cred("oauth-secret"))),
+            )
             .await
             .unwrap_err(),
     );
-    assert!(matches!(errors[3], NetError::TokenUnusable { .. }), "{:?}", errors[3]);
+    assert!(
+        matches!(errors[3], NetError::TokenUnusable { .. }),
+        "{:?}",
+        errors[3]
+    );
     for e in &errors {
         texts.push(format!("{e}"));
         texts.push(format!("{e:?}"));
@@ -1265,9 +1436,15 @@ async fn secrets_never_appear_in_trace_logs() {
             .unwrap();
     }
     let log = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
-    assert!(log.contains("request"), "the request lines were logged:\n{log}");
+    assert!(
+        log.contains("request"),
+        "the request lines were logged:\n{log}"
+    );
     assert!(log.contains("/scim/Users"), "{log}");
     assert!(log.contains("/oauth2/token"), "{log}");
-    assert!(!log.contains("filter=x"), "no query strings in logs:\n{log}");
+    assert!(
+        !log.contains("filter=x"),
+        "no query strings in logs:\n{log}"
+    );
     assert_no_secret(&log, &lms_leaf.key_pem);
 }

@@ -8,7 +8,9 @@
 //! headers, query strings or bodies.
 
 use chrono::{DateTime, Utc};
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HOST, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use reqwest::header::{
+    ACCEPT, CONTENT_TYPE, HOST, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER,
+};
 use reqwest::{Method, Url};
 use std::collections::HashMap;
 use std::fmt;
@@ -292,7 +294,9 @@ pub enum NetError {
         attempts: u32,
         last: Option<String>,
     },
-    #[error("{host}: the OAuth token request of credential '{credential}' was answered with HTTP {status}")]
+    #[error(
+        "{host}: the OAuth token request of credential '{credential}' was answered with HTTP {status}"
+    )]
     TokenRejected {
         host: String,
         credential: String,
@@ -326,7 +330,13 @@ impl NetError {
 
     /// Whether the credential itself was refused (`API_AUTH_FAILED`).
     pub fn is_auth_failure(&self) -> bool {
-        matches!(self, NetError::TokenRejected { status: 400 | 401 | 403, .. })
+        matches!(
+            self,
+            NetError::TokenRejected {
+                status: 400 | 401 | 403,
+                ..
+            }
+        )
     }
 }
 
@@ -536,14 +546,14 @@ impl NetClient {
         let host = token_url.host_str().unwrap_or("").to_string();
         let slot = self.inner.tokens.slot(token_url.as_str(), cred.name());
         let mut guard = match deadline.instant() {
-            Some(at) => tokio::time::timeout_at(at, slot.lock()).await.map_err(|_| {
-                NetError::Deadline {
+            Some(at) => tokio::time::timeout_at(at, slot.lock())
+                .await
+                .map_err(|_| NetError::Deadline {
                     host: host.clone(),
                     waiting: Waiting::Token,
                     attempts: 0,
                     last: None,
-                }
-            })?,
+                })?,
             None => slot.lock().await,
         };
         if let Some(c) = &guard.token
@@ -602,11 +612,8 @@ impl NetClient {
                 let mut u = url.clone();
                 // Cannot fail: the URL has a host (checked in `Call::new`).
                 let _ = u.set_port(None);
-                let host = HeaderValue::from_str(&format!(
-                    "{}:{port}",
-                    url.host_str().unwrap_or("")
-                ))
-                .ok();
+                let host =
+                    HeaderValue::from_str(&format!("{}:{port}", url.host_str().unwrap_or(""))).ok();
                 (u, host)
             }
             _ => (url.clone(), None),
@@ -629,14 +636,13 @@ impl NetClient {
         let mut last: Option<String> = None;
         loop {
             attempt += 1;
-            let deadline_err = |waiting: Waiting, attempts: u32, last: &Option<String>| {
-                NetError::Deadline {
+            let deadline_err =
+                |waiting: Waiting, attempts: u32, last: &Option<String>| NetError::Deadline {
                     host: host.clone(),
                     waiting,
                     attempts,
                     last: last.clone(),
-                }
-            };
+                };
             let admission = self
                 .inner
                 .limiter
@@ -754,10 +760,7 @@ impl NetClient {
             rb = rb.header(CONTENT_TYPE, *content_type).body(body.clone());
         }
         let mut resp = rb.send().await?;
-        if resp
-            .content_length()
-            .is_some_and(|n| n > limit as u64)
-        {
+        if resp.content_length().is_some_and(|n| n > limit as u64) {
             return Err(ExchangeError::TooLarge);
         }
         let status = resp.status().as_u16();
@@ -795,14 +798,16 @@ impl NetClient {
         // and another tenant with more time left should probe again.
         let init = cell.get_or_try_init(|| self.probe_with_retries(host, port, as_of, deadline));
         let outcome = match deadline.instant() {
-            Some(at) => tokio::time::timeout_at(at, init)
-                .await
-                .unwrap_or(Err(NetError::Deadline {
-                    host: host.to_string(),
-                    waiting: Waiting::Response,
-                    attempts: 0,
-                    last: None,
-                })),
+            Some(at) => {
+                tokio::time::timeout_at(at, init)
+                    .await
+                    .unwrap_or(Err(NetError::Deadline {
+                        host: host.to_string(),
+                        waiting: Waiting::Response,
+                        attempts: 0,
+                        last: None,
+                    }))
+            }
             None => init.await,
         }?;
         match outcome {

@@ -108,7 +108,11 @@ impl ResolveError {
 }
 
 /// The host and port a connection to `host:port` really goes to.
-pub fn destination<'a>(connect_to: Option<&'a ConnectTo>, host: &'a str, port: u16) -> (&'a str, u16) {
+pub fn destination<'a>(
+    connect_to: Option<&'a ConnectTo>,
+    host: &'a str,
+    port: u16,
+) -> (&'a str, u16) {
     match connect_to {
         Some(c) => (c.host(), c.port()),
         None => (host, port),
@@ -184,7 +188,16 @@ mod tests {
 
     #[test]
     fn refuses_malformed_values() {
-        for bad in ["", "host", "host:", ":443", "host:0", "host:99999", "::1:443", "[::1:443"] {
+        for bad in [
+            "",
+            "host",
+            "host:",
+            ":443",
+            "host:0",
+            "host:99999",
+            "::1:443",
+            "[::1:443",
+        ] {
             assert!(ConnectTo::parse(bad).is_err(), "{bad:?} should be refused");
         }
         let e = ConnectTo::parse("host").unwrap_err().to_string();

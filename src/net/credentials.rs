@@ -183,7 +183,9 @@ impl fmt::Display for CredentialProblem {
             CredentialProblem::MissingEnv(v) => {
                 write!(f, "environment variable {v} is not set")
             }
-            CredentialProblem::EmptySecret { source } => write!(f, "the secret in {source} is empty"),
+            CredentialProblem::EmptySecret { source } => {
+                write!(f, "the secret in {source} is empty")
+            }
             CredentialProblem::UnreadableFile { path, reason } => {
                 write!(f, "cannot read {path}: {reason}")
             }
@@ -284,13 +286,14 @@ impl Credentials {
             None => warnings.push(format!("{file}: no [credential.NAME] entries")),
             Some(toml::Value::Table(creds)) => {
                 for (name, value) in creds {
-                    let loaded = load_one(name, value, &base, &env, &mut warnings).map_err(
-                        |problem| CredentialError {
-                            file: file.clone(),
-                            name: name.clone(),
-                            problem,
-                        },
-                    );
+                    let loaded =
+                        load_one(name, value, &base, &env, &mut warnings).map_err(|problem| {
+                            CredentialError {
+                                file: file.clone(),
+                                name: name.clone(),
+                                problem,
+                            }
+                        });
                     entries.insert(name.clone(), loaded.map(Arc::new));
                 }
             }
@@ -332,7 +335,9 @@ impl Credentials {
     }
 
     /// Every entry, by name, with its result.
-    pub fn entries(&self) -> impl Iterator<Item = (&str, &Result<Arc<Credential>, CredentialError>)> {
+    pub fn entries(
+        &self,
+    ) -> impl Iterator<Item = (&str, &Result<Arc<Credential>, CredentialError>)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v))
     }
 
@@ -448,12 +453,11 @@ fn read_secret(
         }
         (None, Some(file)) => {
             let path = base.join(file);
-            let v = std::fs::read_to_string(&path).map_err(|e| {
-                CredentialProblem::UnreadableFile {
+            let v =
+                std::fs::read_to_string(&path).map_err(|e| CredentialProblem::UnreadableFile {
                     path: path.display().to_string(),
                     reason: e.to_string(),
-                }
-            })?;
+                })?;
             if let Some(w) = file_mode_warning(&path, "secret file") {
                 warnings.push(format!("credential '{name}': {w}"));
             }
@@ -477,11 +481,7 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        move |name| {
-            vars.iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        }
+        move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     }
 
     fn parse(text: &str, e: impl Fn(&str) -> Option<String>) -> Credentials {
@@ -593,9 +593,20 @@ mod tests {
         assert_eq!(problem(&c, "absent"), CredentialProblem::NotDefined);
 
         let e = c.get("inline").unwrap_err().to_string();
-        assert!(e.starts_with("/etc/audit/creds.toml: credential 'inline': "), "{e}");
-        assert!(e.contains("client_secret_env") && e.contains("client_secret_file"), "{e}");
-        let all = format!("{c:?} {}", c.entries().map(|(_, r)| format!("{r:?}")).collect::<String>());
+        assert!(
+            e.starts_with("/etc/audit/creds.toml: credential 'inline': "),
+            "{e}"
+        );
+        assert!(
+            e.contains("client_secret_env") && e.contains("client_secret_file"),
+            "{e}"
+        );
+        let all = format!(
+            "{c:?} {}",
+            c.entries()
+                .map(|(_, r)| format!("{r:?}"))
+                .collect::<String>()
+        );
         assert!(!all.contains("pasted-secret-value"), "{all}");
         assert!(!all.contains("value-good"), "{all}");
         let e = c.get("unset").unwrap_err().to_string();
@@ -630,7 +641,10 @@ mod tests {
             problem(&c, "gone"),
             CredentialProblem::UnreadableFile { .. }
         ));
-        assert!(matches!(problem(&c, "empty"), CredentialProblem::EmptySecret { .. }));
+        assert!(matches!(
+            problem(&c, "empty"),
+            CredentialProblem::EmptySecret { .. }
+        ));
         #[cfg(unix)]
         {
             assert_eq!(c.warnings().len(), 1, "{:?}", c.warnings());
@@ -646,7 +660,11 @@ mod tests {
         let now = Utc::now();
         let ca = Ca::new("C", now - Duration::days(1), now + Duration::days(9)).unwrap();
         let leaf = ca
-            .issue(&LeafSpec::client("admin", now - Duration::days(1), now + Duration::days(9)))
+            .issue(&LeafSpec::client(
+                "admin",
+                now - Duration::days(1),
+                now + Duration::days(9),
+            ))
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("keys")).unwrap();
@@ -667,7 +685,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(problem(&c, "nokey"), CredentialProblem::MissingKey("key"));
-        assert!(matches!(problem(&c, "badkey"), CredentialProblem::Identity(_)));
+        assert!(matches!(
+            problem(&c, "badkey"),
+            CredentialProblem::Identity(_)
+        ));
         assert!(matches!(
             problem(&c, "withsecret"),
             CredentialProblem::UnexpectedKey { .. }
@@ -680,7 +701,10 @@ mod tests {
         let e = Credentials::parse(text, Path::new("c.toml"), env(&[])).unwrap_err();
         let s = format!("{e} {e:?}");
         assert!(!s.contains("leaked-value"), "{s}");
-        assert!(matches!(e, CredentialsFileError::Toml { line: 3, .. }), "{s}");
+        assert!(
+            matches!(e, CredentialsFileError::Toml { line: 3, .. }),
+            "{s}"
+        );
         let e = Credentials::parse("credential = 1", Path::new("c.toml"), env(&[])).unwrap_err();
         assert!(matches!(e, CredentialsFileError::Shape { .. }));
     }

@@ -248,11 +248,23 @@ mod tests {
     fn io_kinds_map_to_causes() {
         let t = Duration::from_millis(300);
         let c = |k| classify(&io::Error::from(k), t);
-        assert_eq!(c(io::ErrorKind::ConnectionRefused).kind(), UnreachableKind::Refused);
-        assert_eq!(c(io::ErrorKind::ConnectionReset).kind(), UnreachableKind::Reset);
-        assert_eq!(c(io::ErrorKind::UnexpectedEof).kind(), UnreachableKind::Closed);
+        assert_eq!(
+            c(io::ErrorKind::ConnectionRefused).kind(),
+            UnreachableKind::Refused
+        );
+        assert_eq!(
+            c(io::ErrorKind::ConnectionReset).kind(),
+            UnreachableKind::Reset
+        );
+        assert_eq!(
+            c(io::ErrorKind::UnexpectedEof).kind(),
+            UnreachableKind::Closed
+        );
         assert_eq!(c(io::ErrorKind::TimedOut).kind(), UnreachableKind::Timeout);
-        assert_eq!(c(io::ErrorKind::PermissionDenied).kind(), UnreachableKind::Other);
+        assert_eq!(
+            c(io::ErrorKind::PermissionDenied).kind(),
+            UnreachableKind::Other
+        );
     }
 
     #[test]

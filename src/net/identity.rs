@@ -38,7 +38,9 @@ pub enum IdentityError {
     Read { file: String, reason: String },
     #[error("{file} holds no PEM certificate")]
     NoCertificate { file: String },
-    #[error("{file} holds no readable private key (expected unencrypted PEM: PKCS#8, PKCS#1 or SEC1)")]
+    #[error(
+        "{file} holds no readable private key (expected unencrypted PEM: PKCS#8, PKCS#1 or SEC1)"
+    )]
     NoKey { file: String },
     #[error("the private key in {key_file} does not belong to the certificate in {cert_file}")]
     KeyMismatch { cert_file: String, key_file: String },
@@ -69,8 +71,8 @@ impl ClientIdentity {
             file: key_file.to_string(),
         })?;
         // rustls checks that the key loads and matches the leaf's public key.
-        CertifiedKey::from_der(chain.clone(), key.clone_key(), &ring_provider()).map_err(
-            |e| match e {
+        CertifiedKey::from_der(chain.clone(), key.clone_key(), &ring_provider()).map_err(|e| {
+            match e {
                 rustls::Error::InconsistentKeys(_) => IdentityError::KeyMismatch {
                     cert_file: cert_file.to_string(),
                     key_file: key_file.to_string(),
@@ -79,8 +81,8 @@ impl ClientIdentity {
                     file: key_file.to_string(),
                     reason: "unsupported key type".to_string(),
                 },
-            },
-        )?;
+            }
+        })?;
         let fingerprint = sha256_hex(chain[0].as_ref());
         Ok(ClientIdentity {
             label: label.to_string(),
@@ -233,7 +235,12 @@ mod tests {
         let (a, _) = issued();
         let e = ClientIdentity::from_pem("x", b"junk", a.key_pem.as_bytes(), "c.pem", "k.key")
             .unwrap_err();
-        assert_eq!(e, IdentityError::NoCertificate { file: "c.pem".into() });
+        assert_eq!(
+            e,
+            IdentityError::NoCertificate {
+                file: "c.pem".into()
+            }
+        );
         let garbled = a.key_pem.replace('A', "*");
         let e = ClientIdentity::from_pem(
             "x",

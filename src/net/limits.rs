@@ -46,7 +46,8 @@ impl Deadline {
 
     /// Time left; `None` when there is no deadline.
     pub fn remaining(&self) -> Option<Duration> {
-        self.at.map(|at| at.saturating_duration_since(Instant::now()))
+        self.at
+            .map(|at| at.saturating_duration_since(Instant::now()))
     }
 
     /// Whether the deadline has passed.
@@ -305,7 +306,11 @@ impl Limiter {
         })
     }
 
-    async fn wait_for_slot(&self, bucket: &Mutex<Bucket>, deadline: Deadline) -> Result<(), Refusal> {
+    async fn wait_for_slot(
+        &self,
+        bucket: &Mutex<Bucket>,
+        deadline: Deadline,
+    ) -> Result<(), Refusal> {
         let now = Instant::now();
         let since = |i: Instant| i.saturating_duration_since(self.origin);
         let latest = deadline.instant().map(since);
@@ -368,12 +373,17 @@ mod tests {
     #[test]
     fn default_budgets_stay_below_documented_limits() {
         let b = RateBudgets::default();
-        let per_minute = |l: RateLimit| {
-            f64::from(l.worst_case_per_window()) * 60.0 / l.per.as_secs_f64()
-        };
+        let per_minute =
+            |l: RateLimit| f64::from(l.worst_case_per_window()) * 60.0 / l.per.as_secs_f64();
         assert!(per_minute(b.ias_scim) <= 200.0, "IAS SCIM serves 200/min");
-        assert!(per_minute(b.ips_realtime) <= 150.0, "IPS slows above 150/min");
-        assert!(per_minute(b.oauth_token) <= 1000.0, "oauth2 allows 1000/min");
+        assert!(
+            per_minute(b.ips_realtime) <= 150.0,
+            "IPS slows above 150/min"
+        );
+        assert!(
+            per_minute(b.oauth_token) <= 1000.0,
+            "oauth2 allows 1000/min"
+        );
         assert!(
             f64::from(b.per_host.worst_case_per_window()) / b.per_host.per.as_secs_f64() <= 50.0,
             "IAS takes 50 requests per second per IP"
@@ -383,7 +393,10 @@ mod tests {
     #[test]
     fn families_by_path() {
         assert_eq!(ApiFamily::of_path("/scim/Users"), ApiFamily::IasScim);
-        assert_eq!(ApiFamily::of_path("/service/scim/Users"), ApiFamily::IasScim);
+        assert_eq!(
+            ApiFamily::of_path("/service/scim/Users"),
+            ApiFamily::IasScim
+        );
         assert_eq!(
             ApiFamily::of_path("/ipsproxy/service/api/v1/systems/x/entities/user"),
             ApiFamily::IpsRealtime

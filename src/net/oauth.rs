@@ -32,9 +32,12 @@ pub(crate) struct Slot {
     pub(crate) token: Option<Cached>,
 }
 
+/// Slots by (token endpoint, credential name).
+type Slots = HashMap<(String, String), Arc<tokio::sync::Mutex<Slot>>>;
+
 #[derive(Default)]
 pub(crate) struct TokenCache {
-    slots: Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<Slot>>>>,
+    slots: Mutex<Slots>,
     serial: AtomicU64,
 }
 
@@ -71,8 +74,7 @@ pub(crate) fn fresh_until(now: Instant, expires_in: Option<u64>, margin: Duratio
 /// Reads `{"access_token": "...", "token_type": "Bearer", "expires_in": 3600}`. The error is a
 /// fixed phrase: a parser's message could quote the token.
 pub(crate) fn parse_token(body: &[u8]) -> Result<(Secret, Option<u64>), &'static str> {
-    let v: serde_json::Value =
-        serde_json::from_slice(body).map_err(|_| "the body is not JSON")?;
+    let v: serde_json::Value = serde_json::from_slice(body).map_err(|_| "the body is not JSON")?;
     let token = v
         .get("access_token")
         .and_then(|t| t.as_str())
@@ -113,7 +115,10 @@ mod tests {
     #[test]
     fn refuses_unusable_responses_without_quoting_them() {
         assert_eq!(parse_token(b"not json"), Err("the body is not JSON"));
-        assert_eq!(parse_token(br#"{"access_token":12345}"#), Err("no access_token"));
+        assert_eq!(
+            parse_token(br#"{"access_token":12345}"#),
+            Err("no access_token")
+        );
         assert_eq!(
             parse_token(br#"{"access_token":"x","token_type":"mac"}"#),
             Err("token_type is not Bearer")

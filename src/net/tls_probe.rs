@@ -23,7 +23,9 @@ use tokio_rustls::TlsConnector;
 use super::connect_to::{ConnectTo, destination, resolve};
 use super::failure::{Phase, Unreachable, classify_io};
 use super::identity::ClientIdentity;
-use super::trust::{ChainProblem, HandshakeSignatures, TrustStore, name_matches, ring_provider, validate_chain};
+use super::trust::{
+    ChainProblem, HandshakeSignatures, TrustStore, name_matches, ring_provider, validate_chain,
+};
 
 /// How to probe.
 #[derive(Debug, Clone)]

@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use std::fmt;
@@ -189,7 +191,11 @@ impl fmt::Display for ChainProblem {
         match self {
             ChainProblem::NoCertificate => f.write_str("the server presented no certificate"),
             ChainProblem::Expired { not_after: Some(t) } => {
-                write!(f, "certificate expired on {}", t.format("%Y-%m-%dT%H:%M:%SZ"))
+                write!(
+                    f,
+                    "certificate expired on {}",
+                    t.format("%Y-%m-%dT%H:%M:%SZ")
+                )
             }
             ChainProblem::Expired { not_after: None } => f.write_str("certificate expired"),
             ChainProblem::NotYetValid {
@@ -218,7 +224,9 @@ fn to_chrono(t: UnixTime) -> Option<DateTime<Utc>> {
 }
 
 fn to_unix_time(at: DateTime<Utc>) -> UnixTime {
-    UnixTime::since_unix_epoch(Duration::from_secs(u64::try_from(at.timestamp()).unwrap_or(0)))
+    UnixTime::since_unix_epoch(Duration::from_secs(
+        u64::try_from(at.timestamp()).unwrap_or(0),
+    ))
 }
 
 /// Validates a chain (leaf first, as presented) for `host` at time `at` against `trust`, the
@@ -394,16 +402,20 @@ mod tests {
 
     fn fixture() -> Fixture {
         let now = at("2025-07-15T00:00:00Z");
-        let ca = Ca::new("Trust Test CA", now - Days::days(100), now + Days::days(3000)).unwrap();
-        let trust = TrustStore::load(false, &[CertificateDer::from(ca.cert.cert_der.clone())])
-            .unwrap();
+        let ca = Ca::new(
+            "Trust Test CA",
+            now - Days::days(100),
+            now + Days::days(3000),
+        )
+        .unwrap();
+        let trust =
+            TrustStore::load(false, &[CertificateDer::from(ca.cert.cert_der.clone())]).unwrap();
         Fixture { trust, ca, now }
     }
 
     fn server_leaf(f: &Fixture, name: &str, from: i64, to: i64) -> Vec<CertificateDer<'static>> {
-        let leaf = f
-            .ca
-            .issue(&LeafSpec::server(
+        let leaf =
+            f.ca.issue(&LeafSpec::server(
                 &[name.to_string()],
                 f.now + Days::days(from),
                 f.now + Days::days(to),
@@ -445,14 +457,18 @@ mod tests {
             Err(ChainProblem::NameMismatch)
         );
         assert!(!name_matches(&wrong[0], host));
-        let stranger = Ca::new("Stranger CA", f.now - Days::days(10), f.now + Days::days(10))
-            .unwrap()
-            .issue(&LeafSpec::server(
-                &[host.to_string()],
-                f.now - Days::days(1),
-                f.now + Days::days(5),
-            ))
-            .unwrap();
+        let stranger = Ca::new(
+            "Stranger CA",
+            f.now - Days::days(10),
+            f.now + Days::days(10),
+        )
+        .unwrap()
+        .issue(&LeafSpec::server(
+            &[host.to_string()],
+            f.now - Days::days(1),
+            f.now + Days::days(5),
+        ))
+        .unwrap();
         let stranger = vec![CertificateDer::from(stranger.cert_der)];
         assert_eq!(
             validate_chain(&stranger, host, &f.trust, f.now),
@@ -500,7 +516,10 @@ mod tests {
         assert_eq!(read_ca_file(&pem).unwrap().len(), 1);
         let der = dir.path().join("ca.cer");
         std::fs::write(&der, &f.ca.cert.cert_der).unwrap();
-        assert_eq!(read_ca_file(&der).unwrap()[0].as_ref(), &f.ca.cert.cert_der[..]);
+        assert_eq!(
+            read_ca_file(&der).unwrap()[0].as_ref(),
+            &f.ca.cert.cert_der[..]
+        );
         let junk = dir.path().join("junk");
         std::fs::write(&junk, "nothing here").unwrap();
         assert!(matches!(
