@@ -116,6 +116,16 @@ fn tls_server(
     client_ca: Option<&Ca>,
     auth: ClientAuth,
 ) -> TlsServer {
+    tls_server_with(leaf, chain, client_ca, auth, rustls::DEFAULT_VERSIONS)
+}
+
+fn tls_server_with(
+    leaf: &Issued,
+    chain: &[&Issued],
+    client_ca: Option<&Ca>,
+    auth: ClientAuth,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> TlsServer {
     crypto();
     let mut certs = vec![der(leaf)];
     certs.extend(chain.iter().map(|c| der(c)));
@@ -123,7 +133,7 @@ fn tls_server(
     let key = Arc::new(CertifiedKey::from_der(certs, key, &provider()).unwrap());
     let sni = Arc::new(Mutex::new(Vec::new()));
     let builder = ServerConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .unwrap();
     let builder = match (client_ca, auth) {
         (Some(ca), ClientAuth::Optional | ClientAuth::Required) => {
@@ -411,6 +421,40 @@ async fn probe_notes_a_request_for_a_client_certificate() {
     .unwrap();
     assert!(p.client_cert_requested);
     assert_eq!(p.validation, Ok(()));
+}
+
+#[tokio::test]
+async fn probe_keeps_the_chain_when_the_handshake_fails_afterwards() {
+    // TLS 1.2: the server sends its chain, asks for a client certificate, and refuses the
+    // empty answer before the handshake ends. The chain is still evidence.
+    let ca = harness::ca();
+    let leaf = server_leaf(&ca, &[HOST], -1, 60);
+    let tls = tls_server_with(
+        &leaf,
+        &[],
+        Some(&ca),
+        ClientAuth::Required,
+        &[&rustls::version::TLS12],
+    );
+    let http = http_server(&tls, Box::new(|_, _| reply(200))).await;
+    let p = probe(
+        HOST,
+        443,
+        &probe_options(&ca, http.port, Duration::from_secs(10)),
+    )
+    .await
+    .expect("the chain was recorded");
+    assert_eq!(p.chain[0].as_ref(), &leaf.cert_der[..]);
+    assert_eq!(p.validation, Ok(()));
+    assert!(p.client_cert_requested);
+    let err = p.handshake_error.expect("the handshake failed");
+    assert!(
+        matches!(
+            err.kind(),
+            UnreachableKind::Tls | UnreachableKind::Reset | UnreachableKind::Closed
+        ),
+        "{err}"
+    );
 }
 
 /// A port nothing listens on: bind, learn the port, close.
@@ -1408,6 +1452,11 @@ async fn secrets_never_appear_in_trace_logs() {
         .with_max_level(tracing::Level::TRACE)
         .with_ansi(false)
         .finish();
+    // With a single registered dispatcher, tracing decides a callsite's interest from the
+    // default of whichever thread hits it first, so another test thread would cache "not
+    // interested" for callsites this test needs. A second registered dispatcher makes tracing
+    // ask every registered dispatcher instead; it is never anyone's default.
+    let _second = tracing::Dispatch::new(tracing_subscriber::registry());
     // Thread-local: this test's single-threaded runtime runs the client, the connections
     // and the servers on this thread, so all of them log into the buffer.
     let _guard = subscriber.set_default();
@@ -1424,6 +1473,9 @@ async fn secrets_never_appear_in_trace_logs() {
         },
     ));
     let lms_leaf = client_leaf(&f.ca, "LMS");
+    // Callsites other threads registered before the dispatchers above keep a stale "not
+    // interested": recompute now that every concurrent registration has finished.
+    tracing::callsite::rebuild_interest_cache();
     let calls = [
         Auth::Credential(oauth_cred("oauth-secret")),
         Auth::Credential(basic),
@@ -1437,7 +1489,7 @@ async fn secrets_never_appear_in_trace_logs() {
     }
     let log = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
     assert!(
-        log.contains("request"),
+        log.contains("mtls_audit::net::client: request"),
         "the request lines were logged:\n{log}"
     );
     assert!(log.contains("/scim/Users"), "{log}");
