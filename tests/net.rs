@@ -568,6 +568,36 @@ async fn the_client_probes_each_host_once() {
 }
 
 #[tokio::test]
+async fn the_client_retries_a_refused_probe_but_not_a_dns_failure() {
+    let ca = harness::ca();
+    let refused = ConnectTo::parse(&format!("127.0.0.1:{}", closed_port())).unwrap();
+    let client = NetClient::new(config(&ca, Some(refused))).unwrap();
+    match client
+        .probe_tls(HOST, 443, Utc::now(), Deadline::none())
+        .await
+    {
+        Err(NetError::Unreachable {
+            failure: Unreachable::Refused { .. },
+            attempts: 3,
+            ..
+        }) => {}
+        other => panic!("expected refused after 3 attempts, got {other:?}"),
+    }
+    let client = NetClient::new(config(&ca, None)).unwrap();
+    match client
+        .probe_tls("no-such-tenant.invalid", 443, Utc::now(), Deadline::none())
+        .await
+    {
+        Err(NetError::Unreachable {
+            failure: Unreachable::Dns { .. },
+            attempts: 1,
+            ..
+        }) => {}
+        other => panic!("expected one DNS failure, got {other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn offline_makes_no_connection() {
     let f = fixture();
     let http = http_server(&f.tls, Box::new(|_, _| reply(200))).await;

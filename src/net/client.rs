@@ -365,7 +365,8 @@ impl From<reqwest::Error> for ExchangeError {
     }
 }
 
-type ProbeOutcome = Result<Arc<ProbeResult>, Unreachable>;
+/// A probe's result, or why no chain was recorded and after how many attempts.
+type ProbeOutcome = Result<Arc<ProbeResult>, (Unreachable, u32)>;
 type ProbeKey = (String, u16, i64);
 
 /// The shared network client of an audit. Cheap to clone.
@@ -812,10 +813,10 @@ impl NetClient {
         }?;
         match outcome {
             Ok(p) => Ok(p.clone()),
-            Err(failure) => Err(NetError::Unreachable {
+            Err((failure, attempts)) => Err(NetError::Unreachable {
                 host: host.to_string(),
                 failure: failure.clone(),
-                attempts: 1,
+                attempts: *attempts,
             }),
         }
     }
@@ -880,7 +881,7 @@ impl NetClient {
                     continue;
                 }
             }
-            return Ok(Err(failure));
+            return Ok(Err((failure, attempt)));
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `--connect-to HOST:PORT` and name resolution.
 //!
 //! Every connection goes to the one address while the URL's host name stays for SNI and the
-//! Host header, like curl's `--connect-to`. The same [`Resolver`] serves the REST client (as a
+//! Host header, like curl's `--connect-to`. The same resolution serves the REST client (as a
 //! `reqwest::dns::Resolve`) and the TLS probe, and its failures are a [`ResolveError`], so a
 //! DNS failure is recognised by its type, never by its text.
 
