@@ -5,5 +5,6 @@ mod harness;
 mod browser;
 mod certs;
 mod cli;
+mod net;
 mod offline;
 mod reports;
