@@ -23,3 +23,4 @@ pub mod pki;
 pub mod remediation;
 pub mod report;
 pub mod result;
+pub mod sim;
