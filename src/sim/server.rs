@@ -258,11 +258,16 @@ impl SimHandle {
 
     /// The one machine-readable line the CLI prints: `{"listening":"https://…","ca":"…"}`.
     pub fn listening_line(&self) -> String {
-        serde_json::json!({
-            "listening": self.url(),
-            "ca": self.ca_path.as_ref().map(|p| p.display().to_string()),
-        })
-        .to_string()
+        // Written by hand so "listening" comes first, as SPEC §7 shows it.
+        let ca = match &self.ca_path {
+            Some(p) => serde_json::Value::from(p.display().to_string()),
+            None => serde_json::Value::Null,
+        };
+        format!(
+            "{{\"listening\":{},\"ca\":{}}}",
+            serde_json::Value::from(self.url()),
+            ca
+        )
     }
 
     /// Request counters of every tenant, by tenant ID.
