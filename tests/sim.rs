@@ -2135,18 +2135,22 @@ async fn generated_fleets_answer_as_their_profiles_promise() {
 
 /// The real binary, started like hickory-dns's harness does: read the listening line, talk to
 /// it, stop it with SIGTERM. A watchdog kills it if the test fails first.
-struct Child(std::process::Child);
+struct Child {
+    proc: std::process::Child,
+    /// Lines the simulator printed to stdout after its listening line.
+    more: std::sync::mpsc::Receiver<String>,
+}
 
 impl Drop for Child {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.proc.kill();
+        let _ = self.proc.wait();
     }
 }
 
 fn start_binary(args: &[&str], dir: &std::path::Path) -> (Child, Value) {
     use std::io::BufRead as _;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mtls-audit"))
+    let mut proc = std::process::Command::new(env!("CARGO_BIN_EXE_mtls-audit"))
         .args(args)
         .current_dir(dir)
         .env_remove("RUST_LOG")
@@ -2154,23 +2158,23 @@ fn start_binary(args: &[&str], dir: &std::path::Path) -> (Child, Value) {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn mtls-audit sim");
-    let stdout = child.stdout.take().unwrap();
-    let child = Child(child);
+    let stdout = proc.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let mut lines = std::io::BufReader::new(stdout).lines();
-        let first = lines.next();
-        let _ = tx.send(first);
-        // Anything more on stdout would break the one-line contract.
-        for l in lines.map_while(Result::ok) {
-            panic!("unexpected stdout line: {l}");
+        for l in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(l).is_err() {
+                break;
+            }
         }
     });
-    let line = rx
+    let child = Child { proc, more: rx };
+    let line = child
+        .more
         .recv_timeout(Duration::from_secs(120))
-        .expect("the simulator prints its listening line")
-        .expect("a line")
-        .expect("readable");
+        .expect("the simulator prints its listening line");
     let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"));
     assert!(
         line.starts_with("{\"listening\":\"https://127.0.0.1:"),
@@ -2179,24 +2183,32 @@ fn start_binary(args: &[&str], dir: &std::path::Path) -> (Child, Value) {
     (child, v)
 }
 
+/// Stops the simulator with SIGTERM, waits for it, and checks it printed nothing more.
 fn terminate(mut child: Child) -> std::process::ExitStatus {
-    let pid = child.0.id().to_string();
+    let pid = child.proc.id().to_string();
     let ok = std::process::Command::new("kill")
         .args(["-TERM", &pid])
         .status()
         .unwrap();
     assert!(ok.success());
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(s) = child.0.try_wait().unwrap() {
-            return s;
+    let status = loop {
+        if let Some(s) = child.proc.try_wait().unwrap() {
+            break s;
         }
         assert!(
             std::time::Instant::now() < deadline,
             "the simulator did not stop on SIGTERM"
         );
         std::thread::sleep(Duration::from_millis(50));
-    }
+    };
+    // The pipe is closed now; the reader thread ends and the channel disconnects.
+    let extra: Vec<String> = child.more.iter().collect();
+    assert!(
+        extra.is_empty(),
+        "stdout holds more than one line: {extra:?}"
+    );
+    status
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -2305,7 +2317,7 @@ async fn the_binary_serves_a_scenario_file_and_logs_requests() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let stderr = child.0.stderr.take().unwrap();
+    let stderr = child.proc.stderr.take().unwrap();
     let status = tokio::task::spawn_blocking(move || terminate(child))
         .await
         .unwrap();

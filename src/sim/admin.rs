@@ -49,9 +49,8 @@ fn no_tenant(id: &str) -> Response {
     problem(StatusCode::NOT_FOUND, format!("no tenant '{id}'"))
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
-    serde_json::from_slice(body)
-        .map_err(|e| problem(StatusCode::BAD_REQUEST, format!("invalid JSON: {e}")))
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| format!("invalid JSON: {e}"))
 }
 
 pub(crate) fn routes() -> Router<Arc<Shared>> {
@@ -74,6 +73,23 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         )
         .route("/_sim/counters", get(counters).delete(reset_counters))
         .route("/_sim/counters/{id}", get(tenant_counters))
+        .layer(axum::middleware::from_fn(log_request))
+}
+
+/// One debug line per `/_sim/` request, like the tenant hosts' requests.
+async fn log_request(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let resp = next.run(req).await;
+    tracing::debug!(
+        %method,
+        path,
+        status = resp.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+        "simulator request"
+    );
+    resp
 }
 
 pub(crate) fn all_counters(sh: &Shared) -> BTreeMap<String, TenantCounters> {
@@ -145,7 +161,7 @@ async fn tenants(State(sh): State<Arc<Shared>>) -> Response {
 async fn add_tenant(State(sh): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
     let spec: TenantSpec = match parse(&body) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, e),
     };
     if read(&sh.world).tenant(&spec.id).is_some() {
         return problem(
@@ -177,7 +193,7 @@ async fn put_tenant(
 ) -> Response {
     let spec: TenantSpec = match parse(&body) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, e),
     };
     if !spec.id.eq_ignore_ascii_case(&id) {
         return problem(
@@ -219,7 +235,7 @@ async fn put_faults(
 ) -> Response {
     let faults: Faults = match parse(&body) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, e),
     };
     match read(&sh.world).tenant(&id) {
         Some(t) => {

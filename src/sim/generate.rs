@@ -435,18 +435,18 @@ fn env_name(tenant: &str) -> String {
 
 /// How the audit credential of a tenant authenticates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Auth {
+enum AuthMode {
     Basic,
     OAuth,
     Mtls,
 }
 
-impl Auth {
+impl AuthMode {
     fn as_str(self) -> &'static str {
         match self {
-            Auth::Basic => "basic",
-            Auth::OAuth => "oauth",
-            Auth::Mtls => "mtls",
+            AuthMode::Basic => "basic",
+            AuthMode::OAuth => "oauth",
+            AuthMode::Mtls => "mtls",
         }
     }
 }
@@ -639,13 +639,13 @@ fn build_tenant(
 
     // The audit credential and its administrator.
     let auth = match name {
-        "wrong_secret" | "throttled" => Auth::Basic,
-        "no_read_users" | "job_failed" => Auth::OAuth,
-        "stale_with_leftover" => Auth::Mtls,
+        "wrong_secret" | "throttled" => AuthMode::Basic,
+        "no_read_users" | "job_failed" => AuthMode::OAuth,
+        "stale_with_leftover" => AuthMode::Mtls,
         _ => match rng.u8(0..100) {
-            0..50 => Auth::Basic,
-            50..80 => Auth::OAuth,
-            _ => Auth::Mtls,
+            0..50 => AuthMode::Basic,
+            50..80 => AuthMode::OAuth,
+            _ => AuthMode::Mtls,
         },
     };
     let has_credential = match name {
@@ -910,7 +910,7 @@ fn build_tenant(
         certificate_files: Vec::new(),
         client_id_lock: true,
     }];
-    let reader_cert = if has_credential && auth == Auth::Mtls {
+    let reader_cert = if has_credential && auth == AuthMode::Mtls {
         Some(pki.client_ca.issue(&LeafSpec::client(
             &format!("mtls-audit reader ({tenant_id})"),
             today - Duration::days(30),
@@ -1033,7 +1033,7 @@ fn build_tenant(
             let mut t = toml::Table::new();
             t.insert("auth".into(), auth.as_str().into());
             t.insert("client_id".into(), reader_id.into());
-            if auth == Auth::Mtls {
+            if auth == AuthMode::Mtls {
                 if let Some(c) = &reader_cert {
                     let (cp, kp) = (format!("keys/{cred}.pem"), format!("keys/{cred}.key"));
                     out.files.push(GeneratedFile {
