@@ -216,6 +216,9 @@ fn write_ca(path: &Path, pem: &str) -> Result<(), SimError> {
     std::fs::write(path, pem).map_err(err)
 }
 
+/// How long shutdown waits for answers in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
 /// A running simulator.
 pub struct SimHandle {
     addr: SocketAddr,
@@ -336,8 +339,12 @@ impl SimHandle {
     /// Stops accepting, lets answers in flight finish (stalled ones end with 503), and waits.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
-        for t in self.tasks {
-            let _ = t.await;
+        for mut t in self.tasks {
+            // A client that keeps a half-sent request open must not hold the exit forever.
+            if tokio::time::timeout(SHUTDOWN_GRACE, &mut t).await.is_err() {
+                tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them");
+                t.abort();
+            }
         }
         tracing::info!("simulator stopped");
     }
