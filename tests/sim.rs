@@ -2341,3 +2341,94 @@ async fn the_binary_serves_a_scenario_file_and_logs_requests() {
     r.expect_code(2);
     assert!(r.stderr().contains("missing.toml"), "{}", r.describe());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scim_writes_need_manage_users() {
+    let fx = Fx::start(SimOptions::default()).await;
+    let c = fx.client();
+    let url = fx.url(ACME, "/scim/Users");
+    let new = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "new.hire",
+                     "emails": [{"value": "new.hire@acme.example"}]});
+    let post = |cred: (&'static str, &'static str), ctype: &'static str, body: String| {
+        c.post(&url)
+            .basic_auth(cred.0, Some(cred.1))
+            .header("content-type", ctype)
+            .body(body)
+            .send()
+    };
+    let (s, _, v) = body(
+        post(READER, "application/scim+json", new.to_string())
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 403, "Read Users cannot write");
+    scim_error(&v, "403");
+    let r = post(POWER, "text/plain", new.to_string()).await.unwrap();
+    assert_eq!(r.status(), 415);
+    let (s, _, v) = body(
+        post(POWER, "application/scim+json", "{}".to_string())
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (s.as_u16(), v["scimType"].as_str()),
+        (400, Some("invalidValue"))
+    );
+    let r = post(POWER, "application/scim+json", new.to_string())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let location = r
+        .headers()
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let (_, _, v) = body(r).await;
+    let id = v["id"].as_str().unwrap().to_string();
+    assert_eq!(location, format!("https://{ACME}/scim/Users/{id}"));
+    assert_eq!(v["meta"]["created"], v["meta"]["lastModified"]);
+    let (s, _, v) = body(
+        post(POWER, "application/scim+json", new.to_string())
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (s.as_u16(), v["scimType"].as_str()),
+        (409, Some("uniqueness"))
+    );
+    assert_eq!(
+        fx.get(ACME, &format!("/scim/Users/{id}"), READER)
+            .await
+            .status(),
+        200
+    );
+    let del = |cred: (&'static str, &'static str)| {
+        c.delete(fx.url(ACME, &format!("/scim/Users/{id}")))
+            .basic_auth(cred.0, Some(cred.1))
+            .send()
+    };
+    assert_eq!(del(READER).await.unwrap().status(), 403);
+    assert_eq!(del(POWER).await.unwrap().status(), 204);
+    assert_eq!(del(POWER).await.unwrap().status(), 404);
+    assert_eq!(
+        fx.get(ACME, &format!("/scim/Users/{id}"), READER)
+            .await
+            .status(),
+        404
+    );
+    // PUT and PATCH are not simulated.
+    let r = c
+        .put(fx.url(ACME, "/scim/Users/x"))
+        .basic_auth(POWER.0, Some(POWER.1))
+        .json(&new)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    fx.stop().await;
+}

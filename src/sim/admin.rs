@@ -103,7 +103,9 @@ pub(crate) fn all_counters(sh: &Shared) -> BTreeMap<String, TenantCounters> {
 /// Adds or replaces a tenant, re-issuing the shared server certificate when new host names
 /// need it.
 pub(crate) fn upsert(sh: &Shared, spec: TenantSpec) -> Result<(), SimError> {
+    let id = spec.id.clone();
     write(&sh.world).upsert(spec)?;
+    sh.pki.forget(&id);
     sh.pki.ensure_names(sh.tenant_names())?;
     Ok(())
 }

@@ -153,6 +153,12 @@ impl ServerPki {
         Ok(())
     }
 
+    /// Drops a tenant's fault certificates (its hosts may have changed).
+    pub fn forget(&self, tenant: &str) {
+        let id = tenant.to_ascii_lowercase();
+        lock(&self.special).retain(|(t, _), _| *t != id);
+    }
+
     fn special(
         &self,
         tenant: &str,
