@@ -265,6 +265,13 @@ pub(crate) fn strip_urn(attr: &str) -> &str {
         if let Some(rest) = attr.strip_prefix(p) {
             return rest;
         }
+        // Some clients join the URN and the attribute with a dot instead of a colon.
+        if let Some(rest) = attr
+            .strip_prefix(&p[..p.len() - 1])
+            .and_then(|r| r.strip_prefix('.'))
+        {
+            return rest;
+        }
     }
     attr
 }
@@ -345,6 +352,9 @@ mod tests {
             r#"urn:ietf:params:scim:schemas:extension:sap:2.0:User:sourceSystem eq 101 and urn:ietf:params:scim:schemas:extension:sap:2.0:User:sourceSystemId eq "ACME""#
         ));
         assert!(m(r#"sourceSystem eq "101" AND sourceSystemId eq "acme""#));
+        assert!(m(
+            r#"urn:ietf:params:scim:schemas:extension:sap:2.0:User.sourceSystemId eq "ACME""#
+        ));
         assert!(!m(r#"sourceSystem eq 100 and sourceSystemId eq "ACME""#));
         assert!(m(r#"userName eq "jdoe""#));
         assert!(m("userName eq 'jdoe'"));
