@@ -27,3 +27,4 @@ pub mod progress;
 pub mod remediation;
 pub mod report;
 pub mod result;
+pub mod sim;

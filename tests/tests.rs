@@ -8,3 +8,4 @@ mod cli;
 mod net;
 mod offline;
 mod reports;
+mod sim;

@@ -1,0 +1,869 @@
+//! The scenario: every simulated tenant's state as data (TOML or JSON). This is what
+//! `--scenario FILE` reads, what `--export DIR` writes as `scenario.toml`, what
+//! `GET /_sim/tenants/{id}` returns and what `PUT /_sim/tenants/{id}` takes.
+//!
+//! Names follow the SAP vocabulary of DOMAIN.md: permission toggles are the exact console labels
+//! (§1.3), job statuses the UI's (§2.4), `source_system = 101` marks users provisioned from
+//! SuccessFactors Learning (§1.2). The format is documented with an example in
+//! `fixtures/scenario.example.toml` and in `docs/simulator.md`.
+
+use crate::cert::CertFacts;
+use crate::inventory::{Environment, IpsType};
+use chrono::{DateTime, Utc};
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// Why a scenario cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("{path}: cannot read the scenario: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a valid TOML scenario: {message}")]
+    Toml { path: PathBuf, message: String },
+    #[error("{path}: not a valid JSON scenario: {message}")]
+    Json { path: PathBuf, message: String },
+    #[error("tenant '{tenant}': {message}")]
+    Invalid { tenant: String, message: String },
+    #[error("the scenario cannot be written as TOML: {0}")]
+    Serialize(String),
+}
+
+fn invalid(tenant: &str, message: impl Into<String>) -> ScenarioError {
+    ScenarioError::Invalid {
+        tenant: tenant.to_string(),
+        message: message.into(),
+    }
+}
+
+/// A whole simulated fleet.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Free text shown by `/_sim/health`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    #[serde(default, rename = "tenant", alias = "tenants")]
+    pub tenants: Vec<TenantSpec>,
+}
+
+/// One LMS tenant and its IAS/IPS tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSpec {
+    /// The LMS tenant ID (the `sourceSystemId` of its users, the `<id>` of `SAP LMS – <id>`).
+    pub id: String,
+    pub ips_type: IpsType,
+    #[serde(default = "production")]
+    pub environment: Environment,
+    /// The IAS host, e.g. `acme.accounts.ondemand.com`. Converged IPS lives here too.
+    pub ias_host: String,
+    /// NEO only: the IPS proxy host `ipsproxy<provider>-<consumer>.<region host>` (OAuth paths
+    /// `/ipsproxy/api/v1/…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ips_host: Option<String>,
+    /// NEO only: the certificate variant `ipsproxy<provider>-<consumer>.cert.<region host>`
+    /// (paths `/ipsproxy/certapi/v1/…`, client certificate checked against inbound certificates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ips_cert_host: Option<String>,
+    /// `expires_in` of tokens from `POST /oauth2/token`, in seconds.
+    #[serde(default = "token_lifetime")]
+    pub token_lifetime_secs: u64,
+    #[serde(default, rename = "admin", alias = "admins")]
+    pub admins: Vec<AdminSpec>,
+    #[serde(default, rename = "system", alias = "systems")]
+    pub systems: Vec<SystemSpec>,
+    #[serde(default, rename = "user", alias = "users")]
+    pub users: Vec<UserSpec>,
+    #[serde(default, rename = "group", alias = "groups")]
+    pub groups: Vec<GroupSpec>,
+    #[serde(default, rename = "application", alias = "applications")]
+    pub applications: Vec<ApplicationSpec>,
+    #[serde(default, rename = "job", alias = "jobs")]
+    pub jobs: Vec<JobSpec>,
+    #[serde(default, skip_serializing_if = "Faults::is_none")]
+    pub faults: Faults,
+}
+
+fn production() -> Environment {
+    Environment::Production
+}
+
+fn token_lifetime() -> u64 {
+    3600
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// An IAS administrator record (Users & Authorizations → Administrators).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSpec {
+    /// Display name, e.g. `SAP LMS – ACME` (en dash, as KBA 3247849 writes it).
+    pub name: String,
+    #[serde(default)]
+    pub kind: AdminKind,
+    /// The system's client ID (a UUID, or a legacy `T000003`); `None` for certificate-only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Client secrets (up to two in IAS). Simulated values, not real credentials.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<String>,
+    /// Permission toggles that are on, with the exact console labels of DOMAIN.md §1.3.
+    #[serde(default)]
+    pub permissions: Vec<String>,
+    /// Certificates configured under Configure System Authentication → Certificate (PEM).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<String>,
+    /// Certificate files, relative to the scenario file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificate_files: Vec<PathBuf>,
+    /// Client ID lock: 5 failed secrets lock the client ID for 60 minutes.
+    #[serde(default = "yes")]
+    pub client_id_lock: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AdminKind {
+    #[default]
+    System,
+    Human,
+}
+
+/// An IPS system (source, target or proxy).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemSpec {
+    /// The ID at the end of the system's URL in the console (UUID-like).
+    pub id: String,
+    pub name: String,
+    pub kind: SystemKind,
+    /// `connectorTypeString` of the system export (DOMAIN.md §2.1).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub connector: String,
+    /// NEO: certificates imported under Inbound Certificates (PEM).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inbound_certificates: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inbound_certificate_files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SystemKind {
+    Source,
+    Target,
+    Proxy,
+}
+
+/// An IAS user (Identity Directory).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserSpec {
+    /// The user's UUID (`id` and the SAP extension's `userUuid`).
+    pub id: String,
+    pub user_name: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub emails: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default = "employee")]
+    pub user_type: String,
+    #[serde(default = "yes")]
+    pub active: bool,
+    /// SAP extension `sourceSystem`: 101 SuccessFactors Learning, 100 SuccessFactors, …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_system: Option<u32>,
+    /// SAP extension `sourceSystemId`: for LMS users, the LMS tenant ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_system_id: Option<String>,
+    /// SAP extension `userId`: the legacy `P000000` ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    pub created: DateTime<Utc>,
+    pub last_modified: DateTime<Utc>,
+}
+
+fn employee() -> String {
+    "employee".to_string()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSpec {
+    pub id: String,
+    pub display_name: String,
+    /// User IDs (UUIDs) of the members.
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+/// An application of the Applications API (DOMAIN.md §1.5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationSpec {
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub api_certificates: Vec<ApiCertificateSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiCertificateSpec {
+    pub id: String,
+    pub dn: String,
+    #[serde(default)]
+    pub all_apis_access: bool,
+    #[serde(default)]
+    pub authorization_scopes: Vec<String>,
+}
+
+/// An IPS provisioning job as the job-log UI shows it (DOMAIN.md §2.4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSpec {
+    /// 20 hex characters, e.g. `cbc1eb01686664856111`.
+    pub id: String,
+    pub source_system_id: String,
+    #[serde(default)]
+    pub job_type: JobType,
+    #[serde(default)]
+    pub trigger_type: TriggerType,
+    #[serde(default)]
+    pub read_mode: ReadMode,
+    pub status: JobStatus,
+    pub start: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<DateTime<Utc>>,
+    /// `P000000`, `Identity Provisioning API – <uuid>` or `Identity Provisioning Internal API`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub triggered_by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statistics: Vec<JobStatistics>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_entities: Vec<EntityLog>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_entities: Vec<EntityLog>,
+    /// A `Pending Restart` job resumes with a new job ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restarted_as: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum JobType {
+    #[default]
+    Read,
+    Resync,
+    Simulate,
+}
+
+impl JobType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobType::Read => "READ",
+            JobType::Resync => "RESYNC",
+            JobType::Simulate => "SIMULATE",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum TriggerType {
+    Immediate,
+    #[default]
+    Repeat,
+}
+
+impl TriggerType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TriggerType::Immediate => "IMMEDIATE",
+            TriggerType::Repeat => "REPEAT",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReadMode {
+    #[serde(rename = "Full Read")]
+    Full,
+    #[default]
+    #[serde(rename = "Delta Read")]
+    Delta,
+}
+
+impl ReadMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReadMode::Full => "Full Read",
+            ReadMode::Delta => "Delta Read",
+        }
+    }
+}
+
+/// Job statuses with the UI's exact spelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobStatus {
+    #[serde(rename = "Success")]
+    Success,
+    #[serde(rename = "Finished with Error")]
+    FinishedWithError,
+    #[serde(rename = "Running")]
+    Running,
+    #[serde(rename = "Running with Error")]
+    RunningWithError,
+    #[serde(rename = "Manually Terminated")]
+    ManuallyTerminated,
+    #[serde(rename = "Pending Restart")]
+    PendingRestart,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Success => "Success",
+            JobStatus::FinishedWithError => "Finished with Error",
+            JobStatus::Running => "Running",
+            JobStatus::RunningWithError => "Running with Error",
+            JobStatus::ManuallyTerminated => "Manually Terminated",
+            JobStatus::PendingRestart => "Pending Restart",
+        }
+    }
+}
+
+/// Statistics per entity type × system (Read / Created / Updated / Deleted / Skipped / Failed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobStatistics {
+    #[serde(default = "user_entity")]
+    pub entity_type: String,
+    /// e.g. `SAP SuccessFactors Learning.source` or `Identity Authentication.target`.
+    pub system: String,
+    #[serde(default)]
+    pub read: u64,
+    #[serde(default)]
+    pub created: u64,
+    #[serde(default)]
+    pub updated: u64,
+    #[serde(default)]
+    pub deleted: u64,
+    #[serde(default)]
+    pub skipped: u64,
+    #[serde(default)]
+    pub failed: u64,
+}
+
+fn user_entity() -> String {
+    "user".to_string()
+}
+
+/// One failed or skipped entity of a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntityLog {
+    pub entity_id: String,
+    #[serde(default = "user_entity")]
+    pub entity_type: String,
+    /// e.g. `IAS.target`.
+    pub system: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub operation: String,
+    pub reason: String,
+}
+
+/// API families: what rate limits, counters and faults are kept per.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Family {
+    /// `/oauth2/*`
+    Oauth,
+    /// `/scim/*` (Identity Directory SCIM)
+    Scim,
+    /// `/Applications/v1`
+    Applications,
+    /// `/ips/service/publicapi/v1/*` (IPS tenant admin API: jobs, job logs)
+    IpsAdmin,
+    /// `…/systems/{id}/entities/{type}` (real-time provisioning)
+    Realtime,
+    /// `…/scim/{systemId}/Users|Groups` (proxy systems)
+    Proxy,
+    /// Anything else on a tenant host (answered 404).
+    Other,
+}
+
+impl Family {
+    pub const ALL: [Family; 7] = [
+        Family::Oauth,
+        Family::Scim,
+        Family::Applications,
+        Family::IpsAdmin,
+        Family::Realtime,
+        Family::Proxy,
+        Family::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::Oauth => "oauth",
+            Family::Scim => "scim",
+            Family::Applications => "applications",
+            Family::IpsAdmin => "ips_admin",
+            Family::Realtime => "realtime",
+            Family::Proxy => "proxy",
+            Family::Other => "other",
+        }
+    }
+}
+
+/// What certificate a tenant's hosts present in the TLS handshake.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServerCertMode {
+    /// The simulator's shared certificate (wildcards over every tenant host).
+    #[default]
+    Valid,
+    /// Issued by the simulator CA, expired five days ago.
+    Expired,
+    /// Issued by the simulator CA, valid but expiring in ten days.
+    Expiring,
+    /// Valid dates, issued by a CA nobody trusts.
+    Untrusted,
+    /// No certificate at all for this host: the handshake fails (an unreachable endpoint).
+    Refuse,
+}
+
+/// Faults injected into a tenant's answers. The default is no fault.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Faults {
+    /// Added to every answer, in milliseconds (real time, not scaled).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub latency_ms: u64,
+    /// Answer with this status instead (429, 500, 503, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// With `status = 429`: the `Retry-After` value in seconds; absent means no header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
+    /// Reset the connection (TCP RST) instead of answering.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub reset: bool,
+    /// Never answer (until `stall_ms` passes, the client gives up or the simulator stops).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub stall: bool,
+    /// With `stall`: answer normally after this many milliseconds; 0 means never.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stall_ms: u64,
+    /// Cut every JSON body in half (status and headers unchanged).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub malformed_json: bool,
+    /// The certificate the tenant's hosts present.
+    #[serde(default, skip_serializing_if = "is_valid_cert")]
+    pub server_cert: ServerCertMode,
+    /// Request faults apply only to these families; empty means every API family.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub families: Vec<Family>,
+    /// Request faults apply to this many more requests, then stop; absent means forever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining: Option<u64>,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
+}
+
+fn is_false(v: &bool) -> bool {
+    !*v
+}
+
+fn is_valid_cert(m: &ServerCertMode) -> bool {
+    *m == ServerCertMode::Valid
+}
+
+impl Faults {
+    pub fn is_none(&self) -> bool {
+        *self == Faults::default()
+    }
+
+    /// Whether any per-request fault (everything but the server certificate) is set.
+    pub fn has_request_fault(&self) -> bool {
+        self.latency_ms > 0
+            || self.status.is_some()
+            || self.reset
+            || self.stall
+            || self.malformed_json
+    }
+
+    pub fn applies_to(&self, family: Family) -> bool {
+        self.families.is_empty() || self.families.contains(&family)
+    }
+}
+
+/// The permission toggles of an IAS administrator, with the console's labels (DOMAIN.md §1.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Permission {
+    ManageApplications,
+    ManageCorporateIdentityProviders,
+    ManageUsers,
+    ReadUsers,
+    ManageGroups,
+    ManageTenantConfiguration,
+    AccessProxySystemApi,
+    AccessRealTimeProvisioningApi,
+    AccessIdentityProvisioningTenantAdminApi,
+    ManageIdentityProvisioning,
+    ManageBlockedUsers,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 11] = [
+        Permission::ManageApplications,
+        Permission::ManageCorporateIdentityProviders,
+        Permission::ManageUsers,
+        Permission::ReadUsers,
+        Permission::ManageGroups,
+        Permission::ManageTenantConfiguration,
+        Permission::AccessProxySystemApi,
+        Permission::AccessRealTimeProvisioningApi,
+        Permission::AccessIdentityProvisioningTenantAdminApi,
+        Permission::ManageIdentityProvisioning,
+        Permission::ManageBlockedUsers,
+    ];
+
+    /// The exact console label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Permission::ManageApplications => "Manage Applications",
+            Permission::ManageCorporateIdentityProviders => "Manage Corporate Identity Providers",
+            Permission::ManageUsers => "Manage Users",
+            Permission::ReadUsers => "Read Users",
+            Permission::ManageGroups => "Manage Groups",
+            Permission::ManageTenantConfiguration => "Manage Tenant Configuration",
+            Permission::AccessProxySystemApi => "Access Proxy System API",
+            Permission::AccessRealTimeProvisioningApi => "Access Real-Time Provisioning API",
+            Permission::AccessIdentityProvisioningTenantAdminApi => {
+                "Access Identity Provisioning Tenant Admin API"
+            }
+            Permission::ManageIdentityProvisioning => "Manage Identity Provisioning",
+            Permission::ManageBlockedUsers => "Manage Blocked Users (Restricted Availability)",
+        }
+    }
+
+    /// Matches a label as people copy it: case, runs of spaces and hyphens are loose
+    /// (KBA 3394484 writes "Access Real-Time provisioning API").
+    pub fn parse(label: &str) -> Option<Permission> {
+        let norm = |s: &str| {
+            s.to_lowercase()
+                .replace(['-', '_'], " ")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let want = norm(label);
+        Permission::ALL.into_iter().find(|p| {
+            norm(p.label()) == want
+                || (*p == Permission::ManageBlockedUsers && want == "manage blocked users")
+        })
+    }
+}
+
+/// Parses every certificate of a PEM text (one or more blocks).
+pub fn pem_certs(pem: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("not a PEM certificate: {e}"))?;
+    if certs.is_empty() {
+        return Err("no PEM certificate block found".to_string());
+    }
+    for c in &certs {
+        CertFacts::from_der(c.as_ref()).map_err(|e| e.to_string())?;
+    }
+    Ok(certs)
+}
+
+impl Scenario {
+    /// Reads a scenario file: JSON when the content starts with `{`, TOML otherwise.
+    /// `certificate_files` are resolved against the file's folder and inlined.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut s = Scenario::parse(&text, path)?;
+        s.inline_files(path.parent().unwrap_or(Path::new(".")))?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// Parses scenario text; `path` only names it in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        if text.trim_start().starts_with('{') {
+            serde_json::from_str(text).map_err(|e| ScenarioError::Json {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })
+        } else {
+            toml::from_str(text).map_err(|e| ScenarioError::Toml {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })
+        }
+    }
+
+    pub fn to_toml(&self) -> Result<String, ScenarioError> {
+        toml::to_string(self).map_err(|e| ScenarioError::Serialize(e.to_string()))
+    }
+
+    /// Reads `certificate_files` / `inbound_certificate_files` into the PEM lists.
+    pub fn inline_files(&mut self, base: &Path) -> Result<(), ScenarioError> {
+        for t in &mut self.tenants {
+            let read = |p: &PathBuf| -> Result<String, ScenarioError> {
+                std::fs::read_to_string(base.join(p)).map_err(|e| {
+                    invalid(
+                        &t.id,
+                        format!("certificate file {}: {e}", base.join(p).display()),
+                    )
+                })
+            };
+            let mut admin_pems = Vec::new();
+            for a in &t.admins {
+                admin_pems.push(
+                    a.certificate_files
+                        .iter()
+                        .map(read)
+                        .collect::<Result<Vec<_>, _>>()?,
+                );
+            }
+            let mut system_pems = Vec::new();
+            for s in &t.systems {
+                system_pems.push(
+                    s.inbound_certificate_files
+                        .iter()
+                        .map(read)
+                        .collect::<Result<Vec<_>, _>>()?,
+                );
+            }
+            for (a, pems) in t.admins.iter_mut().zip(admin_pems) {
+                a.certificates.extend(pems);
+                a.certificate_files.clear();
+            }
+            for (s, pems) in t.systems.iter_mut().zip(system_pems) {
+                s.inbound_certificates.extend(pems);
+                s.inbound_certificate_files.clear();
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks what the server relies on: unique tenant IDs and hosts, NEO hosts present,
+    /// known permission labels, parseable certificates, unique client IDs per tenant.
+    pub fn validate(&self) -> Result<(), ScenarioError> {
+        let mut ids = HashSet::new();
+        let mut hosts = HashSet::new();
+        for t in &self.tenants {
+            t.validate()?;
+            if !ids.insert(t.id.to_lowercase()) {
+                return Err(invalid(&t.id, "the tenant ID appears twice"));
+            }
+            for h in t.hosts() {
+                if !hosts.insert(h.to_ascii_lowercase()) {
+                    return Err(invalid(&t.id, format!("host {h} belongs to two tenants")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn tenant(&self, id: &str) -> Option<&TenantSpec> {
+        self.tenants.iter().find(|t| t.id.eq_ignore_ascii_case(id))
+    }
+}
+
+fn valid_host(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 253
+        && h.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+impl TenantSpec {
+    /// Every host name of the tenant (IAS, and for NEO the two IPS proxy hosts).
+    pub fn hosts(&self) -> Vec<&str> {
+        let mut v = vec![self.ias_host.as_str()];
+        v.extend(self.ips_host.as_deref());
+        v.extend(self.ips_cert_host.as_deref());
+        v
+    }
+
+    pub fn validate(&self) -> Result<(), ScenarioError> {
+        let id = &self.id;
+        if id.trim().is_empty() {
+            return Err(invalid(id, "the tenant ID is empty"));
+        }
+        for h in self.hosts() {
+            if !valid_host(h) {
+                return Err(invalid(id, format!("'{h}' is not a host name")));
+            }
+        }
+        match self.ips_type {
+            IpsType::Neo if self.ips_cert_host.is_none() => {
+                return Err(invalid(
+                    id,
+                    "a NEO tenant needs ips_cert_host (ipsproxy<p>-<c>.cert.<region host>)",
+                ));
+            }
+            IpsType::Converged if self.ips_host.is_some() || self.ips_cert_host.is_some() => {
+                return Err(invalid(
+                    id,
+                    "a converged tenant's IPS lives on its IAS host; remove ips_host/ips_cert_host",
+                ));
+            }
+            _ => {}
+        }
+        let mut client_ids = HashSet::new();
+        for a in &self.admins {
+            for p in &a.permissions {
+                if Permission::parse(p).is_none() {
+                    return Err(invalid(
+                        id,
+                        format!(
+                            "admin '{}': unknown permission '{p}' (console labels: {})",
+                            a.name,
+                            Permission::ALL.map(Permission::label).join(", ")
+                        ),
+                    ));
+                }
+            }
+            if let Some(c) = &a.client_id
+                && !client_ids.insert(c.as_str())
+            {
+                return Err(invalid(id, format!("client ID {c} belongs to two admins")));
+            }
+            if a.secrets.len() > 2 {
+                return Err(invalid(
+                    id,
+                    format!("admin '{}': IAS keeps at most 2 secrets", a.name),
+                ));
+            }
+            for pem in &a.certificates {
+                pem_certs(pem).map_err(|e| invalid(id, format!("admin '{}': {e}", a.name)))?;
+            }
+        }
+        for s in &self.systems {
+            for pem in &s.inbound_certificates {
+                pem_certs(pem).map_err(|e| invalid(id, format!("system '{}': {e}", s.name)))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: &str = r#"
+[[tenant]]
+id = "ACME"
+ips_type = "converged"
+ias_host = "acme.accounts.ondemand.com"
+
+[[tenant.admin]]
+name = "SAP LMS – ACME"
+client_id = "6f1e1c7a-1111-4222-8333-944455556666"
+permissions = ["Read Users", "access real-time provisioning api"]
+
+[tenant.faults]
+status = 429
+families = ["scim"]
+"#;
+
+    #[test]
+    fn minimal_toml_parses_with_defaults() {
+        let s = Scenario::parse(MIN, Path::new("x.toml")).unwrap();
+        s.validate().unwrap();
+        let t = &s.tenants[0];
+        assert_eq!(t.environment, Environment::Production);
+        assert_eq!(t.token_lifetime_secs, 3600);
+        assert!(t.admins[0].client_id_lock);
+        assert_eq!(t.faults.status, Some(429));
+        assert!(t.faults.applies_to(Family::Scim));
+        assert!(!t.faults.applies_to(Family::Oauth));
+        // Round trip through TOML and JSON.
+        let again = Scenario::parse(&s.to_toml().unwrap(), Path::new("y.toml")).unwrap();
+        assert_eq!(again, s);
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(Scenario::parse(&json, Path::new("y.json")).unwrap(), s);
+    }
+
+    #[test]
+    fn bad_labels_hosts_and_duplicates_are_refused() {
+        let bad = MIN.replace("\"Read Users\"", "\"Read Everything\"");
+        let e = Scenario::parse(&bad, Path::new("x"))
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("unknown permission 'Read Everything'"),
+            "{e}"
+        );
+        let neo = MIN.replace("\"converged\"", "\"neo\"");
+        let e = Scenario::parse(&neo, Path::new("x"))
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert!(e.to_string().contains("ips_cert_host"), "{e}");
+        let twice = format!(
+            "{MIN}\n{}",
+            MIN.replace("[tenant.faults]\nstatus = 429\nfamilies = [\"scim\"]\n", "")
+        );
+        let e = Scenario::parse(&twice, Path::new("x"))
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert!(e.to_string().contains("appears twice"), "{e}");
+        let e = Scenario::parse("[[tenant]]\nid = 1", Path::new("x.toml")).unwrap_err();
+        assert!(e.to_string().contains("x.toml"), "{e}");
+    }
+
+    #[test]
+    fn permission_labels_match_loosely() {
+        assert_eq!(
+            Permission::parse("Access Real-Time provisioning API"),
+            Some(Permission::AccessRealTimeProvisioningApi)
+        );
+        assert_eq!(
+            Permission::parse("read  users"),
+            Some(Permission::ReadUsers)
+        );
+        assert_eq!(
+            Permission::parse("Manage Blocked Users"),
+            Some(Permission::ManageBlockedUsers)
+        );
+        assert_eq!(Permission::parse("Root"), None);
+    }
+}

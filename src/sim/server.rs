@@ -1,0 +1,674 @@
+//! The server: one TLS listener for every tenant, the tenant middleware (host → tenant,
+//! counters, faults, rate limits, one debug log line per request) and the in-process handle.
+
+use super::api::{ApiError, Style, TenantCtx};
+use super::scenario::{Family, Faults, Scenario, ScenarioError, TenantSpec};
+use super::state::{Clock, HostKind, Limit, TenantCounters, World, lock, rate_limit, read, write};
+use super::tls::{self, Conn, ServerPki, SniResolver, TlsListener, TlsSetupError};
+use super::{admin, apps, ips, scim};
+use axum::Router;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+
+/// Why the simulator could not start or a change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    #[error("TLS setup failed: {0}")]
+    Tls(#[from] TlsSetupError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write the CA certificate to {path}: {source}")]
+    CaOut {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no tenant '{0}'")]
+    NoTenant(String),
+    #[error("time_scale must be a positive number, got {0}")]
+    TimeScale(f64),
+}
+
+/// How to run the simulator.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// Where to listen; port 0 picks a free port (see [`SimHandle::addr`]).
+    pub listen: SocketAddr,
+    /// How much faster than real time rate-limit windows, blocks, delays and client-ID locks
+    /// run: 60 makes a minute last one second. Latency faults and token lifetimes stay real.
+    pub time_scale: f64,
+    /// Where to write the CA certificate (PEM) that signs the server certificates.
+    pub ca_out: Option<PathBuf>,
+    /// Enforce the documented rate limits (off for throughput benchmarks).
+    pub rate_limits: bool,
+    /// The simulated date (certificate validity, user and job timestamps); default now.
+    pub today: Option<DateTime<Utc>>,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            time_scale: 1.0,
+            ca_out: None,
+            rate_limits: true,
+            today: None,
+        }
+    }
+}
+
+/// State shared by every request.
+pub(crate) struct Shared {
+    pub world: Arc<RwLock<World>>,
+    pub pki: Arc<ServerPki>,
+    pub clock: Clock,
+    /// The length of a rate-limit minute in real time.
+    pub minute: Duration,
+    pub time_scale: f64,
+    pub rate_limits: bool,
+    pub stop: watch::Receiver<bool>,
+    pub started: Instant,
+}
+
+impl Shared {
+    /// A simulated duration in real time.
+    pub fn scaled(&self, d: Duration) -> Duration {
+        d.div_f64(self.time_scale)
+    }
+
+    /// Sleeps `d`, or less if the simulator is stopping. Returns false when stopped.
+    pub async fn sleep(&self, d: Option<Duration>) -> bool {
+        let mut stop = self.stop.clone();
+        if *stop.borrow() {
+            return false;
+        }
+        let stopped = async move {
+            while stop.changed().await.is_ok() {
+                if *stop.borrow() {
+                    return;
+                }
+            }
+        };
+        match d {
+            Some(d) => tokio::select! {
+                _ = tokio::time::sleep(d) => true,
+                _ = stopped => false,
+            },
+            None => {
+                stopped.await;
+                false
+            }
+        }
+    }
+
+    pub fn tenant_names(&self) -> Vec<String> {
+        let w = read(&self.world);
+        tls::server_names(w.hosts.keys().map(String::as_str))
+    }
+}
+
+/// The simulator.
+pub struct Server;
+
+impl Server {
+    /// Starts serving `scenario` and returns once the port is bound, the CA is written and the
+    /// server accepts connections.
+    pub async fn start(scenario: Scenario, opts: SimOptions) -> Result<SimHandle, SimError> {
+        if !(opts.time_scale.is_finite() && opts.time_scale > 0.0) {
+            return Err(SimError::TimeScale(opts.time_scale));
+        }
+        let world = Arc::new(RwLock::new(World::new(&scenario)?));
+        let today = opts.today.unwrap_or_else(Utc::now);
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let names = tls::server_names(read(&world).hosts.keys().map(String::as_str));
+        let pki = Arc::new(ServerPki::new(provider.clone(), today, names)?);
+        let resolver = Arc::new(SniResolver {
+            world: world.clone(),
+            pki: pki.clone(),
+        });
+        let cfg = tls::server_config(provider, resolver)?;
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+
+        let tcp = tokio::net::TcpListener::bind(opts.listen)
+            .await
+            .map_err(|source| SimError::Listen {
+                addr: opts.listen,
+                source,
+            })?;
+        let addr = tcp.local_addr().map_err(|source| SimError::Listen {
+            addr: opts.listen,
+            source,
+        })?;
+        let ca_pem = pki.ca.cert.cert_pem.clone();
+        if let Some(path) = &opts.ca_out {
+            write_ca(path, &ca_pem)?;
+        }
+
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            world,
+            pki,
+            clock: Clock::new(today),
+            minute: Duration::from_secs(60).div_f64(opts.time_scale),
+            time_scale: opts.time_scale,
+            rate_limits: opts.rate_limits,
+            stop: stop_rx.clone(),
+            started: Instant::now(),
+        });
+        let app = router(shared.clone());
+        let (tx, rx) = mpsc::channel(1024);
+        let accept = tokio::spawn(tls::accept_loop(tcp, acceptor, tx, stop_rx.clone()));
+        let listener = TlsListener { rx, local: addr };
+        let mut graceful = stop_rx;
+        let serve = tokio::spawn(async move {
+            let signal = async move {
+                while graceful.changed().await.is_ok() {
+                    if *graceful.borrow() {
+                        return;
+                    }
+                }
+            };
+            let make = app.into_make_service_with_connect_info::<Conn>();
+            if let Err(e) = axum::serve(listener, make)
+                .with_graceful_shutdown(signal)
+                .await
+            {
+                tracing::error!("the simulator stopped serving: {e}");
+            }
+        });
+        tracing::info!(%addr, tenants = read(&shared.world).tenants.len(), "simulator listening");
+        Ok(SimHandle {
+            addr,
+            ca_pem,
+            ca_path: opts.ca_out,
+            shared,
+            stop: stop_tx,
+            tasks: vec![accept, serve],
+        })
+    }
+}
+
+fn write_ca(path: &Path, pem: &str) -> Result<(), SimError> {
+    let err = |source| SimError::CaOut {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(err)?;
+    }
+    std::fs::write(path, pem).map_err(err)
+}
+
+/// How long shutdown waits for answers in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// A running simulator.
+pub struct SimHandle {
+    addr: SocketAddr,
+    ca_pem: String,
+    ca_path: Option<PathBuf>,
+    pub(crate) shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for SimHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimHandle")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl SimHandle {
+    /// The bound address (the real port when listening on port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `https://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// The CA certificate (PEM) that issued the server certificates: the trust anchor clients
+    /// need (`--ca-cert`).
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// Where the CA was written, if `ca_out` was set.
+    pub fn ca_path(&self) -> Option<&Path> {
+        self.ca_path.as_deref()
+    }
+
+    /// The one machine-readable line the CLI prints: `{"listening":"https://…","ca":"…"}`.
+    pub fn listening_line(&self) -> String {
+        // Written by hand so "listening" comes first, as SPEC §7 shows it.
+        let ca = match &self.ca_path {
+            Some(p) => serde_json::Value::from(p.display().to_string()),
+            None => serde_json::Value::Null,
+        };
+        format!(
+            "{{\"listening\":{},\"ca\":{}}}",
+            serde_json::Value::from(self.url()),
+            ca
+        )
+    }
+
+    /// Request counters of every tenant, by tenant ID.
+    pub fn counters(&self) -> BTreeMap<String, TenantCounters> {
+        admin::all_counters(&self.shared)
+    }
+
+    pub fn tenant_counters(&self, id: &str) -> Option<TenantCounters> {
+        let w = read(&self.shared.world);
+        w.tenant(id).map(|t| lock(&t.counters).counters.clone())
+    }
+
+    /// Zeroes every counter (not the rate-limit windows).
+    pub fn reset_counters(&self) {
+        for t in &read(&self.shared.world).tenants {
+            lock(&t.counters).reset();
+        }
+    }
+
+    /// Clears a tenant's rate-limit windows, client-ID locks and tokens.
+    pub fn reset_limits(&self, id: &str) -> Result<(), SimError> {
+        let w = read(&self.shared.world);
+        let t = w
+            .tenant(id)
+            .ok_or_else(|| SimError::NoTenant(id.to_string()))?;
+        lock(&t.limits).reset();
+        let mut auth = lock(&t.auth);
+        auth.failures.clear();
+        auth.tokens.clear();
+        Ok(())
+    }
+
+    /// Replaces a tenant's faults.
+    pub fn set_faults(&self, id: &str, faults: Faults) -> Result<(), SimError> {
+        let w = read(&self.shared.world);
+        let t = w
+            .tenant(id)
+            .ok_or_else(|| SimError::NoTenant(id.to_string()))?;
+        *lock(&t.faults) = faults;
+        Ok(())
+    }
+
+    /// A tenant's current state (as a scenario entry, with its faults).
+    pub fn tenant(&self, id: &str) -> Option<TenantSpec> {
+        read(&self.shared.world).tenant(id).map(|t| t.snapshot())
+    }
+
+    /// Replaces a tenant (matched by ID) or adds it.
+    pub fn upsert_tenant(&self, spec: TenantSpec) -> Result<(), SimError> {
+        admin::upsert(&self.shared, spec)
+    }
+
+    pub fn remove_tenant(&self, id: &str) -> bool {
+        write(&self.shared.world).remove(id)
+    }
+
+    /// The whole current state as a scenario.
+    pub fn scenario(&self) -> Scenario {
+        let w = read(&self.shared.world);
+        Scenario {
+            description: w.description.clone(),
+            tenants: w.tenants.iter().map(|t| t.snapshot()).collect(),
+        }
+    }
+
+    /// Stops accepting, lets answers in flight finish (stalled ones end with 503), and waits.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for mut t in self.tasks {
+            // A client that keeps a half-sent request open must not hold the exit forever.
+            if tokio::time::timeout(SHUTDOWN_GRACE, &mut t).await.is_err() {
+                tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them");
+                t.abort();
+            }
+        }
+        tracing::info!("simulator stopped");
+    }
+}
+
+fn router(shared: Arc<Shared>) -> Router {
+    let api = Router::new()
+        .route("/oauth2/token", post(apps::token))
+        .route("/scim/Users", get(scim::list_users).post(scim::create_user))
+        .route(
+            "/scim/Users/{id}",
+            get(scim::get_user).delete(scim::delete_user),
+        )
+        .route("/scim/Groups", get(scim::list_groups))
+        .route("/scim/Groups/{id}", get(scim::get_group))
+        .route("/Applications/v1", get(apps::list))
+        .route("/Applications/v1/", get(apps::list))
+        .route("/Applications/v1/{id}", get(apps::get))
+        .route(
+            "/ips/service/publicapi/v1/startJob/{sid}/jobs/{job_type}",
+            post(ips::start_job),
+        )
+        .route(
+            "/ips/publicapi/v1/startJob/{sid}/jobs/{job_type}",
+            post(ips::start_job),
+        )
+        .route(
+            "/ips/service/publicapi/v1/jobLogs/{job_id}",
+            get(ips::job_logs),
+        )
+        .route("/ips/publicapi/v1/jobLogs/{job_id}", get(ips::job_logs))
+        .route(
+            "/ipsproxy/service/api/v1/systems/{sid}/entities/{entity}",
+            post(ips::realtime_converged).delete(ips::realtime_converged),
+        )
+        .route(
+            "/ipsproxy/api/v1/systems/{sid}/entities/{entity}",
+            post(ips::realtime_neo).delete(ips::realtime_neo),
+        )
+        .route(
+            "/ipsproxy/certapi/v1/systems/{sid}/entities/{entity}",
+            post(ips::realtime_neo_cert).delete(ips::realtime_neo_cert),
+        )
+        .route(
+            "/ipsproxy/service/api/v1/scim/{sid}/{resource}",
+            get(ips::proxy_converged),
+        )
+        .route(
+            "/ipsproxy/api/v1/scim/{sid}/{resource}",
+            get(ips::proxy_neo),
+        )
+        .route(
+            "/ipsproxy/certapi/v1/scim/{sid}/{resource}",
+            get(ips::proxy_neo_cert),
+        )
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(shared.clone(), tenant_layer));
+    admin::routes().merge(api).with_state(shared)
+}
+
+async fn not_found(uri: axum::http::Uri) -> Response {
+    let style = if uri.path().starts_with("/scim/") {
+        Style::Scim
+    } else {
+        Style::Json
+    };
+    ApiError::not_found(style, "Not Found").into_response()
+}
+
+/// The API family of a path, for counters, limits and fault filters.
+pub(crate) fn family_of(path: &str) -> Family {
+    if path.starts_with("/oauth2/") {
+        Family::Oauth
+    } else if path.starts_with("/scim/") || path.starts_with("/service/scim/") {
+        Family::Scim
+    } else if path.starts_with("/Applications/") {
+        Family::Applications
+    } else if path.starts_with("/ips/") {
+        Family::IpsAdmin
+    } else if path.starts_with("/ipsproxy/") && path.contains("/entities/") {
+        Family::Realtime
+    } else if path.starts_with("/ipsproxy/") && path.contains("/scim/") {
+        Family::Proxy
+    } else {
+        Family::Other
+    }
+}
+
+/// The routes of the SAP APIs, for per-endpoint counters (`{x}` matches one segment).
+const TEMPLATES: [&str; 18] = [
+    "/oauth2/token",
+    "/scim/Users",
+    "/scim/Users/{id}",
+    "/scim/Groups",
+    "/scim/Groups/{id}",
+    "/Applications/v1",
+    "/Applications/v1/",
+    "/Applications/v1/{id}",
+    "/ips/service/publicapi/v1/startJob/{sid}/jobs/{job_type}",
+    "/ips/publicapi/v1/startJob/{sid}/jobs/{job_type}",
+    "/ips/service/publicapi/v1/jobLogs/{job_id}",
+    "/ips/publicapi/v1/jobLogs/{job_id}",
+    "/ipsproxy/service/api/v1/systems/{sid}/entities/{entity}",
+    "/ipsproxy/api/v1/systems/{sid}/entities/{entity}",
+    "/ipsproxy/certapi/v1/systems/{sid}/entities/{entity}",
+    "/ipsproxy/service/api/v1/scim/{sid}/{resource}",
+    "/ipsproxy/api/v1/scim/{sid}/{resource}",
+    "/ipsproxy/certapi/v1/scim/{sid}/{resource}",
+];
+
+/// The route template a path matches, or `(other)`.
+pub(crate) fn endpoint_of(path: &str) -> &'static str {
+    let segs: Vec<&str> = path.split('/').collect();
+    TEMPLATES
+        .iter()
+        .find(|t| {
+            let ts: Vec<&str> = t.split('/').collect();
+            ts.len() == segs.len()
+                && ts
+                    .iter()
+                    .zip(&segs)
+                    .all(|(t, s)| (t.starts_with('{') && !s.is_empty()) || t == s)
+        })
+        .copied()
+        .unwrap_or("(other)")
+}
+
+fn style_of(family: Family) -> Style {
+    match family {
+        Family::Scim | Family::Proxy => Style::Scim,
+        Family::Oauth => Style::OAuth,
+        _ => Style::Json,
+    }
+}
+
+/// The host a request is for: the Host header (or the URI's authority), lowercase, no port.
+fn host_of(req: &Request) -> Option<String> {
+    let raw = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| req.uri().authority().map(|a| a.as_str().to_string()))?;
+    let host = if let Some(rest) = raw.strip_prefix('[') {
+        rest.split(']').next().unwrap_or(rest).to_string()
+    } else {
+        raw.split(':').next().unwrap_or(&raw).to_string()
+    };
+    Some(host.trim_end_matches('.').to_ascii_lowercase())
+}
+
+/// The request faults that apply to this request, consuming one of `remaining`.
+fn take_faults(cell: &std::sync::Mutex<Faults>, family: Family) -> Option<Faults> {
+    let mut f = lock(cell);
+    if !f.has_request_fault() || !f.applies_to(family) {
+        return None;
+    }
+    match f.remaining {
+        Some(0) => return None,
+        Some(n) => f.remaining = Some(n - 1),
+        None => {}
+    }
+    Some(f.clone())
+}
+
+fn fault_response(status: u16, retry_after: Option<u64>, family: Family) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let detail = match status.as_u16() {
+        429 => "Too Many Requests",
+        503 => "Service Unavailable",
+        _ => status.canonical_reason().unwrap_or("Error"),
+    };
+    let mut e = ApiError::new(status, style_of(family), detail);
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        e = e.oauth("too_many_requests");
+    }
+    e.retry_after = retry_after;
+    e.into_response()
+}
+
+/// Cuts a JSON body in half so it no longer parses; other bodies pass unchanged.
+async fn malform(resp: Response) -> Response {
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.contains("json"));
+    if !is_json {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, 16 * 1024 * 1024)
+        .await
+        .unwrap_or_default();
+    let cut = if bytes.len() < 2 {
+        axum::body::Bytes::from_static(b"{\"")
+    } else {
+        bytes.slice(..bytes.len() / 2)
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(cut))
+}
+
+/// Everything that happens to a request on a tenant host before and after its handler.
+async fn tenant_layer(
+    State(sh): State<Arc<Shared>>,
+    ConnectInfo(conn): ConnectInfo<Conn>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let host = host_of(&req).unwrap_or_default();
+    let found = read(&sh.world).by_host(&host);
+    let Some((tenant, kind)) = found else {
+        tracing::debug!(%method, host, path, status = 421, "request for a host no tenant has");
+        return ApiError::new(
+            StatusCode::MISDIRECTED_REQUEST,
+            Style::Json,
+            format!("no simulated tenant has the host '{host}'"),
+        )
+        .into_response();
+    };
+    // A connection opened for one tenant (SNI) must not be used for another.
+    if let Some(sni) = &conn.0.sni
+        && sni != &host
+        && read(&sh.world)
+            .by_host(sni)
+            .is_some_and(|(other, _)| !Arc::ptr_eq(&other, &tenant))
+    {
+        return ApiError::new(
+            StatusCode::MISDIRECTED_REQUEST,
+            Style::Json,
+            format!("the connection was opened for {sni}, not {host}"),
+        )
+        .into_response();
+    }
+    let family = family_of(&path);
+    let endpoint = format!("{method} {}", endpoint_of(&path));
+    lock(&tenant.counters).begin(family, &endpoint, started, sh.minute);
+
+    let (mut throttled, mut delayed, mut faulted) = (false, false, false);
+    let faults = take_faults(&tenant.faults, family);
+    let response = 'answer: {
+        if let Some(f) = &faults {
+            if f.latency_ms > 0 && !sh.sleep(Some(Duration::from_millis(f.latency_ms))).await {
+                break 'answer fault_response(503, None, family);
+            }
+            if f.stall {
+                faulted = true;
+                let wait = (f.stall_ms > 0).then(|| Duration::from_millis(f.stall_ms));
+                if !sh.sleep(wait).await {
+                    break 'answer fault_response(503, None, family);
+                }
+            }
+            if f.reset {
+                faulted = true;
+                conn.0.reset.store(true, Ordering::Relaxed);
+                break 'answer StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+            if let Some(status) = f.status {
+                faulted = true;
+                break 'answer fault_response(status, f.retry_after_secs, family);
+            }
+        }
+        if sh.rate_limits {
+            let verdict = {
+                let mut limits = lock(&tenant.limits);
+                rate_limit(&mut limits, family, Instant::now(), sh.minute)
+            };
+            match verdict {
+                Limit::Serve => {}
+                Limit::Delay(d) => {
+                    delayed = true;
+                    sh.sleep(Some(d)).await;
+                }
+                Limit::Reject { retry_after } => {
+                    throttled = true;
+                    // Retry-After is whole seconds of real time, at least 1.
+                    let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+                    break 'answer fault_response(429, Some(secs), family);
+                }
+            }
+        }
+        req.extensions_mut().insert(TenantCtx {
+            tenant: tenant.clone(),
+            kind,
+            host: host.clone(),
+        });
+        let resp = next.run(req).await;
+        match &faults {
+            Some(f) if f.malformed_json => {
+                faulted = true;
+                malform(resp).await
+            }
+            _ => resp,
+        }
+    };
+    let status = response.status().as_u16();
+    lock(&tenant.counters).end(family, status, throttled, delayed, faulted);
+    // Never the Authorization header, the query (it may carry e-mail addresses) or bodies.
+    tracing::debug!(
+        tenant = %tenant.id,
+        host,
+        kind = ?kind,
+        %method,
+        path,
+        status,
+        family = family.as_str(),
+        ms = started.elapsed().as_millis() as u64,
+        remote = %conn.0.remote,
+        client_cert = conn.0.peer.as_ref().map(|p| p.subject.as_str()),
+        "request"
+    );
+    response
+}
+
+impl HostKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostKind::Ias => "ias",
+            HostKind::NeoIps => "neo_ips",
+            HostKind::NeoIpsCert => "neo_ips_cert",
+        }
+    }
+}
