@@ -6,7 +6,7 @@
 //! # The mix
 //!
 //! Each broken tenant follows one *profile* built to produce specific findings (see
-//! [`PROFILES`]). With 40 or more tenants every profile appears at least once (19 broken
+//! [`PROFILES`]). With 40 or more tenants every profile appears at least once (20 broken
 //! tenants at 40) and a fifth of the fleet is broken beyond that (20 of 100, 200 of 1000); the
 //! rest is healthy. Smaller fleets take the first 45 % of the profiles in the order listed.
 //! Which tenant gets which profile is shuffled by the seed.
@@ -16,9 +16,9 @@
 
 use super::api::uuid_from_bytes;
 use super::scenario::{
-    AdminKind, AdminSpec, ApiCertificateSpec, ApplicationSpec, EntityLog, Faults, GroupSpec,
-    JobSpec, JobStatistics, JobStatus, JobType, ReadMode, Scenario, ScenarioError, ServerCertMode,
-    SystemKind, SystemSpec, TenantSpec, TriggerType, UserSpec,
+    AdminKind, AdminSpec, ApiCertificateSpec, ApplicationSpec, EntityLog, Family, Faults,
+    GroupSpec, JobSpec, JobStatistics, JobStatus, JobType, ReadMode, Scenario, ScenarioError,
+    ServerCertMode, SystemKind, SystemSpec, TenantSpec, TriggerType, UserSpec,
 };
 use super::scim::TEST_USER;
 use crate::inventory::{Environment, IpsType};
@@ -69,7 +69,7 @@ const NEO: IpsType = IpsType::Neo;
 const CONV: IpsType = IpsType::Converged;
 
 /// Every broken profile, in the order small fleets take them.
-pub const PROFILES: [Profile; 19] = [
+pub const PROFILES: [Profile; 20] = [
     Profile {
         name: "mtls_rejected_neo",
         ips_type: NEO,
@@ -222,6 +222,13 @@ pub const PROFILES: [Profile; 19] = [
         description: "the audit credential's administrator lacks Read Users (SCIM answers 403)",
         expected: &["API_AUTH_FAILED@sync"],
         tolerated: &[],
+    },
+    Profile {
+        name: "malformed_answers",
+        ips_type: CONV,
+        description: "the tenant's SCIM answers are cut in half (malformed JSON) on every call",
+        expected: &["API_ERROR@sync"],
+        tolerated: &["API_ERROR"],
     },
     Profile {
         name: "nothing_to_check",
@@ -953,6 +960,10 @@ fn build_tenant(
             faults.status = Some(429);
             faults.retry_after_secs = Some(1);
         }
+        "malformed_answers" => {
+            faults.malformed_json = true;
+            faults.families = vec![Family::Scim];
+        }
         _ => {}
     }
 
@@ -1240,7 +1251,7 @@ mod tests {
         let g = generate(40, 3, today()).unwrap();
         assert_eq!(g.tenants.len(), 40);
         let healthy = g.tenants.iter().filter(|t| t.profile == "healthy").count();
-        assert_eq!(healthy, 21);
+        assert_eq!(healthy, 20);
         for p in PROFILES {
             assert!(g.tenants.iter().any(|t| t.profile == p.name), "{}", p.name);
         }
@@ -1339,7 +1350,7 @@ mod tests {
     #[test]
     fn small_fleets_take_the_first_profiles() {
         assert_eq!(broken_count(10), 4);
-        assert_eq!(broken_count(40), 19);
+        assert_eq!(broken_count(40), 20);
         assert_eq!(broken_count(100), 20);
         assert_eq!(broken_count(1000), 200);
         let g = generate(10, 1, today()).unwrap();
