@@ -21,6 +21,7 @@ pub mod diff;
 pub mod findings;
 pub mod inspect;
 pub mod inventory;
+pub mod live;
 pub mod net;
 pub mod pki;
 pub mod progress;

@@ -1,7 +1,6 @@
 //! How an API call of a live check can fail, as the checks see it. The network layer maps its
 //! typed errors onto this; the checks map it onto finding codes.
 
-use super::server_tls::Unreachable;
 use crate::findings::{Code, Finding, Target};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,8 +9,9 @@ pub enum ApiFailure {
     Auth { status: u16, detail: String },
     /// Still 429 after the retries.
     Throttled { attempts: u32 },
-    /// No HTTP answer at all.
-    Unreachable(Unreachable),
+    /// No HTTP answer at all: the network layer's message (DNS, refused, timeout, reset, TLS,
+    /// or the tenant's deadline).
+    Unreachable(String),
     /// 5xx after the retries, an unexpected status, or a body that could not be read.
     Protocol(String),
     /// The audit's credential could not even be used (missing secret, unknown name, …).
@@ -32,11 +32,9 @@ impl ApiFailure {
                 target,
                 format!("{what}: still HTTP 429 after {attempts} attempts"),
             ),
-            ApiFailure::Unreachable(u) => Finding::new(
-                Code::EndpointUnreachable,
-                target,
-                format!("{what}: {}", u.describe()),
-            ),
+            ApiFailure::Unreachable(u) => {
+                Finding::new(Code::EndpointUnreachable, target, format!("{what}: {u}"))
+            }
             ApiFailure::Protocol(e) => Finding::new(Code::ApiError, target, format!("{what}: {e}")),
             ApiFailure::Credential(e) => {
                 Finding::new(Code::ApiAuthFailed, target, format!("{what}: {e}"))

@@ -49,7 +49,15 @@ pub fn judge(ev: &Evidence) -> Vec<Finding> {
                 Target::TechUser,
                 format!("{what} with the LMS certificate answered HTTP {s} ({url})"),
             )),
-            Answer::Failed(f) => out.push(f.finding(Target::TechUser, what)),
+            Answer::Failed(f) => {
+                let new = f.finding(Target::TechUser, what);
+                // The same failure on both probes (a throttled or unreachable tenant) is one
+                // finding naming both.
+                match out.iter_mut().find(|o| o.code == new.code && o.code != Code::TechUserMissingPermission) {
+                    Some(o) => o.message = format!("{}; {}", o.message, new.message).into(),
+                    None => out.push(new),
+                }
+            }
         }
     };
     probe(

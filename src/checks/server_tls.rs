@@ -5,58 +5,29 @@
 use crate::cert::CertFacts;
 use crate::checks::cert::date;
 use crate::findings::{Code, Finding, Target};
+use crate::net::ChainProblem;
 use crate::result::CertificateObject;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
-
-/// Why a connection to the host failed before any chain could be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Unreachable {
-    Dns(String),
-    Refused,
-    Timeout,
-    Tls(String),
-    Reset,
-    Other(String),
-}
-
-impl Unreachable {
-    pub fn describe(&self) -> String {
-        match self {
-            Unreachable::Dns(e) => format!("DNS lookup failed ({e})"),
-            Unreachable::Refused => "connection refused".to_string(),
-            Unreachable::Timeout => "timed out".to_string(),
-            Unreachable::Tls(e) => format!("TLS handshake failed ({e})"),
-            Unreachable::Reset => "connection reset by the server".to_string(),
-            Unreachable::Other(e) => e.clone(),
-        }
-    }
-}
-
-/// How the recorded chain fared against the trusted roots.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Trust {
-    Trusted,
-    Expired,
-    NotYetValid,
-    UnknownIssuer,
-    NameMismatch,
-    Other(String),
-}
 
 /// What the probe saw at one host.
 #[derive(Debug, Clone)]
 pub struct Observation {
     /// `host:port` as connected (by name; a `--connect-to` address is not shown).
     pub endpoint: String,
-    pub result: Result<Seen, Unreachable>,
+    /// The chain and its validation, or why no chain could be read: the network layer's
+    /// message, which says whether it was DNS, refused, a timeout, a reset or TLS.
+    pub result: Result<Seen, String>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Seen {
     /// Leaf first, as presented.
     pub chain: Vec<Arc<CertFacts>>,
-    pub trust: Trust,
+    /// The chain validated against the trusted roots at the as-of time.
+    pub validation: Result<(), ChainProblem>,
+    /// Whether the leaf names the host (checked apart from trust and dates).
+    pub name_matches: bool,
 }
 
 /// Findings and the chain as a certificate object for the report.
@@ -69,11 +40,7 @@ pub fn judge(
     let seen = match &obs.result {
         Ok(s) => s,
         Err(why) => {
-            let f = Finding::new(
-                Code::EndpointUnreachable,
-                target,
-                format!("{}: {}", obs.endpoint, why.describe()),
-            );
+            let f = Finding::new(Code::EndpointUnreachable, target, why.as_str());
             return (None, vec![f]);
         }
     };
@@ -87,7 +54,8 @@ pub fn judge(
     };
     let mut out = Vec::new();
     let days = leaf.days_left(as_of);
-    let expired = as_of > leaf.not_after || seen.trust == Trust::Expired;
+    let expired =
+        as_of > leaf.not_after || matches!(seen.validation, Err(ChainProblem::Expired { .. }));
     if expired {
         // The leaf or a certificate of its chain is past notAfter.
         let which = seen
@@ -117,23 +85,27 @@ pub fn judge(
             ),
         ));
     }
-    let untrusted = match &seen.trust {
-        Trust::Trusted | Trust::Expired => None,
-        Trust::NotYetValid => Some("a certificate of the chain is not valid yet".to_string()),
-        Trust::UnknownIssuer => Some(format!(
-            "the chain does not lead to a trusted root (issuer {})",
+    let untrusted = match &seen.validation {
+        Ok(()) | Err(ChainProblem::Expired { .. }) => None,
+        Err(ChainProblem::UnknownIssuer) => Some(format!(
+            "the chain does not lead to a trusted root (its top issuer is {})",
             seen.chain.last().map(|c| c.issuer.as_str()).unwrap_or("?")
         )),
-        Trust::NameMismatch => Some(format!(
-            "the certificate does not name the host (it names {})",
-            if leaf.dns_names.is_empty() {
-                leaf.subject.clone()
-            } else {
-                leaf.dns_names.join(", ")
-            }
-        )),
-        Trust::Other(e) => Some(e.clone()),
+        Err(ChainProblem::NameMismatch) => None,
+        Err(other) => Some(other.to_string()),
     };
+    let untrusted = untrusted.or_else(|| {
+        (!seen.name_matches).then(|| {
+            format!(
+                "the certificate does not name the host (it names {})",
+                if leaf.dns_names.is_empty() {
+                    leaf.subject.clone()
+                } else {
+                    leaf.dns_names.join(", ")
+                }
+            )
+        })
+    });
     if let Some(why) = untrusted {
         out.push(Finding::new(
             Code::ServerChainUntrusted,

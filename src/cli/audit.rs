@@ -7,10 +7,15 @@ use clap::Args;
 use mtls_audit::audit::{self, Options};
 use mtls_audit::cert::Limits;
 use mtls_audit::inventory;
+use mtls_audit::live::{Live, StopFlag};
+use mtls_audit::net::trust::read_ca_file;
+use mtls_audit::net::{ClientIdentity, ConnectTo, Credentials, NetClient, NetConfig, RetryPolicy};
+use mtls_audit::progress::Progress;
 use mtls_audit::report::{self, Format, table};
 use mtls_audit::result::AuditReport;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Args)]
@@ -69,6 +74,15 @@ pub struct AuditArgs {
     /// Tenants shown in the terminal table, worst first (0: all); files always hold all
     #[arg(long, value_name = "N", default_value = "100")]
     pub table_limit: usize,
+    /// The longest one tenant's live checks may take, retries included
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub tenant_deadline: Duration,
+    /// Accept any server certificate in API calls (the server TLS check still reports it)
+    #[arg(long)]
+    pub insecure: bool,
+    /// More log output on stderr (-v: one line per request; RUST_LOG also works)
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 pub fn run(args: AuditArgs) -> anyhow::Result<Exit> {
@@ -84,9 +98,123 @@ pub fn run(args: AuditArgs) -> anyhow::Result<Exit> {
         offline: args.offline,
         limits,
     };
-    let report = audit::run_offline(&inv, &opts);
+    let report = if args.offline {
+        audit::run_offline(&inv, &opts)
+    } else {
+        super::init_logging(args.verbose);
+        let live = live_setup(&args)?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        let visible = std::io::stderr().is_terminal() && !args.quiet && !args.no_progress;
+        rt.block_on(run_live(&inv, &opts, live, visible))
+    };
     emit(&report, &args.out, &formats, args.quiet, args.table_limit)?;
+    if !report.complete {
+        eprintln!(
+            "interrupted: the reports hold every tenant, but live checks that did not finish are listed as not run"
+        );
+    }
     Ok(exit_for(&report, &opts))
+}
+
+/// Runs the live audit with Ctrl-C (and SIGTERM) stopping it cleanly.
+pub async fn run_live(
+    inv: &inventory::Inventory,
+    opts: &Options,
+    live: Live,
+    progress_visible: bool,
+) -> AuditReport {
+    let stop = StopFlag::default();
+    let watcher = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            eprintln!("stopping: no new tenant starts; tenants in flight get a few seconds");
+            stop.stop();
+        })
+    };
+    let progress = Progress::new(inv.tenants.len() as u64, progress_visible);
+    let report = mtls_audit::live::run(inv, opts, Arc::new(live), &progress, &stop).await;
+    watcher.abort();
+    report
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// The network layer, credentials and LMS identity from the flags. Problems with files the
+/// user named are errors (exit 2); warnings (a key readable by others) go to stderr.
+fn live_setup(args: &AuditArgs) -> anyhow::Result<Live> {
+    let connect_to = args
+        .connect_to
+        .as_deref()
+        .map(ConnectTo::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--connect-to: {e}"))?;
+    let extra_ca = match &args.ca_cert {
+        Some(p) => read_ca_file(p).map_err(|e| anyhow::anyhow!("--ca-cert: {e}"))?,
+        None => Vec::new(),
+    };
+    let lms = match (&args.lms_cert, &args.lms_key) {
+        (Some(c), Some(k)) => {
+            let id = ClientIdentity::from_files("LMS", c, k)
+                .map_err(|e| anyhow::anyhow!("--lms-cert/--lms-key: {e}"))?;
+            for w in id.warnings() {
+                eprintln!("warning: {w}");
+            }
+            Some(Arc::new(id))
+        }
+        _ => None,
+    };
+    let credentials = match &args.credentials {
+        Some(p) => {
+            let c = Credentials::load(p)?;
+            for w in c.warnings() {
+                eprintln!("warning: {w}");
+            }
+            Some(c)
+        }
+        None => None,
+    };
+    if args.concurrency == 0 {
+        anyhow::bail!("--concurrency must be at least 1");
+    }
+    let cfg = NetConfig {
+        offline: false,
+        timeout: args.timeout,
+        retry: RetryPolicy {
+            retries: args.retries,
+            ..RetryPolicy::default()
+        },
+        concurrency: args.concurrency,
+        connect_to,
+        extra_ca,
+        insecure: args.insecure,
+        lms_identity: lms.clone(),
+        ..NetConfig::default()
+    };
+    let client = NetClient::new(cfg)?;
+    Ok(Live {
+        client,
+        credentials,
+        lms,
+        tenant_deadline: args.tenant_deadline,
+        concurrency: args.concurrency,
+    })
 }
 
 /// Exit code of a finished run.

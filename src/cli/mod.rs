@@ -67,3 +67,20 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Diff(a) => diff::run(a),
     }
 }
+
+/// Logs go to stderr: warnings by default, `-v` one line per request, `-vv` everything;
+/// `RUST_LOG` overrides. Nothing secret is ever logged (see `net` and `sim`).
+pub fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn,mtls_audit=info",
+        1 => "warn,mtls_audit=debug",
+        _ => "debug,mtls_audit=trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::env::var_os("NO_COLOR").is_none())
+        .try_init();
+}

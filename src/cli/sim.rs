@@ -67,23 +67,8 @@ fn parse_scale(s: &str) -> Result<f64, String> {
     }
 }
 
-fn init_logging(verbose: u8) {
-    let default = match verbose {
-        0 => "warn,mtls_audit=info",
-        1 => "warn,mtls_audit=debug",
-        _ => "debug,mtls_audit=trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::env::var_os("NO_COLOR").is_none())
-        .try_init();
-}
-
 pub fn run(args: SimArgs) -> anyhow::Result<Exit> {
-    init_logging(args.verbose);
+    super::init_logging(args.verbose);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

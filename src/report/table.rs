@@ -83,6 +83,7 @@ fn findings_cell(t: &crate::result::TenantResult) -> String {
     let mut groups: Vec<(crate::findings::Code, Vec<&'static str>)> = Vec::new();
     for f in &t.findings {
         match groups.iter_mut().find(|(c, _)| *c == f.code) {
+            Some((_, targets)) if targets.contains(&target_short(f.target)) => {}
             Some((_, targets)) => targets.push(target_short(f.target)),
             None => groups.push((f.code, vec![target_short(f.target)])),
         }
@@ -137,9 +138,11 @@ pub fn render(report: &AuditReport, opts: &Options) -> String {
         if opts.color {
             risk = risk.fg(level_color(t.risk)).add_attribute(Attribute::Bold);
         }
+        // Evidence certificates only; a server's expiry shows through its findings.
         let days = t
             .certificates
             .iter()
+            .filter(|c| matches!(c.target, Target::IasAdminCert | Target::IpsInboundCert))
             .map(|c| format!("{} {}", target_short(c.target), c.cert.days_left))
             .collect::<Vec<_>>()
             .join("\n");
