@@ -3,7 +3,7 @@
 //! certificates, the ZIP job log, each fault, the rate-limit windows (with a time scale), the
 //! `/_sim/` endpoints, the generator's promises, and the real binary (hickory-dns style).
 
-use crate::harness::{self, TestDir, as_of, days};
+use crate::harness::{self, TestDir, as_of, days, start_binary, terminate};
 use mtls_audit::inventory::{Environment, IpsType};
 use mtls_audit::pki::{Ca, Issued};
 use mtls_audit::sim::{
@@ -2148,84 +2148,6 @@ async fn generated_fleets_answer_as_their_profiles_promise() {
             .contains(&format!("--connect-to {}", sim.addr()))
     );
     sim.shutdown().await;
-}
-
-/// The real binary, started like hickory-dns's harness does: read the listening line, talk to
-/// it, stop it with SIGTERM. A watchdog kills it if the test fails first.
-struct Child {
-    proc: std::process::Child,
-    /// Lines the simulator printed to stdout after its listening line.
-    more: std::sync::mpsc::Receiver<String>,
-}
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.proc.kill();
-        let _ = self.proc.wait();
-    }
-}
-
-fn start_binary(args: &[&str], dir: &std::path::Path) -> (Child, Value) {
-    use std::io::BufRead as _;
-    let mut proc = std::process::Command::new(env!("CARGO_BIN_EXE_mtls-audit"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("RUST_LOG")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn mtls-audit sim");
-    let stdout = proc.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for l in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if tx.send(l).is_err() {
-                break;
-            }
-        }
-    });
-    let child = Child { proc, more: rx };
-    let line = child
-        .more
-        .recv_timeout(Duration::from_secs(120))
-        .expect("the simulator prints its listening line");
-    let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"));
-    assert!(
-        line.starts_with("{\"listening\":\"https://127.0.0.1:"),
-        "{line}"
-    );
-    (child, v)
-}
-
-/// Stops the simulator with SIGTERM, waits for it, and checks it printed nothing more.
-fn terminate(mut child: Child) -> std::process::ExitStatus {
-    let pid = child.proc.id().to_string();
-    let ok = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(s) = child.proc.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the simulator did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    // The pipe is closed now; the reader thread ends and the channel disconnects.
-    let extra: Vec<String> = child.more.iter().collect();
-    assert!(
-        extra.is_empty(),
-        "stdout holds more than one line: {extra:?}"
-    );
-    status
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,6 +5,7 @@ mod harness;
 mod browser;
 mod certs;
 mod cli;
+mod live;
 mod net;
 mod offline;
 mod reports;
