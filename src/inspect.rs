@@ -1,6 +1,7 @@
 //! `inspect`: the facts and findings of individual certificate files (support triage). Its JSON
 //! shape is SPEC §2: `{"targets": [{"target", "certificates", "findings", "error"}]}`.
 
+use crate::cert::CertFacts;
 use crate::cert::{Bundle, Limits, LoadError, load_file};
 use crate::checks::cert::{Policy, check};
 use crate::findings::{Code, Finding, Level, Target};
@@ -104,5 +105,204 @@ pub fn from_bundle(
         format,
         notes,
         dns_names,
+    }
+}
+
+/// What a target of `inspect` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetKind {
+    File(std::path::PathBuf),
+    Server { host: String, port: u16 },
+}
+
+/// `https://host[:port][/…]` and `host:port` are servers, unless a file of that name exists;
+/// anything else is a file.
+pub fn classify(target: &str) -> Result<TargetKind, String> {
+    let path = Path::new(target);
+    if path.exists() {
+        return Ok(TargetKind::File(path.to_path_buf()));
+    }
+    if target.starts_with("https://") {
+        let url = reqwest::Url::parse(target)
+            .map_err(|e| format!("'{target}' is not a valid URL: {e}"))?;
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| format!("'{target}' has no host name"))?;
+        return Ok(TargetKind::Server {
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string(),
+            port: url.port().unwrap_or(443),
+        });
+    }
+    if target.starts_with("http://") {
+        return Err(format!(
+            "'{target}': only https:// servers can be inspected"
+        ));
+    }
+    if let Some((host, port)) = target.rsplit_once(':')
+        && !host.is_empty()
+        && !host.contains('/')
+        && let Ok(port) = port.parse::<u16>()
+    {
+        return Ok(TargetKind::Server {
+            host: host.to_string(),
+            port,
+        });
+    }
+    Ok(TargetKind::File(path.to_path_buf()))
+}
+
+/// Inspects a server: the chain it presents (even when invalid), validated against the trusted
+/// roots, and with an LMS identity whether it accepts that client certificate.
+pub async fn server(
+    target: &str,
+    host: &str,
+    port: u16,
+    client: &crate::net::NetClient,
+    lms: Option<std::sync::Arc<crate::net::ClientIdentity>>,
+    policy: &Policy,
+    deadline: crate::net::Deadline,
+) -> InspectTarget {
+    use crate::checks::mtls::{self, Answer};
+    use crate::checks::server_tls::{self, Observation, Seen};
+    use crate::net::{Auth, Call};
+    let endpoint = format!("{host}:{port}");
+    let mut notes = Vec::new();
+    let mut format = None;
+    let result = match client.probe_tls(host, port, policy.as_of, deadline).await {
+        Ok(p) => {
+            format = Some(format!(
+                "TLS server ({}{})",
+                p.protocol.as_deref().unwrap_or("TLS"),
+                p.cipher_suite
+                    .as_deref()
+                    .map(|c| format!(", {c}"))
+                    .unwrap_or_default()
+            ));
+            if p.client_cert_requested {
+                notes.push(
+                    "the server asks for a client certificate (optional or required)".to_string(),
+                );
+            }
+            if let Some(e) = &p.handshake_error {
+                notes.push(format!(
+                    "the handshake did not complete without a client certificate: {e}"
+                ));
+            }
+            let chain = p
+                .chain
+                .iter()
+                .filter_map(|d| {
+                    CertFacts::from_der(d.as_ref())
+                        .ok()
+                        .map(std::sync::Arc::new)
+                })
+                .collect();
+            Ok(Seen {
+                chain,
+                validation: p.validation.clone(),
+                name_matches: p.name_matches,
+            })
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    let error = result.as_ref().err().cloned();
+    let dns_names = match &result {
+        Ok(s) => s
+            .chain
+            .first()
+            .map(|c| c.dns_names.clone())
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    let (object, mut findings) = server_tls::judge(
+        Target::Server,
+        &Observation {
+            endpoint: endpoint.clone(),
+            result,
+        },
+        policy.as_of,
+        policy.warn_days,
+    );
+    if let (Some(lms), None) = (lms, &error) {
+        let url = format!("https://{endpoint}/scim/Users?count=1");
+        let answer = match Call::get(&url) {
+            Ok(call) => match client
+                .send(
+                    call.auth(Auth::Identity(lms))
+                        .deadline(deadline)
+                        .accept("application/scim+json"),
+                )
+                .await
+            {
+                Ok(r) => Answer::Status(r.status),
+                Err(e) => {
+                    Answer::Failed(crate::checks::api::ApiFailure::Unreachable(e.to_string()))
+                }
+            },
+            Err(e) => Answer::Failed(crate::checks::api::ApiFailure::Protocol(e.to_string())),
+        };
+        match &answer {
+            Answer::Status(s) if (200..300).contains(s) => {
+                notes.push(format!(
+                    "the LMS client certificate is accepted (GET /scim/Users answered {s})"
+                ));
+            }
+            _ => {}
+        }
+        findings.extend(mtls::judge(&mtls::Evidence {
+            scim_read: answer,
+            realtime: None,
+            scim_url: url,
+            realtime_url: String::new(),
+        }));
+    }
+    InspectTarget {
+        target: target.to_string(),
+        certificates: object.into_iter().collect(),
+        findings,
+        error,
+        format,
+        notes,
+        dns_names,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_classified() {
+        assert_eq!(
+            classify("https://acme.accounts.ondemand.com").unwrap(),
+            TargetKind::Server {
+                host: "acme.accounts.ondemand.com".into(),
+                port: 443
+            }
+        );
+        assert_eq!(
+            classify("https://h:8443/x").unwrap(),
+            TargetKind::Server {
+                host: "h".into(),
+                port: 8443
+            }
+        );
+        assert_eq!(
+            classify("acme.accounts.ondemand.com:443").unwrap(),
+            TargetKind::Server {
+                host: "acme.accounts.ondemand.com".into(),
+                port: 443
+            }
+        );
+        assert!(matches!(
+            classify("certs/lms.pem").unwrap(),
+            TargetKind::File(_)
+        ));
+        assert!(matches!(classify("C:foo").unwrap(), TargetKind::File(_)));
+        assert!(classify("http://x").is_err());
     }
 }

@@ -752,3 +752,119 @@ fn no_secret_appears_in_any_output() {
     assert!(!haystack.to_lowercase().contains("authorization: basic"));
     assert!(!haystack.contains("access_token"));
 }
+
+/// `inspect https://host` and `inspect host:port`: the chain the server presents, its
+/// findings, and with the LMS identity whether the tenant accepts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inspect_servers() {
+    let fx = Fx::start(40, 3, 60.0).await;
+    let host_of = |profile: &str| -> String {
+        let id = &fx
+            .fleet
+            .tenants
+            .iter()
+            .find(|t| t.profile == profile)
+            .unwrap()
+            .tenant_id;
+        let row = fx
+            .fleet
+            .inventory
+            .iter()
+            .find(|r| &r.tenant_id == id)
+            .unwrap();
+        row.ias_url
+            .trim_start_matches("https://")
+            .trim_end_matches('/')
+            .to_string()
+    };
+    let healthy = host_of("healthy");
+    let expired = host_of("server_cert_expired");
+    let untrusted = host_of("server_chain_untrusted");
+    let refusing = host_of("unreachable");
+    let addr = fx.sim.addr().to_string();
+    let dir = fx.dir.path().to_path_buf();
+    let args: Vec<String> = [
+        format!("https://{healthy}"),
+        format!("{expired}:443"),
+        format!("https://{untrusted}/"),
+        format!("{refusing}:443"),
+    ]
+    .into_iter()
+    .chain(
+        [
+            "--connect-to",
+            &addr,
+            "--ca-cert",
+            "ca.pem",
+            "--lms-cert",
+            "lms.pem",
+            "--lms-key",
+            "lms.key",
+            "--timeout",
+            "2s",
+            "--retries",
+            "0",
+            "--format",
+            "json",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    )
+    .collect();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_mtls-audit"))
+            .arg("inspect")
+            .args(&args)
+            .current_dir(dir)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: Value = serde_json::from_str(&stdout).unwrap();
+    let t = j["targets"].as_array().unwrap();
+    let codes = |i: usize| -> Vec<String> {
+        t[i]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(codes(0).is_empty(), "{:#}", t[0]);
+    assert!(
+        t[0]["notes"]
+            .to_string()
+            .contains("LMS client certificate is accepted"),
+        "{:#}",
+        t[0]
+    );
+    assert_eq!(
+        t[0]["certificates"][0]["chain"].as_array().unwrap().len(),
+        1
+    );
+    assert!(
+        codes(1).contains(&"SERVER_CERT_EXPIRED".to_string()),
+        "{:#}",
+        t[1]
+    );
+    assert!(
+        codes(2).contains(&"SERVER_CHAIN_UNTRUSTED".to_string()),
+        "{:#}",
+        t[2]
+    );
+    assert_eq!(codes(3), ["ENDPOINT_UNREACHABLE"], "{:#}", t[3]);
+    assert!(
+        t[3]["error"].as_str().unwrap().contains("TLS"),
+        "{:#}",
+        t[3]
+    );
+    fx.sim.shutdown().await;
+}

@@ -155,3 +155,85 @@ mod tests {
         assert!(parse_fail_on("bad").is_err());
     }
 }
+
+/// Network options shared by `audit` and `inspect`.
+#[derive(Debug, Clone, Args)]
+pub struct NetArgs {
+    /// Timeout of each request (connect, TLS and response)
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+    /// Retries of a request after a connection error, 429 or 5xx (jittered exponential backoff;
+    /// Retry-After is honoured)
+    #[arg(long, value_name = "N", default_value = "3")]
+    pub retries: u32,
+    /// The LMS client certificate (enables the mTLS acceptance probes)
+    #[arg(long, value_name = "FILE", requires = "lms_key")]
+    pub lms_cert: Option<PathBuf>,
+    /// The LMS client certificate's private key (PEM, unencrypted)
+    #[arg(long, value_name = "FILE", requires = "lms_cert")]
+    pub lms_key: Option<PathBuf>,
+    /// An extra trust anchor for servers (PEM), e.g. the simulator's CA
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Send every connection to HOST:PORT, keeping the URL's host name for SNI and Host
+    #[arg(long, value_name = "HOST:PORT")]
+    pub connect_to: Option<String>,
+    /// Accept any server certificate in API calls (the server TLS check still reports it)
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+impl NetArgs {
+    /// The network layer's settings and the LMS identity. Problems with files the user named
+    /// are errors; warnings (a key readable by others) go to stderr.
+    pub fn config(
+        &self,
+        concurrency: usize,
+    ) -> anyhow::Result<(
+        mtls_audit::net::NetConfig,
+        Option<std::sync::Arc<mtls_audit::net::ClientIdentity>>,
+    )> {
+        use mtls_audit::net::{
+            ClientIdentity, ConnectTo, NetConfig, RetryPolicy, trust::read_ca_file,
+        };
+        let connect_to = self
+            .connect_to
+            .as_deref()
+            .map(ConnectTo::parse)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--connect-to: {e}"))?;
+        let extra_ca = match &self.ca_cert {
+            Some(p) => read_ca_file(p).map_err(|e| anyhow::anyhow!("--ca-cert: {e}"))?,
+            None => Vec::new(),
+        };
+        let lms = match (&self.lms_cert, &self.lms_key) {
+            (Some(c), Some(k)) => {
+                let id = ClientIdentity::from_files("LMS", c, k)
+                    .map_err(|e| anyhow::anyhow!("--lms-cert/--lms-key: {e}"))?;
+                for w in id.warnings() {
+                    eprintln!("warning: {w}");
+                }
+                Some(std::sync::Arc::new(id))
+            }
+            _ => None,
+        };
+        if concurrency == 0 {
+            anyhow::bail!("--concurrency must be at least 1");
+        }
+        let cfg = NetConfig {
+            offline: false,
+            timeout: self.timeout,
+            retry: RetryPolicy {
+                retries: self.retries,
+                ..RetryPolicy::default()
+            },
+            concurrency,
+            connect_to,
+            extra_ca,
+            insecure: self.insecure,
+            lms_identity: lms.clone(),
+            ..NetConfig::default()
+        };
+        Ok((cfg, lms))
+    }
+}

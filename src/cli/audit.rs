@@ -1,15 +1,14 @@
 //! `mtls-audit audit INVENTORY.csv`: the main job.
 
 use super::Exit;
-use super::args::{CertArgs, parse_days, parse_delimiter, parse_duration};
+use super::args::{CertArgs, NetArgs, parse_days, parse_delimiter, parse_duration};
 use anyhow::Context as _;
 use clap::Args;
 use mtls_audit::audit::{self, Options};
 use mtls_audit::cert::Limits;
 use mtls_audit::inventory;
 use mtls_audit::live::{Live, StopFlag};
-use mtls_audit::net::trust::read_ca_file;
-use mtls_audit::net::{ClientIdentity, ConnectTo, Credentials, NetClient, NetConfig, RetryPolicy};
+use mtls_audit::net::{Credentials, NetClient};
 use mtls_audit::progress::Progress;
 use mtls_audit::report::{self, Format, table};
 use mtls_audit::result::AuditReport;
@@ -43,28 +42,11 @@ pub struct AuditArgs {
     /// Tenants audited at the same time
     #[arg(long, value_name = "N", default_value = "64")]
     pub concurrency: usize,
-    /// Timeout of each request (connect, TLS and response)
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
-    pub timeout: Duration,
-    /// Retries of a request after a connection error, 429 or 5xx (jittered exponential backoff;
-    /// Retry-After is honoured)
-    #[arg(long, value_name = "N", default_value = "3")]
-    pub retries: u32,
+    #[command(flatten)]
+    pub net: NetArgs,
     /// Credentials file (TOML) for the inventory's `credential` column
     #[arg(long, value_name = "FILE")]
     pub credentials: Option<PathBuf>,
-    /// The LMS client certificate (enables the mTLS acceptance probes)
-    #[arg(long, value_name = "FILE", requires = "lms_key")]
-    pub lms_cert: Option<PathBuf>,
-    /// The LMS client certificate's private key (PEM, unencrypted)
-    #[arg(long, value_name = "FILE", requires = "lms_cert")]
-    pub lms_key: Option<PathBuf>,
-    /// An extra trust anchor for servers (PEM), e.g. the simulator's CA
-    #[arg(long, value_name = "FILE")]
-    pub ca_cert: Option<PathBuf>,
-    /// Send every connection to HOST:PORT, keeping the URL's host name for SNI and Host
-    #[arg(long, value_name = "HOST:PORT")]
-    pub connect_to: Option<String>,
     /// Print nothing but errors (reports are still written)
     #[arg(long, short)]
     pub quiet: bool,
@@ -77,9 +59,6 @@ pub struct AuditArgs {
     /// The longest one tenant's live checks may take, retries included
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub tenant_deadline: Duration,
-    /// Accept any server certificate in API calls (the server TLS check still reports it)
-    #[arg(long)]
-    pub insecure: bool,
     /// More log output on stderr (-v: one line per request; RUST_LOG also works)
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -159,27 +138,7 @@ async fn wait_for_signal() {
 /// The network layer, credentials and LMS identity from the flags. Problems with files the
 /// user named are errors (exit 2); warnings (a key readable by others) go to stderr.
 fn live_setup(args: &AuditArgs) -> anyhow::Result<Live> {
-    let connect_to = args
-        .connect_to
-        .as_deref()
-        .map(ConnectTo::parse)
-        .transpose()
-        .map_err(|e| anyhow::anyhow!("--connect-to: {e}"))?;
-    let extra_ca = match &args.ca_cert {
-        Some(p) => read_ca_file(p).map_err(|e| anyhow::anyhow!("--ca-cert: {e}"))?,
-        None => Vec::new(),
-    };
-    let lms = match (&args.lms_cert, &args.lms_key) {
-        (Some(c), Some(k)) => {
-            let id = ClientIdentity::from_files("LMS", c, k)
-                .map_err(|e| anyhow::anyhow!("--lms-cert/--lms-key: {e}"))?;
-            for w in id.warnings() {
-                eprintln!("warning: {w}");
-            }
-            Some(Arc::new(id))
-        }
-        _ => None,
-    };
+    let (cfg, lms) = args.net.config(args.concurrency)?;
     let credentials = match &args.credentials {
         Some(p) => {
             let c = Credentials::load(p)?;
@@ -189,23 +148,6 @@ fn live_setup(args: &AuditArgs) -> anyhow::Result<Live> {
             Some(c)
         }
         None => None,
-    };
-    if args.concurrency == 0 {
-        anyhow::bail!("--concurrency must be at least 1");
-    }
-    let cfg = NetConfig {
-        offline: false,
-        timeout: args.timeout,
-        retry: RetryPolicy {
-            retries: args.retries,
-            ..RetryPolicy::default()
-        },
-        concurrency: args.concurrency,
-        connect_to,
-        extra_ca,
-        insecure: args.insecure,
-        lms_identity: lms.clone(),
-        ..NetConfig::default()
     };
     let client = NetClient::new(cfg)?;
     Ok(Live {

@@ -1,12 +1,13 @@
 //! `mtls-audit inspect TARGET...`: everything about certificate files, zips and servers.
 
 use super::Exit;
-use super::args::CertArgs;
+use super::args::{CertArgs, NetArgs};
+use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use mtls_audit::cert::Limits;
-use mtls_audit::inspect::{self, InspectReport};
+use mtls_audit::inspect::{self, InspectReport, InspectTarget, TargetKind};
+use mtls_audit::net::{Deadline, NetClient};
 use std::io::Write;
-use std::path::Path;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum InspectFormat {
@@ -16,11 +17,13 @@ pub enum InspectFormat {
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// Certificate files (PEM, DER, PKCS#7, ZIP)
+    /// Certificate files (PEM, DER, PKCS#7, ZIP) or servers (https://host[:port], host:port)
     #[arg(value_name = "TARGET", required = true)]
     pub targets: Vec<String>,
     #[command(flatten)]
     pub cert: CertArgs,
+    #[command(flatten)]
+    pub net: NetArgs,
     /// Output format
     #[arg(long, value_enum, default_value = "table")]
     pub format: InspectFormat,
@@ -29,18 +32,58 @@ pub struct InspectArgs {
 pub fn run(args: InspectArgs) -> anyhow::Result<Exit> {
     let limits = Limits::default();
     let policy = args.cert.policy(&limits)?;
-    let targets = args
+    let kinds: Vec<TargetKind> = args
         .targets
         .iter()
-        .map(|t| inspect::file(t, Path::new(t), &policy, &limits))
-        .collect();
-    let report = InspectReport { targets };
+        .map(|t| inspect::classify(t).map_err(anyhow::Error::msg))
+        .collect::<anyhow::Result<_>>()?;
+    let servers = kinds.iter().any(|k| matches!(k, TargetKind::Server { .. }));
+    let mut out: Vec<Option<InspectTarget>> = vec![None; kinds.len()];
+    for (i, k) in kinds.iter().enumerate() {
+        if let TargetKind::File(p) = k {
+            out[i] = Some(inspect::file(&args.targets[i], p, &policy, &limits));
+        }
+    }
+    if servers {
+        let (cfg, lms) = args.net.config(8)?;
+        let client = NetClient::new(cfg)?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        // Each server gets the request timeout for each of its steps, with retries.
+        let budget = args.net.timeout * (args.net.retries + 1) * 2;
+        rt.block_on(async {
+            for (i, k) in kinds.iter().enumerate() {
+                if let TargetKind::Server { host, port } = k {
+                    let deadline = Deadline::after(budget);
+                    out[i] = Some(
+                        inspect::server(
+                            &args.targets[i],
+                            host,
+                            *port,
+                            &client,
+                            lms.clone(),
+                            &policy,
+                            deadline,
+                        )
+                        .await,
+                    );
+                }
+            }
+        });
+    }
+    let report = InspectReport {
+        targets: out.into_iter().flatten().collect(),
+    };
     let text = match args.format {
         InspectFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
         InspectFormat::Table => mtls_audit::report::inspect::render(&report),
     };
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush())
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
         && e.kind() != std::io::ErrorKind::BrokenPipe
     {
         return Err(e.into());
