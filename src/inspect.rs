@@ -1,7 +1,6 @@
 //! `inspect`: the facts and findings of individual certificate files (support triage). Its JSON
 //! shape is SPEC §2: `{"targets": [{"target", "certificates", "findings", "error"}]}`.
 
-use crate::cert::CertFacts;
 use crate::cert::{Bundle, Limits, LoadError, load_file};
 use crate::checks::cert::{Policy, check};
 use crate::findings::{Code, Finding, Level, Target};
@@ -192,20 +191,7 @@ pub async fn server(
                     "the handshake did not complete without a client certificate: {e}"
                 ));
             }
-            let chain = p
-                .chain
-                .iter()
-                .filter_map(|d| {
-                    CertFacts::from_der(d.as_ref())
-                        .ok()
-                        .map(std::sync::Arc::new)
-                })
-                .collect();
-            Ok(Seen {
-                chain,
-                validation: p.validation.clone(),
-                name_matches: p.name_matches,
-            })
+            Ok(Seen::from_probe(&p))
         }
         Err(e) => Err(e.to_string()),
     };

@@ -9,7 +9,6 @@
 //! live checks did not finish keep their offline findings and list the live checks as not run.
 
 use crate::audit::{self, Evidence, Options};
-use crate::cert::CertFacts;
 use crate::checks::Outcome;
 use crate::checks::api::ApiFailure;
 use crate::checks::mtls::{self, Answer};
@@ -323,18 +322,7 @@ async fn server(
     let (host, port) = host_port(url);
     let endpoint = format!("{host}:{port}");
     let result = match live.client.probe_tls(&host, port, as_of, deadline).await {
-        Ok(p) => {
-            let chain: Vec<Arc<CertFacts>> = p
-                .chain
-                .iter()
-                .filter_map(|d| CertFacts::from_der(d.as_ref()).ok().map(Arc::new))
-                .collect();
-            Ok(Seen {
-                chain,
-                validation: p.validation.clone(),
-                name_matches: p.name_matches,
-            })
-        }
+        Ok(p) => Ok(Seen::from_probe(&p)),
         Err(e) => Err(e.to_string()),
     };
     let (object, findings) =

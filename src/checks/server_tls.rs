@@ -30,6 +30,22 @@ pub struct Seen {
     pub name_matches: bool,
 }
 
+impl Seen {
+    /// What the TLS probe recorded. A certificate that does not parse is left out of the chain
+    /// (the validation result still reflects it).
+    pub fn from_probe(p: &crate::net::ProbeResult) -> Seen {
+        Seen {
+            chain: p
+                .chain
+                .iter()
+                .filter_map(|d| CertFacts::from_der(d.as_ref()).ok().map(Arc::new))
+                .collect(),
+            validation: p.validation.clone(),
+            name_matches: p.name_matches,
+        }
+    }
+}
+
 /// Findings and the chain as a certificate object for the report.
 pub fn judge(
     target: Target,
