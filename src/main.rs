@@ -10,6 +10,7 @@ fn main() -> ExitCode {
     // One crypto provider for every TLS user in the process (STACK.md pitfall 1). It can only
     // fail if one is installed already, which is what we want anyway.
     let _ = rustls::crypto::ring::default_provider().install_default();
+    raise_open_files_limit();
     let args = <cli::Cli as clap::Parser>::parse();
     match cli::run(args) {
         Ok(code) => code.into(),
@@ -19,3 +20,23 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// A fleet audit (and the simulator serving a fleet) holds thousands of sockets at once; the
+/// usual soft limit of 1,024 open files is raised to the hard limit, as network tools do.
+#[cfg(unix)]
+fn raise_open_files_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed by pointer.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn raise_open_files_limit() {}

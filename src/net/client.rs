@@ -434,6 +434,7 @@ impl NetClient {
     }
 
     fn http_client(&self, identity: Option<&ClientIdentity>) -> Result<reqwest::Client, NetError> {
+        const POOL_IDLE: std::time::Duration = std::time::Duration::from_secs(3);
         let cfg = &self.inner.cfg;
         let key = identity.map(|i| i.fingerprint().to_string());
         let mut clients = lock(&self.inner.clients);
@@ -446,6 +447,9 @@ impl NetClient {
             .dns_resolver(Resolver::new(cfg.connect_to.clone()))
             .connect_timeout(cfg.connect_timeout.unwrap_or(cfg.timeout))
             .pool_max_idle_per_host(cfg.per_host)
+            // Every tenant has hosts of its own, so a connection is rarely reused once its
+            // tenant is done; idle ones must not pile up to thousands of open sockets.
+            .pool_idle_timeout(POOL_IDLE)
             // An auditor reports the status it got; following a redirect could also carry
             // credentials to another host.
             .redirect(reqwest::redirect::Policy::none())
