@@ -96,6 +96,7 @@ pub fn from_bundle(
             }
         }
     }
+    findings.sort_by_key(|f| std::cmp::Reverse(f.level));
     InspectTarget {
         target: target.to_string(),
         certificates: object.into_iter().collect(),
@@ -246,6 +247,7 @@ pub async fn server(
             realtime_url: String::new(),
         }));
     }
+    findings.sort_by_key(|f| std::cmp::Reverse(f.level));
     InspectTarget {
         target: target.to_string(),
         certificates: object.into_iter().collect(),

@@ -78,6 +78,25 @@ fn style(utf8: bool) -> TableStyle {
         .row_separator(LineStyle::none().fill(' ').junction(' '))
 }
 
+/// The owner as the table shows it: a name without its `<e-mail>` when there is a name,
+/// cut to 24 characters (the files hold it whole). Control characters become spaces.
+fn owner_short(owner: &str) -> String {
+    let name = match owner.split_once('<') {
+        Some((name, _)) if !name.trim().is_empty() => name.trim(),
+        _ => owner.trim(),
+    };
+    let clean: String = name
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if clean.chars().count() > 24 {
+        let cut: String = clean.chars().take(23).collect();
+        format!("{cut}…")
+    } else {
+        clean
+    }
+}
+
 /// Findings grouped by code: `CERT_EXPIRED (ias cert, ips cert)`.
 fn findings_cell(t: &crate::result::TenantResult) -> String {
     let mut groups: Vec<(crate::findings::Code, Vec<&'static str>)> = Vec::new();
@@ -160,7 +179,7 @@ pub fn render(report: &AuditReport, opts: &Options) -> String {
                 days
             }),
             Cell::new(findings_cell(t)),
-            Cell::new(&t.owner),
+            Cell::new(owner_short(&t.owner)),
         ]);
     }
     // Codes must not be broken mid-word at 80 columns: the findings column keeps room for the
@@ -229,4 +248,20 @@ pub fn summary_line(report: &AuditReport) -> String {
         line.push_str("; INCOMPLETE: the run was interrupted");
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::owner_short;
+
+    #[test]
+    fn owners_are_shortened_for_the_table_only() {
+        assert_eq!(
+            owner_short("Greta Costa <greta.costa@umbrella.example>"),
+            "Greta Costa"
+        );
+        assert_eq!(owner_short("<ops@x.example>"), "<ops@x.example>");
+        assert_eq!(owner_short("a\nb"), "a b");
+        assert_eq!(owner_short(&"x".repeat(30)).chars().count(), 24);
+    }
 }
