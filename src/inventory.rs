@@ -591,6 +591,30 @@ mod tests {
         ));
     }
 
+    proptest::proptest! {
+        /// Arbitrary bytes never panic, and every data row is accounted for.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..2048)) {
+            if let Ok(inv) = parse(&bytes, b',', Path::new(".")) {
+                proptest::prop_assert_eq!(inv.rows, (inv.tenants.len() + inv.errors.len()) as u64);
+            }
+        }
+
+        /// Rows of arbitrary fields under a valid header: rows in = tenants out + errors.
+        #[test]
+        fn arbitrary_rows_are_all_accounted_for(rows in proptest::collection::vec(
+            proptest::collection::vec("[ -~äö\"\r\n,;]{0,12}", 0..8), 0..40)) {
+            let mut text = String::from("tenant_id,ips_type,owner\n");
+            let mut w = csv::Writer::from_writer(Vec::new());
+            for r in &rows {
+                let _ = w.write_record(r);
+            }
+            text.push_str(&String::from_utf8_lossy(&w.into_inner().unwrap_or_default()));
+            let inv = parse(text.as_bytes(), b',', Path::new(".")).unwrap();
+            proptest::prop_assert_eq!(inv.rows, (inv.tenants.len() + inv.errors.len()) as u64);
+        }
+    }
+
     #[test]
     fn invalid_utf8_in_a_row_is_that_rows_error() {
         let inv = parse(

@@ -142,3 +142,84 @@ fn table_is_plain_when_piped_and_json_inspect_has_the_spec_shape() {
     t.run(&["inspect", "missing.pem", "--allow-unknown"])
         .expect_code(0);
 }
+
+/// The README's first command: the demo serves a generated fleet in-process, audits it live
+/// and writes every report format; the verdicts are those the generator built.
+#[test]
+fn demo_runs_end_to_end() {
+    let t = TestDir::new();
+    let r = t.run(&[
+        "demo",
+        "--out",
+        "d",
+        "--tenants",
+        "40",
+        "--table-limit",
+        "5",
+    ]);
+    r.expect_code(0);
+    for f in [
+        "audit.csv",
+        "audit.json",
+        "report.html",
+        "report.md",
+        "fleet/cer.zip",
+        "fleet/inventory.csv",
+    ] {
+        assert!(
+            t.join(&format!("d/{f}")).exists(),
+            "{f} missing\n{}",
+            r.describe()
+        );
+    }
+    assert!(
+        r.stderr().contains("audited live against the simulator"),
+        "{}",
+        r.describe()
+    );
+    let audit: serde_json::Value = serde_json::from_str(&t.read("d/audit.json")).unwrap();
+    assert_eq!(audit["complete"], true);
+    assert_eq!(audit["tenants"].as_array().unwrap().len(), 40);
+    assert_eq!(audit["inventory_errors"].as_array().unwrap().len(), 3);
+    assert_eq!(audit["summary"]["rows"], 43);
+    let expected: serde_json::Value =
+        serde_json::from_str(&t.read("d/fleet/expected.json")).unwrap();
+    for e in expected["tenants"].as_array().unwrap() {
+        let id = e["tenant_id"].as_str().unwrap();
+        let tenant = audit["tenants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["tenant_id"] == id)
+            .unwrap();
+        let got: Vec<String> = tenant["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}@{}",
+                    f["code"].as_str().unwrap(),
+                    f["target"].as_str().unwrap()
+                )
+            })
+            .collect();
+        for want in e["expected_findings"].as_array().unwrap() {
+            assert!(
+                got.contains(&want.as_str().unwrap().to_string()),
+                "{id}: {want} missing in {got:?}"
+            );
+        }
+        if e["profile"] == "healthy" {
+            assert_eq!(tenant["risk"], "OK", "{id}: {got:?}");
+        }
+    }
+    // The reference certificate went in as the zip SAP ships.
+    assert_eq!(
+        audit["settings"]["reference_certs"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
