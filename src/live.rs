@@ -261,11 +261,27 @@ fn planned(t: &Tenant, live: &Live) -> Vec<Check> {
     v
 }
 
-/// Every live check of one tenant, concurrently.
+/// Every live check of one tenant: the API calls first (concurrently), then the server TLS
+/// checks, which reuse the chains those calls were shown where they can.
 async fn live_checks(t: &Tenant, opts: &Options, live: &Live, deadline: Deadline) -> Outcome {
     let plan = planned(t, live);
     let as_of = opts.policy.as_of;
     let warn = opts.policy.warn_days;
+    let sync = async {
+        if plan.contains(&Check::Sync) {
+            Some(sync_health(t, opts, live, deadline).await)
+        } else {
+            None
+        }
+    };
+    let mtls = async {
+        if plan.contains(&Check::Mtls) {
+            Some(mtls_acceptance(t, live, deadline).await)
+        } else {
+            None
+        }
+    };
+    let (c, d) = tokio::join!(sync, mtls);
     let ias_server = async {
         match (&t.ias_url, plan.contains(&Check::IasServer)) {
             (Some(u), true) => {
@@ -282,21 +298,7 @@ async fn live_checks(t: &Tenant, opts: &Options, live: &Live, deadline: Deadline
             _ => None,
         }
     };
-    let sync = async {
-        if plan.contains(&Check::Sync) {
-            Some(sync_health(t, opts, live, deadline).await)
-        } else {
-            None
-        }
-    };
-    let mtls = async {
-        if plan.contains(&Check::Mtls) {
-            Some(mtls_acceptance(t, live, deadline).await)
-        } else {
-            None
-        }
-    };
-    let (a, b, c, d) = tokio::join!(ias_server, ips_server, sync, mtls);
+    let (a, b) = tokio::join!(ias_server, ips_server);
     let mut out = Outcome::default();
     for o in [a, b, c, d].into_iter().flatten() {
         out.merge(o);
@@ -321,7 +323,18 @@ async fn server(
 ) -> Outcome {
     let (host, port) = host_port(url);
     let endpoint = format!("{host}:{port}");
-    let result = match live.client.probe_tls(&host, port, as_of, deadline).await {
+    // Chains are recorded by server name: reuse one only for the default port, which is the
+    // one the tenant's API calls went to.
+    let recorded = if url.port().is_none() {
+        live.client.recorded_chain(&host, port, as_of)
+    } else {
+        None
+    };
+    let probed = match recorded {
+        Some(p) => Ok(p),
+        None => live.client.probe_tls(&host, port, as_of, deadline).await,
+    };
+    let result = match probed {
         Ok(p) => Ok(Seen::from_probe(&p)),
         Err(e) => Err(e.to_string()),
     };

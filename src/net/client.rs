@@ -27,7 +27,7 @@ use super::limits::{ApiFamily, Deadline, Limiter, Refusal};
 use super::oauth::{Cached, TOKEN_REQUEST_BODY, TokenCache, fresh_until, parse_token};
 use super::retry::{parse_retry_after, retryable_status};
 use super::tls_probe::{self, ProbeOptions, ProbeResult};
-use super::trust::{TrustError, TrustStore, rest_tls_config};
+use super::trust::{ChainRecorder, TrustError, TrustStore, rest_tls_config};
 
 /// How a request authenticates.
 #[derive(Clone, Default)]
@@ -384,6 +384,8 @@ struct Inner {
     clients: Mutex<HashMap<Option<String>, reqwest::Client>>,
     tokens: TokenCache,
     probes: Mutex<HashMap<ProbeKey, Arc<OnceCell<ProbeOutcome>>>>,
+    /// Chains the REST clients were shown, for [`NetClient::recorded_chain`].
+    recorder: Arc<ChainRecorder>,
 }
 
 /// Locks a map that stays consistent even if a holder panicked (entries are inserted whole).
@@ -414,6 +416,7 @@ impl NetClient {
                 clients: Mutex::new(HashMap::new()),
                 tokens: TokenCache::default(),
                 probes: Mutex::new(HashMap::new()),
+                recorder: Arc::new(ChainRecorder::default()),
             }),
         }
     }
@@ -441,7 +444,12 @@ impl NetClient {
         if let Some(c) = clients.get(&key) {
             return Ok(c.clone());
         }
-        let tls = rest_tls_config(&self.inner.trust, identity, cfg.insecure)?;
+        let tls = rest_tls_config(
+            &self.inner.trust,
+            identity,
+            cfg.insecure,
+            Some(self.inner.recorder.clone()),
+        )?;
         let mut builder = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .dns_resolver(Resolver::new(cfg.connect_to.clone()))
@@ -782,6 +790,35 @@ impl NetClient {
             headers,
             body,
         })
+    }
+
+    /// The server-TLS evidence of a host from the chain a REST call of this client was shown
+    /// (validated at `as_of` like a probe's), without a handshake of its own; `None` when no
+    /// call reached the host. Chains are recorded by server name, so use it only for the port
+    /// the calls went to.
+    pub fn recorded_chain(
+        &self,
+        host: &str,
+        port: u16,
+        as_of: DateTime<Utc>,
+    ) -> Option<Arc<ProbeResult>> {
+        let chain = self.inner.recorder.get(host)?;
+        let validation = super::trust::validate_chain(&chain, host, &self.inner.trust, as_of);
+        let name_matches = chain
+            .first()
+            .is_some_and(|leaf| super::trust::name_matches(leaf, host));
+        Some(Arc::new(ProbeResult {
+            host: host.to_string(),
+            port,
+            peer: std::net::SocketAddr::from(([0, 0, 0, 0], port)),
+            chain,
+            validation,
+            name_matches,
+            protocol: None,
+            cipher_suite: None,
+            client_cert_requested: false,
+            handshake_error: None,
+        }))
     }
 
     /// Probes the TLS server at `host:port` once per audit (concurrent and later callers for

@@ -356,6 +356,7 @@ pub(crate) fn rest_tls_config(
     trust: &TrustStore,
     identity: Option<&ClientIdentity>,
     insecure: bool,
+    recorder: Option<Arc<ChainRecorder>>,
 ) -> Result<ClientConfig, TrustError> {
     let config_err = |e: rustls::Error| TrustError::Config {
         reason: e.to_string(),
@@ -363,16 +364,21 @@ pub(crate) fn rest_tls_config(
     let builder = ClientConfig::builder_with_provider(ring_provider())
         .with_safe_default_protocol_versions()
         .map_err(config_err)?;
-    let builder = if insecure {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert(
-                HandshakeSignatures::new(),
-            )))
+    let verifier: Arc<dyn ServerCertVerifier> = if insecure {
+        Arc::new(AcceptAnyServerCert(HandshakeSignatures::new()))
     } else {
-        let verifier = trust.verifier.clone().ok_or(TrustError::NoAnchors)?;
-        builder.with_webpki_verifier(verifier)
+        trust.verifier.clone().ok_or(TrustError::NoAnchors)?
     };
+    let verifier: Arc<dyn ServerCertVerifier> = match recorder {
+        Some(recorder) => Arc::new(Recording {
+            inner: verifier,
+            recorder,
+        }),
+        None => verifier,
+    };
+    let builder = builder
+        .dangerous()
+        .with_custom_certificate_verifier(verifier);
     let mut config = match identity {
         Some(id) => builder
             .with_client_auth_cert(id.chain().to_vec(), id.private_key())
@@ -382,6 +388,85 @@ pub(crate) fn rest_tls_config(
     // The client speaks HTTP/1.1 only (reqwest is built without http2).
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
+}
+
+/// The chains servers presented to the REST client, by server name. The server-TLS check uses
+/// them instead of a handshake of its own when the audit already talked to the host: with a
+/// host per tenant, that saves one full TLS handshake per tenant.
+#[derive(Debug, Default)]
+pub struct ChainRecorder {
+    chains: std::sync::Mutex<std::collections::HashMap<String, Vec<CertificateDer<'static>>>>,
+}
+
+impl ChainRecorder {
+    fn record(&self, name: &ServerName<'_>, chain: Vec<CertificateDer<'static>>) {
+        let key = match name {
+            ServerName::DnsName(d) => d.as_ref().to_ascii_lowercase(),
+            other => other.to_str().into_owned(),
+        };
+        self.chains
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, chain);
+    }
+
+    /// The chain last presented for `host`, if any.
+    pub fn get(&self, host: &str) -> Option<Vec<CertificateDer<'static>>> {
+        self.chains
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&host.to_ascii_lowercase())
+            .cloned()
+    }
+}
+
+/// Records the presented chain, then verifies it exactly as the wrapped verifier does: the
+/// record is made before the verdict, so a refused chain is still evidence.
+#[derive(Debug)]
+struct Recording {
+    inner: Arc<dyn ServerCertVerifier>,
+    recorder: Arc<ChainRecorder>,
+}
+
+impl ServerCertVerifier for Recording {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let chain = std::iter::once(end_entity)
+            .chain(intermediates)
+            .map(|c| c.clone().into_owned())
+            .collect();
+        self.recorder.record(server_name, chain);
+        self.inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
 }
 
 #[cfg(test)]
@@ -501,10 +586,10 @@ mod tests {
             Err(ChainProblem::UnknownIssuer)
         );
         assert!(matches!(
-            rest_tls_config(&empty, None, false),
+            rest_tls_config(&empty, None, false, None),
             Err(TrustError::NoAnchors)
         ));
-        assert!(rest_tls_config(&empty, None, true).is_ok());
+        assert!(rest_tls_config(&empty, None, true, None).is_ok());
     }
 
     #[test]
