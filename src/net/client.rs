@@ -437,7 +437,7 @@ impl NetClient {
     }
 
     fn http_client(&self, identity: Option<&ClientIdentity>) -> Result<reqwest::Client, NetError> {
-        const POOL_IDLE: std::time::Duration = std::time::Duration::from_secs(3);
+        const POOL_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
         let cfg = &self.inner.cfg;
         let key = identity.map(|i| i.fingerprint().to_string());
         let mut clients = lock(&self.inner.clients);
