@@ -7,14 +7,13 @@
 
 use chrono::{DateTime, Utc};
 use rustls::client::ResolvesClientCert;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::sign::CertifiedKey;
-use rustls::{ClientConfig, DigitallySignedStruct, ProtocolVersion, SignatureScheme};
-use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, ProtocolVersion, SignatureScheme};
+use rustls_pki_types::{CertificateDer, ServerName};
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -24,7 +23,7 @@ use super::connect_to::{ConnectTo, destination, resolve};
 use super::failure::{Phase, Unreachable, classify_io};
 use super::identity::ClientIdentity;
 use super::trust::{
-    ChainProblem, HandshakeSignatures, TrustStore, name_matches, ring_provider, validate_chain,
+    ChainProblem, ChainRecorder, TrustStore, name_matches, ring_provider, validate_chain,
 };
 
 /// How to probe.
@@ -64,64 +63,6 @@ pub struct ProbeResult {
     /// The handshake failed after the chain was recorded (for example the server refused our
     /// client certificate): the chain is still good evidence.
     pub handshake_error: Option<Unreachable>,
-}
-
-/// Accepts any chain, records it, and verifies handshake signatures with the provider.
-struct RecordOnly {
-    signatures: HandshakeSignatures,
-    seen: Mutex<Option<Vec<CertificateDer<'static>>>>,
-}
-
-impl fmt::Debug for RecordOnly {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("RecordOnly")
-    }
-}
-
-impl RecordOnly {
-    fn take(&self) -> Option<Vec<CertificateDer<'static>>> {
-        self.seen.lock().unwrap_or_else(|p| p.into_inner()).take()
-    }
-}
-
-impl ServerCertVerifier for RecordOnly {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let chain = std::iter::once(end_entity)
-            .chain(intermediates)
-            .map(|c| c.clone().into_owned())
-            .collect();
-        *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(chain);
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.signatures.tls12(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.signatures.tls13(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.signatures.schemes()
-    }
 }
 
 /// Presents the identity (if any) and notes whether the server asked for one.
@@ -195,10 +136,9 @@ pub async fn probe(host: &str, port: u16, opts: &ProbeOptions) -> Result<ProbeRe
         })?)),
         None => None,
     };
-    let recorder = Arc::new(RecordOnly {
-        signatures: HandshakeSignatures::new(),
-        seen: Mutex::new(None),
-    });
+    // Accepts any chain and records it; the handshake signatures are still verified.
+    let recorder = Arc::new(ChainRecorder::default());
+    let verifier = super::trust::record_any(recorder.clone());
     let client_auth = Arc::new(ClientAuthRecorder {
         key,
         asked: AtomicBool::new(false),
@@ -207,12 +147,12 @@ pub async fn probe(host: &str, port: u16, opts: &ProbeOptions) -> Result<ProbeRe
         .with_safe_default_protocol_versions()
         .map_err(|e| Unreachable::Other(format!("TLS setup failed: {e}")))?
         .dangerous()
-        .with_custom_certificate_verifier(recorder.clone())
+        .with_custom_certificate_verifier(verifier)
         .with_client_cert_resolver(client_auth.clone());
     let connector = TlsConnector::from(Arc::new(config));
 
     let handshake = tokio::time::timeout(timeout, connector.connect(name, tcp)).await;
-    let chain = recorder.take();
+    let chain = recorder.get(host);
     let (protocol, cipher_suite, handshake_error) = match handshake {
         Ok(Ok(mut stream)) => {
             let (_, conn) = stream.get_ref();

@@ -390,6 +390,15 @@ pub(crate) fn rest_tls_config(
     Ok(config)
 }
 
+/// A verifier that accepts any chain, records it, and still checks the handshake signatures
+/// (the TLS probe's: it must see bad chains to report them, STACK.md pitfall 4).
+pub(crate) fn record_any(recorder: Arc<ChainRecorder>) -> Arc<dyn ServerCertVerifier> {
+    Arc::new(Recording {
+        inner: Arc::new(AcceptAnyServerCert(HandshakeSignatures::new())),
+        recorder,
+    })
+}
+
 /// The chains servers presented to the REST client, by server name. The server-TLS check uses
 /// them instead of a handshake of its own when the audit already talked to the host: with a
 /// host per tenant, that saves one full TLS handshake per tenant.
