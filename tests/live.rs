@@ -159,6 +159,20 @@ fn messages(t: &TenantResult) -> String {
         .collect()
 }
 
+/// `PATH` with the folder of the binary under test first, so the exported command's
+/// `mtls-audit` is this build.
+fn path_with_binary() -> String {
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_mtls-audit"))
+        .parent()
+        .expect("the binary is in a folder")
+        .to_path_buf();
+    format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
 /// Checks an audit.json against the generator's expectations: every expected finding is there,
 /// nothing else but tolerated follow-on codes, healthy tenants clean.
 fn matches_expectations(audit: &Value, expected: &Value) {
@@ -239,15 +253,7 @@ fn the_exported_audit_command_gives_every_expected_verdict() {
         t.path(),
     );
     let command = t.read("fleet/AUDIT_COMMAND.txt");
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_mtls-audit"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = path_with_binary();
     let out = std::process::Command::new("bash")
         .arg("-c")
         .arg(format!("{} --out out --table-limit 0", command.trim()))
@@ -589,15 +595,7 @@ fn an_interrupted_run_leaves_valid_reports() {
         }
     });
     let command = t.read("fleet/AUDIT_COMMAND.txt");
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_mtls-audit"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = path_with_binary();
     // `exec` so the signal reaches mtls-audit itself.
     let mut audit = std::process::Command::new("bash")
         .arg("-c")
@@ -687,15 +685,7 @@ fn no_secret_appears_in_any_output() {
         t.path(),
     );
     let command = t.read("fleet/AUDIT_COMMAND.txt");
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_mtls-audit"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = path_with_binary();
     let out = std::process::Command::new("bash")
         .arg("-c")
         .arg(format!(
