@@ -276,13 +276,22 @@ pub fn report(
 
 /// The whole offline audit: no connection is made.
 pub fn run_offline(inv: &Inventory, opts: &Options) -> AuditReport {
-    let evidence = Evidence::load(&inv.tenants, &opts.policy, &opts.limits);
-    let tenants: Vec<TenantResult> = inv
-        .tenants
-        .par_iter()
-        .map(|t| finish(t, offline_checks(t, &evidence, &opts.policy)))
+    let tenants: Vec<TenantResult> = offline_outcomes(&inv.tenants, &opts.policy, &opts.limits)
+        .into_par_iter()
+        .zip(inv.tenants.par_iter())
+        .map(|(o, t)| finish(t, o))
         .collect();
     report(inv, opts, tenants, true)
+}
+
+/// The offline checks of every tenant, in inventory order: each evidence file is loaded and
+/// judged once, tenants are checked in parallel. The live audit starts from these too.
+pub fn offline_outcomes(tenants: &[Tenant], policy: &Policy, limits: &Limits) -> Vec<Outcome> {
+    let evidence = Evidence::load(tenants, policy, limits);
+    tenants
+        .par_iter()
+        .map(|t| offline_checks(t, &evidence, policy))
+        .collect()
 }
 
 /// Whether the run fails `--fail-on` (exit 1): a tenant at or above the level, or, unless

@@ -8,7 +8,7 @@
 //! flight get a short grace period, and every tenant still appears in the report: those whose
 //! live checks did not finish keep their offline findings and list the live checks as not run.
 
-use crate::audit::{self, Evidence, Options};
+use crate::audit::{self, Options};
 use crate::checks::Outcome;
 use crate::checks::api::ApiFailure;
 use crate::checks::mtls::{self, Answer};
@@ -90,25 +90,18 @@ pub async fn run(
     let offline: Vec<Outcome> = {
         let tenants = tenants.clone();
         // Certificate files are read and parsed on rayon's threads, off the async runtime.
-        tokio::task::spawn_blocking(move || {
-            use rayon::prelude::*;
-            let evidence = Evidence::load(&tenants, &policy, &limits);
-            tenants
-                .par_iter()
-                .map(|t| audit::offline_checks(t, &evidence, &policy))
-                .collect()
-        })
-        .await
-        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+        tokio::task::spawn_blocking(move || audit::offline_outcomes(&tenants, &policy, &limits))
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
     };
     let opts = Arc::new(opts.clone());
     let mut results: Vec<Option<TenantResult>> = vec![None; tenants.len()];
     let mut set: JoinSet<(usize, Outcome)> = JoinSet::new();
     let slots = Arc::new(Semaphore::new(live.concurrency.max(1)));
     let mut interrupted = false;
-    for (i, base) in offline.into_iter().enumerate() {
+    for (i, base) in offline.iter().cloned().enumerate() {
         let t = &tenants[i];
-        if opts.offline || !has_live_evidence(t, &live) {
+        if opts.offline || planned(t, &live).is_empty() {
             let r = audit::finish(t, base);
             progress.tenant_done(r.risk);
             results[i] = Some(r);
@@ -166,31 +159,12 @@ pub async fn run(
         }
     }
     set.abort_all();
-    // Tenants whose live checks did not run or finish: offline findings only, live checks
-    // listed as not run, so that rows in = tenants out + errors still holds.
-    let evidence_needed = results.iter().any(Option::is_none);
-    let rest: Vec<(usize, Outcome)> = if evidence_needed {
-        let tenants = tenants.clone();
-        let missing: Vec<usize> = (0..tenants.len())
-            .filter(|i| results[*i].is_none())
-            .collect();
-        let policy = opts.policy.clone();
-        let limits = opts.limits;
-        tokio::task::spawn_blocking(move || {
-            let subset: Vec<Tenant> = missing.iter().map(|&i| tenants[i].clone()).collect();
-            let evidence = Evidence::load(&subset, &policy, &limits);
-            missing
-                .iter()
-                .map(|&i| (i, audit::offline_checks(&tenants[i], &evidence, &policy)))
-                .collect()
-        })
-        .await
-        .unwrap_or_default()
-    } else {
-        Vec::new()
-    };
-    for (i, base) in rest {
-        results[i] = Some(audit::finish(&tenants[i], base));
+    // Tenants whose live checks did not run or finish keep their offline findings (computed
+    // once, above) and list the live checks as not run: rows in = tenants out + errors holds.
+    for (i, base) in offline.into_iter().enumerate() {
+        if results[i].is_none() {
+            results[i] = Some(audit::finish(&tenants[i], base));
+        }
     }
     progress.finish();
     let tenants_out: Vec<TenantResult> = results.into_iter().flatten().collect();
@@ -213,10 +187,6 @@ fn collect(
         Err(e) if e.is_panic() => tracing::error!("a tenant's live checks panicked: {e}"),
         Err(_) => {}
     }
-}
-
-fn has_live_evidence(t: &Tenant, live: &Live) -> bool {
-    !planned(t, live).is_empty()
 }
 
 /// What a tenant's checks say when even the backstop timeout fired.
