@@ -5,11 +5,11 @@
 use chrono::{Duration, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use mtls_audit::audit::{self, Options};
-use mtls_audit::cert::{CertFacts, Limits};
 use mtls_audit::checks::cert::{Policy, References, judge};
 use mtls_audit::findings::{Level, Target};
 use mtls_audit::inventory;
-use mtls_audit::pki::{Ca, LeafSpec};
+use mtls_audit_cert::{CertFacts, Limits};
+use mtls_audit_sim::pki::{Ca, LeafSpec};
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::sync::Arc;
@@ -59,8 +59,7 @@ fn benches(c: &mut Criterion) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
     let (policy, inv_path) = setup(dir.path(), 300, 10_000);
-    let bundle =
-        mtls_audit::cert::load_file(&dir.path().join("5.pem"), &Limits::default()).unwrap();
+    let bundle = mtls_audit_cert::load_file(&dir.path().join("5.pem"), &Limits::default()).unwrap();
     let leaf = bundle.certs[0].clone();
     c.bench_function("judge one certificate", |b| {
         b.iter(|| judge(Target::IasAdminCert, black_box(&leaf), black_box(&policy)))

@@ -6,8 +6,8 @@
 use base64::Engine;
 use chrono::{Duration, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
-use mtls_audit::cert::{Limits, load_bytes};
-use mtls_audit::pki::{self, Ca, LeafSpec};
+use mtls_audit_cert::{Limits, load_bytes};
+use mtls_audit_sim::pki::{self, Ca, LeafSpec};
 use std::hint::black_box;
 use std::io::{Cursor, Read, Write};
 use zip::CompressionMethod;

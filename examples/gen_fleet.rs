@@ -5,7 +5,7 @@
 //! `cargo run --release --example gen_fleet -- DIR --certs 3000 --tenants 100000`
 
 use chrono::{Duration, Utc};
-use mtls_audit::pki::{Ca, LeafSpec};
+use mtls_audit_sim::pki::{Ca, LeafSpec};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 

@@ -17,7 +17,7 @@
 
 use base64::Engine as _;
 use clap::Parser;
-use mtls_audit::sim::{self, Server, SimOptions};
+use mtls_audit_sim::{self as sim, Server, SimOptions};
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, ServerName};
 use std::net::SocketAddr;

@@ -3,7 +3,6 @@
 //! Evidence files are loaded once each, in parallel, whatever the number of tenants that share
 //! them; tenants are then judged in parallel and kept in inventory order.
 
-use crate::cert::{Limits, LoadError, load_file};
 use crate::checks::cert::{Policy, References};
 use crate::checks::{self, Outcome};
 use crate::findings::{Code, Finding, Impact, Level, Target};
@@ -12,6 +11,7 @@ use crate::remediation;
 use crate::result::{
     AuditReport, CertificateObject, Check, Settings, Summary, TenantResult, ToolInfo,
 };
+use mtls_audit_cert::{Limits, LoadError, load_file};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

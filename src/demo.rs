@@ -7,7 +7,6 @@
 //! audited (to show how they are reported), and audits the fleet live.
 
 use crate::audit::{Options, load_references};
-use crate::cert::Limits;
 use crate::checks::cert::Policy;
 use crate::findings::Level;
 use crate::inventory;
@@ -15,8 +14,9 @@ use crate::live::{self, Live, StopFlag};
 use crate::net::{ClientIdentity, ConnectTo, Credentials, NetClient, NetConfig, RetryPolicy};
 use crate::progress::Progress;
 use crate::result::AuditReport;
-use crate::sim::{self, Server, SimOptions};
 use chrono::{DateTime, Duration, Utc};
+use mtls_audit_cert::Limits;
+use mtls_audit_sim::{self as sim, Server, SimOptions};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -14,7 +14,6 @@
 //! apart and shares only the PKI helpers.
 
 pub mod audit;
-pub mod cert;
 pub mod checks;
 pub mod demo;
 pub mod diff;
@@ -23,9 +22,7 @@ pub mod inspect;
 pub mod inventory;
 pub mod live;
 pub mod net;
-pub mod pki;
 pub mod progress;
 pub mod remediation;
 pub mod report;
 pub mod result;
-pub mod sim;

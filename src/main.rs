@@ -25,6 +25,7 @@ fn main() -> ExitCode {
 /// A fleet audit (and the simulator serving a fleet) holds thousands of sockets at once; the
 /// usual soft limit of 1,024 open files is raised to the hard limit, as network tools do.
 #[cfg(unix)]
+#[allow(unsafe_code)]
 fn raise_open_files_limit() {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
@@ -40,6 +41,7 @@ fn raise_open_files_limit() {
 }
 
 #[cfg(not(unix))]
+#[allow(unsafe_code)]
 fn raise_open_files_limit() {}
 
 /// glibc gives each thread that allocates its own heap arena (up to eight per core); with
@@ -47,6 +49,7 @@ fn raise_open_files_limit() {}
 /// fragment and the resident size of a 10,000-tenant live audit was half again its heap. One
 /// arena per core keeps it close to the heap (BENCHMARKS.md) at no cost in speed.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
 fn limit_malloc_arenas() {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let arenas = libc::c_int::try_from(cores.max(2)).unwrap_or(2);
@@ -58,4 +61,5 @@ fn limit_malloc_arenas() {
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+#[allow(unsafe_code)]
 fn limit_malloc_arenas() {}

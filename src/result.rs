@@ -8,6 +8,8 @@
 use crate::findings::{Code, Finding, Impact, Level, Target};
 use crate::inventory::{Environment, InventoryError, IpsType};
 use chrono::{DateTime, Utc};
+use mtls_audit_cert::CertFacts;
+pub use mtls_audit_cert::KeyInfo;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -74,29 +76,6 @@ impl ToolInfo {
     }
 }
 
-/// Key type and size of a certificate's public key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeyInfo {
-    /// `RSA`, `EC`, `Ed25519`, `Ed448`, `DSA` or the algorithm OID when unknown.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Modulus size for RSA/DSA, field size for EC; `None` when it cannot be told.
-    pub bits: Option<u32>,
-    /// Named curve for EC keys (`P-256`, `P-384`, `P-521`, or the OID).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub curve: Option<String>,
-}
-
-impl std::fmt::Display for KeyInfo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (self.bits, &self.curve) {
-            (_, Some(curve)) => write!(f, "{} {}", self.kind, curve),
-            (Some(bits), None) => write!(f, "{} {}", self.kind, bits),
-            (None, None) => f.write_str(&self.kind),
-        }
-    }
-}
-
 /// The facts of one certificate as reports show them (SPEC §4), without anything that depends
 /// on which target it was found for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +92,25 @@ pub struct CertificateView {
     pub signature_algorithm: String,
     /// `null` when the certificate has no extended key usage extension (any use allowed).
     pub ekus: Option<Vec<String>>,
+}
+
+impl CertificateView {
+    /// The view of a certificate's facts at a given as-of time.
+    pub fn of(facts: &CertFacts, as_of: DateTime<Utc>) -> CertificateView {
+        CertificateView {
+            subject: facts.subject.clone(),
+            issuer: facts.issuer.clone(),
+            serial: facts.serial.clone(),
+            not_before: facts.not_before,
+            not_after: facts.not_after,
+            days_left: facts.days_left(as_of),
+            sha256: facts.sha256.clone(),
+            sha1: facts.sha1.clone(),
+            key: facts.key.clone(),
+            signature_algorithm: facts.signature_algorithm.clone(),
+            ekus: facts.ekus.clone(),
+        }
+    }
 }
 
 /// One evidence certificate of a tenant: its leaf with the rest of the bundle under `chain`.

@@ -7,8 +7,8 @@
 
 use crate::harness::*;
 use chrono::{DateTime, NaiveDateTime, Utc};
-use mtls_audit::cert::facts::hex;
-use mtls_audit::cert::{Bundle, CertFacts, Format, Limits, LoadError, load_bytes, load_file};
+use mtls_audit_cert::hex;
+use mtls_audit_cert::{Bundle, CertFacts, Container, Limits, LoadError, load_bytes, load_file};
 use proptest::prelude::*;
 use rcgen::string::{BmpString, Ia5String, PrintableString, TeletexString, UniversalString};
 use rcgen::{
@@ -227,7 +227,7 @@ fn pem_single_multi_crlf_bom_and_utf16_load_with_the_leaf() {
     let c = chain();
     let multi = format!("{}{}{}", c.root.pem, c.leaf.pem, c.int.pem);
     let b = ok(multi.as_bytes());
-    assert_eq!(b.format, Format::Pem);
+    assert_eq!(b.format, Container::Pem);
     assert_eq!(b.certs.len(), 3);
     assert_eq!(leaf_of(&b), LEAF);
 
@@ -305,11 +305,11 @@ fn trusted_certificate_takes_the_certificate_without_the_trust_data() {
 fn der_single_and_concatenated() {
     let c = chain();
     let b = ok(&c.leaf.der);
-    assert_eq!(b.format, Format::Der);
+    assert_eq!(b.format, Container::Der);
     assert_eq!(b.certs[0].subject, LEAF);
     let cat = [c.int.der.clone(), c.root.der.clone(), c.leaf.der.clone()].concat();
     let b = ok(&cat);
-    assert_eq!(b.format, Format::Der);
+    assert_eq!(b.format, Container::Der);
     assert_eq!(b.certs.len(), 3);
     assert_eq!(leaf_of(&b), LEAF);
     // A trailing newline (editors add one) is fine.
@@ -324,14 +324,14 @@ fn pkcs7_pem_and_der_from_openssl() {
     let pems = [c.root.pem.as_str(), c.leaf.pem.as_str(), c.int.pem.as_str()];
     let der = pkcs7_of(&t, &pems, true);
     let b = ok(&der);
-    assert_eq!(b.format, Format::Pkcs7Der);
+    assert_eq!(b.format, Container::Pkcs7Der);
     assert_eq!(b.certs.len(), 3);
     assert_eq!(leaf_of(&b), LEAF);
 
     let pem = pkcs7_of(&t, &pems, false);
     assert!(String::from_utf8_lossy(&pem).contains("BEGIN PKCS7"));
     let b = ok(&pem);
-    assert_eq!(b.format, Format::Pkcs7Pem);
+    assert_eq!(b.format, Container::Pkcs7Pem);
     assert_eq!(leaf_of(&b), LEAF);
     // The same certificates as the PEM files, byte for byte.
     let mut got: Vec<String> = b.certs.iter().map(|c| c.sha256.clone()).collect();
@@ -360,7 +360,7 @@ fn headerless_base64_as_pasted_from_ias() {
         .collect::<Vec<_>>()
         .join("\n");
     let b = ok(body.as_bytes());
-    assert_eq!(b.format, Format::Base64);
+    assert_eq!(b.format, Container::Base64);
     assert_eq!(b.certs[0].sha256, sha256_hex(&c.leaf.der));
     // On one line, as a text field gives it.
     let flat = body.replace('\n', "");
@@ -386,7 +386,7 @@ fn zip_with_every_format_by_content_not_name() {
             method,
         );
         let b = ok(&z);
-        assert_eq!(b.format, Format::Zip, "{method:?}");
+        assert_eq!(b.format, Container::Zip, "{method:?}");
         assert_eq!(b.certs.len(), 3, "{method:?}");
         assert_eq!(leaf_of(&b), LEAF, "{method:?}");
         let notes = b.notes.join("\n");
@@ -435,7 +435,7 @@ fn zip_of_a_zip_is_read_one_level_deep() {
         CompressionMethod::Deflated,
     );
     let b = ok(&outer);
-    assert_eq!(b.format, Format::Zip);
+    assert_eq!(b.format, Container::Zip);
     assert_eq!(b.certs.len(), 2);
     assert_eq!(leaf_of(&b), LEAF);
     assert!(
@@ -1539,7 +1539,7 @@ fn facts_agree_with_openssl_x509() {
         t.write(&der_name, der);
         t.write(&pem_name, der_to_pem(der, "CERTIFICATE"));
         let o = openssl_x509(t.path(), &der_name, "DER", true);
-        for (file, format) in [(&der_name, Format::Der), (&pem_name, Format::Pem)] {
+        for (file, format) in [(&der_name, Container::Der), (&pem_name, Container::Pem)] {
             let b = load_file(&t.join(file), &Limits::default())
                 .unwrap_or_else(|e| panic!("{what}: {e}"));
             assert_eq!(b.format, format);
@@ -1680,7 +1680,7 @@ fn openssl_fingerprints(t: &TestDir, pems: &[String]) -> Vec<Option<String>> {
         .expect("openssl");
     if out.status.success() {
         let p7 = std::fs::read(t.join("batch.p7b")).expect("p7b");
-        let ders = mtls_audit::cert::pkcs7::certificates_in(&p7).expect("openssl's PKCS#7");
+        let ders = mtls_audit_cert::pkcs7_certificates(&p7).expect("openssl's PKCS#7");
         if ders.len() == pems.len() {
             return ders.iter().map(|d| Some(sha256_hex(d))).collect();
         }

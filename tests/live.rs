@@ -4,7 +4,6 @@
 
 use crate::harness::*;
 use mtls_audit::audit::{Options, load_references};
-use mtls_audit::cert::Limits;
 use mtls_audit::checks::cert::Policy;
 use mtls_audit::findings::Level;
 use mtls_audit::inventory::{self, Inventory};
@@ -15,7 +14,8 @@ use mtls_audit::net::{
 };
 use mtls_audit::progress::Progress;
 use mtls_audit::result::{AuditReport, TenantResult};
-use mtls_audit::sim::{self, Faults, Generated, Server, SimHandle, SimOptions};
+use mtls_audit_cert::Limits;
+use mtls_audit_sim::{self as sim, Faults, Generated, Server, SimHandle, SimOptions};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;

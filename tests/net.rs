@@ -16,7 +16,7 @@ use mtls_audit::net::{
     NetClient, NetConfig, NetError, RateBudgets, RateLimit, RetryPolicy, Secret, TlsFailure,
     TrustStore, Unreachable, UnreachableKind,
 };
-use mtls_audit::pki::{Ca, Issued, LeafSpec};
+use mtls_audit_sim::pki::{Ca, Issued, LeafSpec};
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
 use rustls::{RootCertStore, ServerConfig};

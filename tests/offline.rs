@@ -3,7 +3,7 @@
 //! errors; exit codes follow --fail-on.
 
 use crate::harness::*;
-use mtls_audit::pki::{Eku, Issued};
+use mtls_audit_sim::pki::{Eku, Issued};
 use serde_json::Value;
 
 const PERMS: &str = "Read Users;Access Real-Time Provisioning API";

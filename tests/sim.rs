@@ -4,13 +4,13 @@
 //! `/_sim/` endpoints, the generator's promises, and the real binary (hickory-dns style).
 
 use crate::harness::{self, TestDir, as_of, days, start_binary, terminate};
-use mtls_audit::inventory::{Environment, IpsType};
-use mtls_audit::pki::{Ca, Issued};
-use mtls_audit::sim::{
-    self, AdminKind, AdminSpec, ApplicationSpec, EntityLog, Faults, GroupSpec, JobSpec,
-    JobStatistics, JobStatus, JobType, ReadMode, Scenario, Server, ServerCertMode, SimHandle,
-    SimOptions, SystemKind, SystemSpec, TenantSpec, TriggerType, UserSpec,
+use mtls_audit_sim::pki::{Ca, Issued};
+use mtls_audit_sim::{
+    self as sim, self, AdminKind, AdminSpec, ApplicationSpec, EntityLog, Faults, GroupSpec,
+    JobSpec, JobStatistics, JobStatus, JobType, ReadMode, Scenario, Server, ServerCertMode,
+    SimHandle, SimOptions, SystemKind, SystemSpec, TenantSpec, TriggerType, UserSpec,
 };
+use mtls_audit_sim::{Environment, IpsType};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::io::Read as _;
@@ -1468,7 +1468,7 @@ async fn request_faults() {
 }
 
 /// The chain a server presents for `sni`, read without validating it.
-async fn presented(fx: &Fx, sni: &str) -> Result<Vec<mtls_audit::cert::CertFacts>, String> {
+async fn presented(fx: &Fx, sni: &str) -> Result<Vec<mtls_audit_cert::CertFacts>, String> {
     use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
     use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
     #[derive(Debug)]
@@ -1537,7 +1537,7 @@ async fn presented(fx: &Fx, sni: &str) -> Result<Vec<mtls_audit::cert::CertFacts
     let ders = rec.0.lock().unwrap().clone();
     Ok(ders
         .iter()
-        .map(|d| mtls_audit::cert::CertFacts::from_der(d).unwrap())
+        .map(|d| mtls_audit_cert::CertFacts::from_der(d).unwrap())
         .collect())
 }
 
@@ -2184,9 +2184,9 @@ async fn the_binary_exports_a_fleet_serves_it_and_stops_cleanly() {
     let healthy = expected["tenants"].as_array().unwrap().iter().find(|t| {
         t["profile"] == "healthy" && {
             let id = t["tenant_id"].as_str().unwrap();
-            inv.tenants
-                .iter()
-                .any(|r| r.tenant_id == id && r.ips_type == IpsType::Converged)
+            inv.tenants.iter().any(|r| {
+                r.tenant_id == id && r.ips_type == mtls_audit::inventory::IpsType::Converged
+            })
         }
     });
     let healthy = healthy.expect("a healthy converged tenant");

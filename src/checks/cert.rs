@@ -2,10 +2,10 @@
 //! deadline and the warning windows, the reference certificate and the cutover, client-auth
 //! usage, key and signature strength.
 
-use crate::cert::{Bundle, CertFacts, LoadError};
 use crate::findings::{Code, Finding, Level, Target};
-use crate::result::CertificateObject;
+use crate::result::{CertificateObject, CertificateView};
 use chrono::{DateTime, Utc};
+use mtls_audit_cert::{Bundle, CertFacts, LoadError};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -95,7 +95,7 @@ pub fn check(
                 msg.push_str(&format!(
                     "; LMS switches to the new certificate on {} ({} days)",
                     date(c),
-                    crate::cert::facts::days_between(policy.as_of, c)
+                    mtls_audit_cert::days_between(policy.as_of, c)
                 ));
                 Level::AtRisk
             }
@@ -106,11 +106,11 @@ pub fn check(
     let object = CertificateObject {
         target,
         source: source.into(),
-        cert: Arc::new(leaf.view(policy.as_of)),
+        cert: Arc::new(CertificateView::of(&leaf, policy.as_of)),
         reference_match,
         chain: chain
             .iter()
-            .map(|c| Arc::new(c.view(policy.as_of)))
+            .map(|c| Arc::new(CertificateView::of(c, policy.as_of)))
             .collect(),
     };
     (Some(object), findings)

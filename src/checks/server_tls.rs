@@ -2,12 +2,12 @@
 //! expiry and trust. The probe (in `net`) records the chain even when it is invalid; this module
 //! only turns what was seen into findings.
 
-use crate::cert::CertFacts;
 use crate::checks::cert::date;
 use crate::findings::{Code, Finding, Target};
 use crate::net::ChainProblem;
-use crate::result::CertificateObject;
+use crate::result::{CertificateObject, CertificateView};
 use chrono::{DateTime, Utc};
+use mtls_audit_cert::CertFacts;
 use std::sync::Arc;
 
 /// What the probe saw at one host.
@@ -132,11 +132,11 @@ pub fn judge(
     let object = CertificateObject {
         target,
         source: obs.endpoint.as_str().into(),
-        cert: Arc::new(leaf.view(as_of)),
+        cert: Arc::new(CertificateView::of(&leaf, as_of)),
         reference_match: None,
         chain: seen.chain[1..]
             .iter()
-            .map(|c| Arc::new(c.view(as_of)))
+            .map(|c| Arc::new(CertificateView::of(c, as_of)))
             .collect(),
     };
     (Some(object), out)

@@ -4,9 +4,9 @@ use super::Exit;
 use super::args::{CertArgs, NetArgs};
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use mtls_audit::cert::Limits;
 use mtls_audit::inspect::{self, InspectReport, InspectTarget, TargetKind};
 use mtls_audit::net::{Deadline, NetClient};
+use mtls_audit_cert::Limits;
 use std::io::Write;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -6,7 +6,7 @@ use super::args::parse_date;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use clap::Args;
-use mtls_audit::sim::{self, Scenario, Server, SimOptions};
+use mtls_audit_sim::{self as sim, Scenario, Server, SimOptions};
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;

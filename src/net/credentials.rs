@@ -655,8 +655,8 @@ mod tests {
 
     #[test]
     fn mtls_paths_are_relative_to_the_file() {
-        use crate::pki::{Ca, LeafSpec};
         use chrono::{Duration, Utc};
+        use mtls_audit_sim::pki::{Ca, LeafSpec};
         let now = Utc::now();
         let ca = Ca::new("C", now - Duration::days(1), now + Duration::days(9)).unwrap();
         let leaf = ca

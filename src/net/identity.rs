@@ -186,10 +186,10 @@ pub fn file_mode_warning(path: &Path, what: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pki::{Ca, LeafSpec};
     use chrono::{Duration, Utc};
+    use mtls_audit_sim::pki::{Ca, LeafSpec};
 
-    fn issued() -> (crate::pki::Issued, crate::pki::Issued) {
+    fn issued() -> (mtls_audit_sim::pki::Issued, mtls_audit_sim::pki::Issued) {
         let now = Utc::now();
         let ca = Ca::new("Id CA", now - Duration::days(1), now + Duration::days(10)).unwrap();
         let spec = LeafSpec::client("LMS", now - Duration::days(1), now + Duration::days(5));

@@ -63,7 +63,7 @@ pub fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, TrustEr
         return Ok(certs);
     }
     // A DER certificate starts with a SEQUENCE tag; anything else is not one.
-    if bytes.first() == Some(&0x30) && x509_parser::parse_x509_certificate(&bytes).is_ok() {
+    if bytes.first() == Some(&0x30) && mtls_audit_cert::CertFacts::from_der(&bytes).is_ok() {
         return Ok(vec![CertificateDer::from(bytes)]);
     }
     Err(TrustError::NoCertificate { file })
@@ -481,8 +481,8 @@ impl ServerCertVerifier for Recording {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pki::{Ca, LeafSpec};
     use chrono::Duration as Days;
+    use mtls_audit_sim::pki::{Ca, LeafSpec};
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

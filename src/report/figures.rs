@@ -4,11 +4,11 @@
 //!
 //! [`Summary`]: crate::result::Summary
 
-use crate::cert::facts::days_between;
 use crate::findings::{Code, Level, Target};
 use crate::inventory::{Environment, IpsType};
 use crate::result::{AuditReport, TenantResult};
 use chrono::{DateTime, Utc};
+use mtls_audit_cert::days_between;
 use std::collections::BTreeMap;
 
 /// Levels worst first, the order reports list them in.

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use chrono::{DateTime, Duration, Utc};
-use mtls_audit::pki::{self, Ca, Issued, LeafSpec};
+use mtls_audit_sim::pki::{self, Ca, Issued, LeafSpec};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;

@@ -20,8 +20,8 @@ use super::scenario::{
     GroupSpec, JobSpec, JobStatistics, JobStatus, JobType, ReadMode, Scenario, ScenarioError,
     ServerCertMode, SystemKind, SystemSpec, TenantSpec, TriggerType, UserSpec,
 };
+use super::scenario::{Environment, IpsType};
 use super::scim::TEST_USER;
-use crate::inventory::{Environment, IpsType};
 use crate::pki::{self, Ca, Eku, Issued, LeafSpec, PkiError};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -31,7 +31,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 /// The RSA-1024 / SHA-1 certificate of the weak-key profile (see `fixtures/weak/README.md`).
-const WEAK_CERT: &[u8] = include_bytes!("../../fixtures/weak/lms-legacy-rsa1024-sha1.pem");
+const WEAK_CERT: &[u8] = include_bytes!("../../../fixtures/weak/lms-legacy-rsa1024-sha1.pem");
 
 /// How far after `today` the rollover deadline lies (passed to the audit as `--deadline`).
 pub const DEADLINE_DAYS: i64 = 45;
@@ -415,7 +415,7 @@ fn uuid(rng: &mut fastrand::Rng) -> String {
 fn hex(rng: &mut fastrand::Rng, n: usize) -> String {
     let mut b = vec![0u8; n];
     rng.fill(&mut b);
-    crate::cert::facts::hex(&b)
+    super::api::hex(&b)
 }
 
 fn secret(rng: &mut fastrand::Rng) -> String {
@@ -1238,7 +1238,6 @@ fn write_file(path: &Path, contents: &[u8], private: bool) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cert::CertFacts;
 
     fn today() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2025-07-15T09:30:00Z")
@@ -1262,13 +1261,9 @@ mod tests {
             .collect();
         codes.sort();
         codes.dedup();
-        for code in crate::findings::Code::ALL {
-            let c = code.as_str();
-            if c.starts_with("INVENTORY_DUPLICATE") || c == "INVENTORY_INVALID_ROW" {
-                continue; // row errors, not tenant findings
-            }
-            assert!(codes.contains(&c), "no tenant is built to produce {c}");
-        }
+        // That every finding code of the auditor is among them is checked by the root crate's
+        // integration tests (this crate does not know the auditor's codes).
+        assert!(codes.len() >= 20, "{codes:?}");
     }
 
     #[test]
@@ -1308,9 +1303,10 @@ mod tests {
                     let der = rustls_pki_types::pem::PemObject::from_pem_slice(pem)
                         .map(|c: rustls_pki_types::CertificateDer<'static>| c.to_vec())
                         .unwrap();
-                    let f = CertFacts::from_der(&der).unwrap();
-                    assert_eq!(f.not_after, today() + Duration::days(40));
-                    assert!(f.not_after < g.deadline);
+                    let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
+                    let not_after = cert.validity().not_after.timestamp();
+                    assert_eq!(not_after, (today() + Duration::days(40)).timestamp());
+                    assert!(not_after < g.deadline.timestamp());
                     assert_eq!(spec.admins[0].certificates[0].as_bytes(), &pem[..]);
                 }
                 "wrong_secret" => {
@@ -1341,9 +1337,8 @@ mod tests {
         }
         let csv = g.inventory_csv().unwrap();
         assert!(csv.starts_with("tenant_id,ips_type,environment,ias_url,ips_url,ips_source_system_id,ias_admin_cert,ips_inbound_cert,tech_user_permissions,credential,job_id,owner\n"));
-        let parsed = crate::inventory::parse(csv.as_bytes(), b',', Path::new("/x")).unwrap();
-        assert_eq!(parsed.tenants.len(), 40);
-        assert!(parsed.errors.is_empty());
+        // The auditor reading this inventory is tested in the root crate.
+        assert_eq!(csv.lines().count(), 41);
         assert!(!format!("{g:?}").contains("PRIVATE KEY"));
     }
 

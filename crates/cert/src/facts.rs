@@ -4,8 +4,7 @@
 //! the same file; anything that depends on the run (`days_left`, reference match) is derived
 //! later from these values.
 
-use super::der;
-use crate::result::{CertificateView, KeyInfo};
+use crate::der;
 use chrono::{DateTime, Utc};
 use ring::digest;
 use x509_parser::oid_registry::Oid;
@@ -17,6 +16,29 @@ pub enum FactsError {
     Invalid(String),
     #[error("the certificate's validity dates are out of range")]
     DateRange,
+}
+
+/// Key type and size of a certificate's public key.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KeyInfo {
+    /// `RSA`, `EC`, `Ed25519`, `Ed448`, `DSA` or the algorithm OID when unknown.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Modulus size for RSA/DSA, field size for EC; `None` when it cannot be told.
+    pub bits: Option<u32>,
+    /// Named curve for EC keys (`P-256`, `P-384`, `P-521`, or the OID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub curve: Option<String>,
+}
+
+impl std::fmt::Display for KeyInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.bits, &self.curve) {
+            (_, Some(curve)) => write!(f, "{} {}", self.kind, curve),
+            (Some(bits), None) => write!(f, "{} {}", self.kind, bits),
+            (None, None) => f.write_str(&self.kind),
+        }
+    }
 }
 
 /// The facts of one certificate. Strings are ready to print; DER names are kept for chain
@@ -123,23 +145,6 @@ impl CertFacts {
 
     pub fn self_issued(&self) -> bool {
         self.subject_der == self.issuer_der
-    }
-
-    /// The report view at a given as-of time.
-    pub fn view(&self, as_of: DateTime<Utc>) -> CertificateView {
-        CertificateView {
-            subject: self.subject.clone(),
-            issuer: self.issuer.clone(),
-            serial: self.serial.clone(),
-            not_before: self.not_before,
-            not_after: self.not_after,
-            days_left: self.days_left(as_of),
-            sha256: self.sha256.clone(),
-            sha1: self.sha1.clone(),
-            key: self.key.clone(),
-            signature_algorithm: self.signature_algorithm.clone(),
-            ekus: self.ekus.clone(),
-        }
     }
 }
 

@@ -2,7 +2,6 @@
 //! the host index, the simulated clock, rate-limit windows and request counters.
 
 use super::scenario::{Family, Faults, Permission, Scenario, ScenarioError, TenantSpec, pem_certs};
-use crate::cert::CertFacts;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -512,12 +511,13 @@ pub(crate) struct PeerCert {
 
 impl PeerCert {
     pub fn from_der(der: &[u8]) -> Option<PeerCert> {
-        let f = CertFacts::from_der(der).ok()?;
+        let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+        let validity = cert.validity();
         Some(PeerCert {
             sha256: sha256(der),
-            subject: f.subject,
-            not_before: f.not_before,
-            not_after: f.not_after,
+            subject: cert.subject().to_string(),
+            not_before: DateTime::from_timestamp(validity.not_before.timestamp(), 0)?,
+            not_after: DateTime::from_timestamp(validity.not_after.timestamp(), 0)?,
         })
     }
 }

@@ -13,13 +13,13 @@ use super::api::{
     ApiError, Ctx, Style, authenticate, json_response, random_hex, random_uuid, require, scim,
 };
 use super::invented;
+use super::scenario::IpsType;
 use super::scenario::{JobSpec, JobStatus, JobType, Permission, ReadMode, SystemKind, TriggerType};
 use super::scim::{
     list_response, matching_users, paging, parse_filter, user_from_payload, user_json,
 };
 use super::server::Shared;
 use super::state::{HostKind, TenantData, read, write};
-use crate::inventory::IpsType;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};

@@ -448,14 +448,24 @@ pub(crate) fn random_hex(n: usize) -> String {
             *b = (t >> ((i % 16) * 8)) as u8 ^ i as u8;
         }
     }
-    crate::cert::facts::hex(&buf)
+    hex(&buf)
+}
+
+/// Lowercase hex of bytes.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
 }
 
 /// A version-4 UUID from 16 bytes (random or seeded).
 pub(crate) fn uuid_from_bytes(mut b: [u8; 16]) -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h = crate::cert::facts::hex(&b);
+    let h = hex(&b);
     format!(
         "{}-{}-{}-{}-{}",
         &h[0..8],

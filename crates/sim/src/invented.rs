@@ -178,7 +178,7 @@ pub fn realtime_response(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::scenario::{JobType, ReadMode, TriggerType};
+    use crate::scenario::{JobType, ReadMode, TriggerType};
     use std::io::Read as _;
 
     fn job() -> JobSpec {

@@ -8,7 +8,7 @@
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
-//! use mtls_audit::sim::{self, Server, SimOptions};
+//! use mtls_audit_sim::{self as sim, Server, SimOptions};
 //! let today = chrono::Utc::now();
 //! let fleet = sim::generate(40, 7, today)?;             // deterministic but for key material
 //! let handle = Server::start(fleet.scenario.clone(), SimOptions {
@@ -46,6 +46,7 @@
 
 pub mod generate;
 pub mod invented;
+pub mod pki;
 pub mod scenario;
 
 pub(crate) mod admin;
@@ -60,9 +61,10 @@ pub(crate) mod tls;
 
 pub use generate::{GenerateError, Generated, GeneratedTenant, InventoryRow, generate};
 pub use scenario::{
-    AdminKind, AdminSpec, ApiCertificateSpec, ApplicationSpec, EntityLog, Family, Faults,
-    GroupSpec, JobSpec, JobStatistics, JobStatus, JobType, Permission, ReadMode, Scenario,
-    ScenarioError, ServerCertMode, SystemKind, SystemSpec, TenantSpec, TriggerType, UserSpec,
+    AdminKind, AdminSpec, ApiCertificateSpec, ApplicationSpec, EntityLog, Environment, Family,
+    Faults, GroupSpec, IpsType, JobSpec, JobStatistics, JobStatus, JobType, Permission, ReadMode,
+    Scenario, ScenarioError, ServerCertMode, SystemKind, SystemSpec, TenantSpec, TriggerType,
+    UserSpec,
 };
 pub use scim::TEST_USER;
 pub use server::{Server, SimError, SimHandle, SimOptions};

@@ -10,7 +10,7 @@ use super::der::{self, BIT_STRING, INTEGER, OCTET_STRING, SEQUENCE, Tlv};
 use super::facts::CertFacts;
 use super::pem::{self, Encoding};
 use super::pkcs7::{self, Pkcs7Error};
-use super::zip::{self, Entry};
+use mtls_audit_input::zip::{self, Entry, ZipError, ZipLimits};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::io::Read;
@@ -44,10 +44,21 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// The archive limits of these limits.
+    fn zip(&self) -> ZipLimits {
+        ZipLimits {
+            max_entries: self.max_zip_entries,
+            max_entry_bytes: self.max_entry_bytes,
+            max_total: self.max_total_unzipped,
+        }
+    }
+}
+
 /// The container format the certificates were found in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Format {
+pub enum Container {
     Pem,
     Der,
     Pkcs7Pem,
@@ -57,15 +68,15 @@ pub enum Format {
     Base64,
 }
 
-impl Format {
+impl Container {
     pub fn as_str(self) -> &'static str {
         match self {
-            Format::Pem => "PEM",
-            Format::Der => "DER",
-            Format::Pkcs7Pem => "PKCS#7 (PEM)",
-            Format::Pkcs7Der => "PKCS#7 (DER)",
-            Format::Zip => "ZIP",
-            Format::Base64 => "Base64 (no PEM header)",
+            Container::Pem => "PEM",
+            Container::Der => "DER",
+            Container::Pkcs7Pem => "PKCS#7 (PEM)",
+            Container::Pkcs7Der => "PKCS#7 (DER)",
+            Container::Zip => "ZIP",
+            Container::Base64 => "Base64 (no PEM header)",
         }
     }
 }
@@ -73,7 +84,7 @@ impl Format {
 /// The certificates of one file, in file order.
 #[derive(Debug, Clone)]
 pub struct Bundle {
-    pub format: Format,
+    pub format: Container,
     pub certs: Vec<Arc<CertFacts>>,
     /// Things worth telling about the file that do not stop it from being read (a private key
     /// next to the certificate, entries skipped in a zip, …). Never key material.
@@ -176,6 +187,15 @@ pub enum LoadError {
     Garbage(String),
 }
 
+impl From<ZipError> for LoadError {
+    fn from(e: ZipError) -> LoadError {
+        match e {
+            ZipError::Damaged(why) => LoadError::DamagedZip(why),
+            ZipError::OverLimit(why) => LoadError::ZipTooLarge(why),
+        }
+    }
+}
+
 fn too_large(size: Option<u64>, limit: u64) -> String {
     match size {
         Some(s) => format!(
@@ -251,7 +271,7 @@ const MAX_ZIP_DEPTH: u8 = 2;
 
 /// Certificates found in one piece of content, before duplicates are dropped.
 struct Found {
-    format: Format,
+    format: Container,
     certs: Vec<CertFacts>,
     notes: Vec<String>,
 }
@@ -301,7 +321,7 @@ fn read_content(bytes: &[u8], ctx: &mut Ctx<'_>) -> Result<Found, LoadError> {
     if zip::is_zip(bytes) {
         return read_zip(bytes, ctx);
     }
-    if let Some(found) = read_der(bytes, Format::Der, Format::Pkcs7Der, ctx.limits)? {
+    if let Some(found) = read_der(bytes, Container::Der, Container::Pkcs7Der, ctx.limits)? {
         return Ok(found);
     }
     let text = pem::decode_text(bytes);
@@ -319,7 +339,7 @@ fn read_content(bytes: &[u8], ctx: &mut Ctx<'_>) -> Result<Found, LoadError> {
         return Ok(found);
     }
     if let Some(decoded) = pem::headerless_base64(&text.bytes) {
-        return match read_der(&decoded, Format::Base64, Format::Base64, ctx.limits)? {
+        return match read_der(&decoded, Container::Base64, Container::Base64, ctx.limits)? {
             Some(found) => Ok(found),
             None => Err(LoadError::Garbage(
                 "base64 text that does not decode to a certificate".into(),
@@ -498,8 +518,8 @@ fn with_origin(origin: &str, what: &str) -> String {
 /// of a recognised kind (the caller goes on to try text).
 fn read_der(
     bytes: &[u8],
-    single: Format,
-    p7: Format,
+    single: Container,
+    p7: Container,
     limits: &Limits,
 ) -> Result<Option<Found>, LoadError> {
     let Ok((first, mut rest)) = der::parse(bytes) else {
@@ -662,9 +682,9 @@ fn read_pem(text: &[u8], limits: &Limits) -> Result<Found, LoadError> {
         notes.push(format!("ignored PEM blocks: {}", summarise(&others, 5)));
     }
     let format = if from_plain == 0 && from_p7 > 0 {
-        Format::Pkcs7Pem
+        Container::Pkcs7Pem
     } else {
-        Format::Pem
+        Container::Pem
     };
     Ok(Found {
         format,
@@ -697,7 +717,7 @@ fn read_zip(bytes: &[u8], ctx: &mut Ctx<'_>) -> Result<Found, LoadError> {
     let mut encrypted: Vec<String> = Vec::new();
     let mut unsupported: Vec<(String, String)> = Vec::new();
     let mut budget = ctx.budget;
-    zip::for_each_entry(bytes, limits, &mut budget, |name, entry, budget| {
+    zip::for_each_entry(bytes, &limits.zip(), &mut budget, |name, entry, budget| {
         let data = match entry {
             Entry::Data(d) => d,
             Entry::Encrypted => {
@@ -785,7 +805,7 @@ fn read_zip(bytes: &[u8], ctx: &mut Ctx<'_>) -> Result<Found, LoadError> {
     }
     all_notes.extend(notes);
     Ok(Found {
-        format: Format::Zip,
+        format: Container::Zip,
         certs,
         notes: all_notes,
     })

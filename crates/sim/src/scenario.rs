@@ -7,8 +7,6 @@
 //! SuccessFactors Learning (§1.2). The format is documented with an example in
 //! `fixtures/scenario.example.toml` and in `docs/simulator.md`.
 
-use crate::cert::CertFacts;
-use crate::inventory::{Environment, IpsType};
 use chrono::{DateTime, Utc};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
@@ -51,6 +49,60 @@ pub struct Scenario {
     pub description: String,
     #[serde(default, rename = "tenant", alias = "tenants")]
     pub tenants: Vec<TenantSpec>,
+}
+
+/// The IPS generation of a simulated tenant: NEO (its own IPS hosts, inbound certificates in
+/// IPS) or converged (IPS on the IAS host). The simulator's own type: it shares no code with
+/// the auditor, only the spelling in files (`neo`, `converged`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IpsType {
+    /// SAP BTP Neo IPS.
+    Neo,
+    /// IPS inside SAP Cloud Identity Services, on the IAS host.
+    Converged,
+}
+
+impl IpsType {
+    /// The spelling in scenario files and inventories.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IpsType::Neo => "neo",
+            IpsType::Converged => "converged",
+        }
+    }
+}
+
+impl std::fmt::Display for IpsType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The landscape of a simulated tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// A preview (test) tenant.
+    Preview,
+    /// A production tenant.
+    Production,
+}
+
+impl Environment {
+    /// The spelling in scenario files and inventories.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Preview => "preview",
+            Environment::Production => "production",
+        }
+    }
+}
+
+impl std::fmt::Display for Environment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// One LMS tenant and its IAS/IPS tenant.
@@ -595,7 +647,8 @@ pub fn pem_certs(pem: &str) -> Result<Vec<CertificateDer<'static>>, String> {
         return Err("no PEM certificate block found".to_string());
     }
     for c in &certs {
-        CertFacts::from_der(c.as_ref()).map_err(|e| e.to_string())?;
+        x509_parser::parse_x509_certificate(c.as_ref())
+            .map_err(|e| format!("not a valid X.509 certificate: {e}"))?;
     }
     Ok(certs)
 }

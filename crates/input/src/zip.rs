@@ -1,14 +1,38 @@
-//! ZIP archives (SAP ships the new certificate as `cer.zip`): every entry is handed to a
-//! visitor, which reads it by content. Everything is capped by [`Limits`]: the number of
-//! entries (checked in the end-of-central-directory record before the zip crate reads the
-//! directory), the bytes actually inflated per entry and in all (read through `take`, never
-//! trusting the sizes in the headers). The zip crate is built without AES, so encrypted
-//! entries are recognised by their flag and reported, not read.
+//! ZIP archives, read within limits: every entry is handed to a visitor. Everything is capped
+//! by [`ZipLimits`]: the number of entries (checked in the end-of-central-directory record
+//! before the zip crate reads the directory), the bytes actually inflated per entry and in all
+//! (read through `take`, never trusting the sizes in the headers). The zip crate is built
+//! without AES, so encrypted entries are recognised by their flag and reported, not read.
+//!
+//! SAP ships the new LMS certificate as `cer.zip` and the IPS job-log export is a ZIP: both
+//! are read through here.
 
-use super::load::{Limits, LoadError};
 use std::io::{Cursor, Read};
 use zip::CompressionMethod;
-use zip::result::ZipError;
+use zip::result::ZipError as Inner;
+
+/// Caps on what is read from one archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ZipLimits {
+    /// Most entries looked at in one archive.
+    pub max_entries: usize,
+    /// Largest uncompressed entry read.
+    pub max_entry_bytes: u64,
+    /// Most uncompressed bytes read from one archive in all (nested archives included, through
+    /// the budget handed to the visitor).
+    pub max_total: u64,
+}
+
+/// Why an archive could not be read (within its limits).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ZipError {
+    /// The archive is damaged, truncated or forged.
+    #[error("{0}")]
+    Damaged(String),
+    /// Over one of the [`ZipLimits`]; the text says which.
+    #[error("{0}")]
+    OverLimit(String),
+}
 
 /// What the visitor is given for one entry.
 pub enum Entry<'a> {
@@ -30,20 +54,20 @@ pub fn is_zip(bytes: &[u8]) -> bool {
 /// Calls `visit(name, entry, budget)` for every file entry of the archive, in directory order.
 /// `budget` is the number of inflated bytes still allowed for the whole file; it is decreased
 /// by what is read and handed to the visitor, which spends it on nested archives.
-pub fn for_each_entry(
+pub fn for_each_entry<E: From<ZipError>>(
     bytes: &[u8],
-    limits: &Limits,
+    limits: &ZipLimits,
     budget: &mut u64,
-    mut visit: impl FnMut(&str, Entry<'_>, &mut u64) -> Result<(), LoadError>,
-) -> Result<(), LoadError> {
+    mut visit: impl FnMut(&str, Entry<'_>, &mut u64) -> Result<(), E>,
+) -> Result<(), E> {
     if let Some(n) = declared_entries(bytes)
-        && n > limits.max_zip_entries as u64
+        && n > limits.max_entries as u64
     {
-        return Err(too_many_entries(n, limits));
+        return Err(too_many_entries(n, limits).into());
     }
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| damaged(None, &e))?;
-    if archive.len() > limits.max_zip_entries {
-        return Err(too_many_entries(archive.len() as u64, limits));
+    if archive.len() > limits.max_entries {
+        return Err(too_many_entries(archive.len() as u64, limits).into());
     }
     for i in 0..archive.len() {
         let (name, is_dir, encrypted, method, declared) = {
@@ -70,10 +94,10 @@ pub fn for_each_entry(
         // The declared size can lie, but when it already says "too big" believe it and stop
         // before inflating anything.
         if declared > limits.max_entry_bytes {
-            return Err(entry_too_large(&name, limits));
+            return Err(entry_too_large(&name, limits).into());
         }
         if declared > *budget {
-            return Err(total_too_large(limits));
+            return Err(total_too_large(limits).into());
         }
         let cap = limits.max_entry_bytes.min(*budget);
         let mut buf = Vec::new();
@@ -85,10 +109,10 @@ pub fn for_each_entry(
         }
         let got = buf.len() as u64;
         if got > limits.max_entry_bytes {
-            return Err(entry_too_large(&name, limits));
+            return Err(entry_too_large(&name, limits).into());
         }
         if got > *budget {
-            return Err(total_too_large(limits));
+            return Err(total_too_large(limits).into());
         }
         *budget -= got;
         visit(&name, Entry::Data(&buf), budget)?;
@@ -96,40 +120,40 @@ pub fn for_each_entry(
     Ok(())
 }
 
-fn too_many_entries(n: u64, limits: &Limits) -> LoadError {
-    LoadError::ZipTooLarge(format!(
+fn too_many_entries(n: u64, limits: &ZipLimits) -> ZipError {
+    ZipError::OverLimit(format!(
         "it has {n} entries, more than the limit of {}",
-        limits.max_zip_entries
+        limits.max_entries
     ))
 }
 
-fn entry_too_large(name: &str, limits: &Limits) -> LoadError {
-    LoadError::ZipTooLarge(format!(
+fn entry_too_large(name: &str, limits: &ZipLimits) -> ZipError {
+    ZipError::OverLimit(format!(
         "entry '{name}' inflates to more than {} bytes, the limit for one entry (a zip bomb?)",
         limits.max_entry_bytes
     ))
 }
 
-fn total_too_large(limits: &Limits) -> LoadError {
-    LoadError::ZipTooLarge(format!(
+fn total_too_large(limits: &ZipLimits) -> ZipError {
+    ZipError::OverLimit(format!(
         "its entries inflate to more than {} bytes in all, the limit for one archive (a zip bomb?)",
-        limits.max_total_unzipped
+        limits.max_total
     ))
 }
 
-fn damaged(entry: Option<&str>, e: &ZipError) -> LoadError {
+fn damaged(entry: Option<&str>, e: &Inner) -> ZipError {
     let what = match e {
-        ZipError::Io(io) => io_reason(io),
+        Inner::Io(io) => io_reason(io),
         other => other.to_string(),
     };
-    LoadError::DamagedZip(match entry {
+    ZipError::Damaged(match entry {
         Some(name) => format!("entry '{name}': {what}"),
         None => what,
     })
 }
 
-fn damaged_io(name: &str, e: &std::io::Error) -> LoadError {
-    LoadError::DamagedZip(format!("entry '{name}': {}", io_reason(e)))
+fn damaged_io(name: &str, e: &std::io::Error) -> ZipError {
+    ZipError::Damaged(format!("entry '{name}': {}", io_reason(e)))
 }
 
 fn io_reason(e: &std::io::Error) -> String {
@@ -170,7 +194,7 @@ pub fn declared_entries(bytes: &[u8]) -> Option<u64> {
     let mut end = bytes.len();
     while end >= from + 22 {
         let window = &bytes[from..end];
-        let Some(pos) = super::pem::rfind(window, EOCD) else {
+        let Some(pos) = rfind(window, EOCD) else {
             break;
         };
         let at = from + pos;
@@ -203,11 +227,32 @@ pub fn declared_entries(bytes: &[u8]) -> Option<u64> {
     best
 }
 
+/// The last position of `needle` in `haystack`.
+fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&first, _) = needle.split_first()?;
+    let mut end = haystack.len().checked_sub(needle.len())? + 1;
+    while end > 0 {
+        let p = haystack[..end].iter().rposition(|&b| b == first)?;
+        if &haystack[p..p + needle.len()] == needle {
+            return Some(p);
+        }
+        end = p;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use std::io::Write;
     use zip::write::SimpleFileOptions;
+
+    const LIMITS: ZipLimits = ZipLimits {
+        max_entries: 1024,
+        max_entry_bytes: 16 * 1024 * 1024,
+        max_total: 64 * 1024 * 1024,
+    };
 
     fn zip_of(entries: &[(&str, &[u8])], method: CompressionMethod) -> Vec<u8> {
         let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
@@ -222,9 +267,9 @@ mod tests {
         w.finish().unwrap().into_inner()
     }
 
-    fn collect(bytes: &[u8], limits: &Limits) -> Result<Vec<(String, usize)>, LoadError> {
+    fn collect(bytes: &[u8], limits: &ZipLimits) -> Result<Vec<(String, usize)>, ZipError> {
         let mut out = Vec::new();
-        let mut budget = limits.max_total_unzipped;
+        let mut budget = limits.max_total;
         for_each_entry(bytes, limits, &mut budget, |name, e, _| {
             let n = match e {
                 Entry::Data(d) => d.len(),
@@ -245,7 +290,7 @@ mod tests {
         );
         assert!(is_zip(&z));
         assert_eq!(declared_entries(&z), Some(2));
-        let got = collect(&z, &Limits::default()).unwrap();
+        let got = collect(&z, &LIMITS).unwrap();
         assert_eq!(got, vec![("a.txt".into(), 5), ("dir/b.bin".into(), 1000)]);
     }
 
@@ -258,9 +303,9 @@ mod tests {
             .map(|(n, d)| (n.as_str(), d.as_slice()))
             .collect();
         let z = zip_of(&refs, CompressionMethod::Stored);
-        let limits = Limits {
-            max_zip_entries: 4,
-            ..Limits::default()
+        let limits = ZipLimits {
+            max_entries: 4,
+            ..LIMITS
         };
         let err = collect(&z, &limits).unwrap_err();
         assert!(err.to_string().contains("5 entries"), "{err}");
@@ -272,15 +317,15 @@ mod tests {
             &[("a", &[0u8; 600]), ("b", &[0u8; 600])],
             CompressionMethod::Deflated,
         );
-        let per_entry = Limits {
+        let per_entry = ZipLimits {
             max_entry_bytes: 500,
-            ..Limits::default()
+            ..LIMITS
         };
         let e = collect(&z, &per_entry).unwrap_err().to_string();
         assert!(e.contains("entry 'a'") && e.contains("500 bytes"), "{e}");
-        let total = Limits {
-            max_total_unzipped: 1000,
-            ..Limits::default()
+        let total = ZipLimits {
+            max_total: 1000,
+            ..LIMITS
         };
         let e = collect(&z, &total).unwrap_err().to_string();
         assert!(e.contains("1000 bytes in all"), "{e}");
@@ -290,11 +335,8 @@ mod tests {
     fn truncated_archive_is_damaged() {
         let z = zip_of(&[("a.txt", b"hello world")], CompressionMethod::Deflated);
         for cut in [4, 20, z.len() / 2, z.len() - 1] {
-            let err = collect(&z[..cut], &Limits::default()).unwrap_err();
-            assert!(
-                matches!(err, LoadError::DamagedZip(_)),
-                "cut {cut}: {err:?}"
-            );
+            let err = collect(&z[..cut], &LIMITS).unwrap_err();
+            assert!(matches!(err, ZipError::Damaged(_)), "cut {cut}: {err:?}");
         }
     }
 

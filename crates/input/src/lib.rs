@@ -1,0 +1,15 @@
+//! Every byte `mtls-audit` reads from a file or an archive comes through this crate, so the
+//! rule "every input is size-limited and must be a regular file" (SPEC §12) holds in one place:
+//!
+//! - [`read_file`] reads a file only if it is a regular file (a FIFO would block forever, a
+//!   device never ends) and no larger than its [`FileLimit`], whose error names the file, the
+//!   limit and the option that raises it;
+//! - [`zip::for_each_entry`] walks a ZIP archive within [`zip::ZipLimits`] (entries, bytes
+//!   inflated per entry and in all), never trusting the sizes the archive declares.
+//!
+//! It knows nothing of certificates, inventories or reports.
+
+mod file;
+pub mod zip;
+
+pub use file::{FileError, FileLimit, FileProblem, read_file};
