@@ -19,11 +19,14 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 WORKDIR /src
 # The whole build context minus .dockerignore (target/, reports/, .git, fuzz/target).
 COPY . .
+# The release profile keeps debug info for profiling: strip it, keeping the symbols that name the
+# functions of a backtrace (about 16 MB instead of 77 MB).
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
     cargo build --release --locked --bin mtls-audit \
- && install -D -m 0755 target/release/mtls-audit /out/mtls-audit
+ && install -D -m 0755 target/release/mtls-audit /out/mtls-audit \
+ && strip --strip-debug /out/mtls-audit
 # The runtime stage installs nothing but ca-certificates (TLS is rustls with ring: no OpenSSL).
 # Refuse to build an image whose binary needs a shared library that debian:bookworm-slim lacks
 # (e.g. a system libsqlite3): link it statically or add the package below.
