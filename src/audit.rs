@@ -3,14 +3,14 @@
 //! Evidence files are loaded once each, in parallel, whatever the number of tenants that share
 //! them; tenants are then judged in parallel and kept in inventory order.
 
+use crate::certificate::CertificateObject;
+use crate::checks::Check;
 use crate::checks::cert::{Policy, References};
 use crate::checks::{self, Outcome};
 use crate::findings::{Code, Finding, Impact, Level, Target};
 use crate::inventory::{Inventory, IpsType, Tenant};
 use crate::remediation;
-use crate::result::{
-    AuditReport, CertificateObject, Check, Settings, Summary, TenantResult, ToolInfo,
-};
+use crate::result::{AuditReport, Settings, Summary, TenantFinding, TenantResult, ToolInfo};
 use mtls_audit_cert::{Limits, LoadError, load_file};
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -189,23 +189,22 @@ pub fn finish(t: &Tenant, mut outcome: Outcome) -> TenantResult {
         job_id: t.job_id.clone(),
         credential: t.credential.clone(),
     });
-    for f in &mut outcome.findings {
-        f.remediation = remediation::Remediation::For {
-            code: f.code,
-            target: f.target,
-            tenant: ctx.clone(),
-        };
-    }
+    let mut findings: Vec<TenantFinding> = outcome
+        .findings
+        .into_iter()
+        .map(|f| {
+            let remediation = remediation::Remediation::For {
+                code: f.code,
+                target: f.target,
+                tenant: ctx.clone(),
+            };
+            TenantFinding::new(f, remediation)
+        })
+        .collect();
     // Worst first inside a tenant too, stable for equal levels.
-    outcome.findings.sort_by_key(|f| std::cmp::Reverse(f.level));
-    let risk = outcome
-        .findings
-        .iter()
-        .map(|f| f.level)
-        .max()
-        .unwrap_or(Level::Ok);
-    let mut impacts: Vec<Impact> = outcome
-        .findings
+    findings.sort_by_key(|f| std::cmp::Reverse(f.level));
+    let risk = findings.iter().map(|f| f.level).max().unwrap_or(Level::Ok);
+    let mut impacts: Vec<Impact> = findings
         .iter()
         .filter(|f| f.level >= Level::AtRisk)
         .flat_map(|f| f.impacts.iter().copied())
@@ -233,7 +232,7 @@ pub fn finish(t: &Tenant, mut outcome: Outcome) -> TenantResult {
         checks_run: outcome.run,
         checks_not_run: outcome.not_run,
         certificates: outcome.certificates,
-        findings: outcome.findings,
+        findings,
         extra: t.extra.clone(),
     }
 }

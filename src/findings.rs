@@ -188,14 +188,11 @@ pub struct Finding {
     pub impacts: Vec<Impact>,
     /// Shared between tenants that point at the same evidence (one allocation per file).
     pub message: std::sync::Arc<str>,
-    /// Steps for this tenant's IPS type; empty until the audit knows the tenant.
-    #[serde(default)]
-    pub remediation: crate::remediation::Remediation,
 }
 
 impl Finding {
-    /// A finding at the code's default level; the remediation is filled in by
-    /// [`crate::remediation`] once the tenant's IPS type is known.
+    /// A finding at the code's default level. What to do about it is written by
+    /// `remediation` once the tenant is known; checks only say what they found.
     pub fn new(code: Code, target: Target, message: impl Into<std::sync::Arc<str>>) -> Finding {
         Finding {
             code,
@@ -203,7 +200,6 @@ impl Finding {
             level: code.default_level(),
             impacts: code.impacts().to_vec(),
             message: message.into(),
-            remediation: Default::default(),
         }
     }
 

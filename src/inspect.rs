@@ -1,9 +1,9 @@
 //! `inspect`: the facts and findings of individual certificate files (support triage). Its JSON
 //! shape is SPEC §2: `{"targets": [{"target", "certificates", "findings", "error"}]}`.
 
+use crate::certificate::CertificateObject;
 use crate::checks::cert::{Policy, check};
 use crate::findings::{Code, Finding, Level, Target};
-use crate::result::CertificateObject;
 use mtls_audit_cert::{Bundle, Limits, LoadError, load_file};
 use serde::{Deserialize, Serialize};
 use std::path::Path;

@@ -14,6 +14,7 @@
 //! apart and shares only the PKI helpers.
 
 pub mod audit;
+pub mod certificate;
 pub mod checks;
 pub mod demo;
 pub mod diff;
@@ -26,3 +27,4 @@ pub mod progress;
 pub mod remediation;
 pub mod report;
 pub mod result;
+pub mod sap;

@@ -9,11 +9,12 @@
 //! live checks did not finish keep their offline findings and list the live checks as not run.
 
 use crate::audit::{self, Options};
+use crate::checks::Check;
 use crate::checks::Outcome;
 use crate::checks::api::ApiFailure;
 use crate::checks::mtls::{self, Answer};
 use crate::checks::server_tls::{self, Observation, Seen};
-use crate::checks::sync::{self, JobLog, LmsUsers, TEST_USER};
+use crate::checks::sync::{self, JobLog, LmsUsers};
 use crate::findings::Target;
 use crate::inventory::{Inventory, IpsType, Tenant};
 use crate::net::{
@@ -21,7 +22,8 @@ use crate::net::{
     Unreachable,
 };
 use crate::progress::Progress;
-use crate::result::{AuditReport, Check, TenantResult};
+use crate::result::{AuditReport, TenantResult};
+use crate::sap::{LMS_SOURCE_SYSTEM, TEST_USER};
 use chrono::{DateTime, Utc};
 use reqwest::Url;
 use serde::Deserialize;
@@ -448,7 +450,7 @@ async fn lms_users(
     deadline: Deadline,
 ) -> Result<LmsUsers, ApiFailure> {
     let filter = format!(
-        "{SAP_USER}:sourceSystem eq 101 and {SAP_USER}:sourceSystemId eq {}",
+        "{SAP_USER}:sourceSystem eq {LMS_SOURCE_SYSTEM} and {SAP_USER}:sourceSystemId eq {}",
         quote(&t.tenant_id)
     );
     let mut users = LmsUsers::default();

@@ -2,8 +2,9 @@
 //! tenant's IPS type (SPEC §1: NEO imports the certificate in IPS *and* on the IAS admin
 //! record; converged only on the IAS admin record).
 
-use crate::findings::{Code, Finding, Target};
+use crate::findings::{Code, Target};
 use crate::inventory::IpsType;
+use crate::sap::admin_record;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -102,11 +103,6 @@ pub struct Context<'a> {
     pub credential: Option<&'a str>,
 }
 
-/// The IAS administrator record LMS authenticates as (KBA 3247849 spells it with an en dash).
-pub fn admin_record(tenant_id: &str) -> String {
-    format!("SAP LMS – {tenant_id}")
-}
-
 const GET_CERT: &str = "Download the new LMS certificate (cer.zip attached to SAP KBA 3247849) and unzip it; rename the .cer file to .crt if the console refuses it.";
 
 fn ias_import(ctx: &Context<'_>) -> String {
@@ -182,12 +178,8 @@ fn column_of(target: Target) -> &'static str {
     }
 }
 
-/// The remediation for one finding, as numbered lines.
-pub fn for_finding(f: &Finding, ctx: &Context<'_>) -> String {
-    for_code(f.code, f.target, ctx)
-}
-
-fn for_code(code: Code, target: Target, ctx: &Context<'_>) -> String {
+/// The remediation for a finding of `code` about `target`, as numbered lines.
+pub fn for_code(code: Code, target: Target, ctx: &Context<'_>) -> String {
     let steps: Vec<String> = match code {
         Code::CertExpired
         | Code::CertExpiresBeforeDeadline
@@ -297,12 +289,18 @@ mod tests {
 
     #[test]
     fn neo_and_converged_steps_differ() {
-        let f = Finding::new(Code::CertNotReference, Target::IpsInboundCert, "x");
-        let neo = for_finding(&f, &ctx(IpsType::Neo));
+        let neo = for_code(
+            Code::CertNotReference,
+            Target::IpsInboundCert,
+            &ctx(IpsType::Neo),
+        );
         assert!(neo.contains("Inbound Certificates"), "{neo}");
         assert!(neo.contains("sys-1"));
-        let f = Finding::new(Code::CertNotReference, Target::IasAdminCert, "x");
-        let conv = for_finding(&f, &ctx(IpsType::Converged));
+        let conv = for_code(
+            Code::CertNotReference,
+            Target::IasAdminCert,
+            &ctx(IpsType::Converged),
+        );
         assert!(conv.contains("'SAP LMS – ACME01'"), "{conv}");
         assert!(conv.contains("Browse"));
         assert!(!conv.contains("Inbound Certificates"));
@@ -313,8 +311,10 @@ mod tests {
     fn every_code_has_text() {
         for &code in Code::ALL {
             for t in [IpsType::Neo, IpsType::Converged] {
-                let f = Finding::new(code, Target::IasAdminCert, "m");
-                assert!(!for_finding(&f, &ctx(t)).is_empty(), "{code}");
+                assert!(
+                    !for_code(code, Target::IasAdminCert, &ctx(t)).is_empty(),
+                    "{code}"
+                );
             }
         }
     }

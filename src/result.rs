@@ -5,61 +5,17 @@
 //! `ias_url`, `remediation`, …) are additions; readers of older or newer files must tolerate
 //! missing and unknown fields, so every addition has a serde default.
 
+use crate::certificate::CertificateObject;
+use crate::checks::Check;
 use crate::findings::{Code, Finding, Impact, Level, Target};
 use crate::inventory::{Environment, InventoryError, IpsType};
+use crate::remediation::Remediation;
 use chrono::{DateTime, Utc};
 use mtls_audit_cert::CertFacts;
 pub use mtls_audit_cert::KeyInfo;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-
-/// The checks a tenant can have run, for the coverage columns (`checks_run`, `checks_not_run`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Check {
-    /// The certificate on the IAS admin record `SAP LMS – <tenant>` (file evidence).
-    IasAdminCert,
-    /// The certificate in the NEO IPS LMS source system's Inbound Certificates (file evidence).
-    IpsInboundCert,
-    /// Whether the evidence certificates are the new LMS certificate (`--reference-cert`).
-    Reference,
-    /// The `tech_user_permissions` column.
-    DeclaredPermissions,
-    IasServer,
-    IpsServer,
-    Sync,
-    SyncJob,
-    Mtls,
-}
-
-impl Check {
-    pub const ALL: [Check; 9] = [
-        Check::IasAdminCert,
-        Check::IpsInboundCert,
-        Check::Reference,
-        Check::DeclaredPermissions,
-        Check::IasServer,
-        Check::IpsServer,
-        Check::Sync,
-        Check::SyncJob,
-        Check::Mtls,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Check::IasAdminCert => "ias_admin_cert",
-            Check::IpsInboundCert => "ips_inbound_cert",
-            Check::Reference => "reference",
-            Check::DeclaredPermissions => "declared_permissions",
-            Check::IasServer => "ias_server",
-            Check::IpsServer => "ips_server",
-            Check::Sync => "sync",
-            Check::SyncJob => "sync_job",
-            Check::Mtls => "mtls",
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ToolInfo {
@@ -74,64 +30,6 @@ impl ToolInfo {
             version: env!("CARGO_PKG_VERSION").to_string(),
         }
     }
-}
-
-/// The facts of one certificate as reports show them (SPEC §4), without anything that depends
-/// on which target it was found for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CertificateView {
-    pub subject: String,
-    pub issuer: String,
-    pub serial: String,
-    pub not_before: DateTime<Utc>,
-    pub not_after: DateTime<Utc>,
-    pub days_left: i64,
-    pub sha256: String,
-    pub sha1: String,
-    pub key: KeyInfo,
-    pub signature_algorithm: String,
-    /// `null` when the certificate has no extended key usage extension (any use allowed).
-    pub ekus: Option<Vec<String>>,
-}
-
-impl CertificateView {
-    /// The view of a certificate's facts at a given as-of time.
-    pub fn of(facts: &CertFacts, as_of: DateTime<Utc>) -> CertificateView {
-        CertificateView {
-            subject: facts.subject.clone(),
-            issuer: facts.issuer.clone(),
-            serial: facts.serial.clone(),
-            not_before: facts.not_before,
-            not_after: facts.not_after,
-            days_left: facts.days_left(as_of),
-            sha256: facts.sha256.clone(),
-            sha1: facts.sha1.clone(),
-            key: facts.key.clone(),
-            signature_algorithm: facts.signature_algorithm.clone(),
-            ekus: facts.ekus.clone(),
-        }
-    }
-}
-
-/// One evidence certificate of a tenant: its leaf with the rest of the bundle under `chain`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CertificateObject {
-    pub target: Target,
-    /// Where it came from: the file as resolved, or `host:port` for a server chain.
-    #[serde(default = "empty_str")]
-    pub source: Arc<str>,
-    /// Shared by every tenant that points at the same file (`days_left` is the same for all:
-    /// one as-of per run).
-    #[serde(flatten)]
-    pub cert: Arc<CertificateView>,
-    /// `null` when no `--reference-cert` was given (the comparison did not run).
-    pub reference_match: Option<bool>,
-    #[serde(default)]
-    pub chain: Vec<Arc<CertificateView>>,
-}
-
-fn empty_str() -> Arc<str> {
-    Arc::from("")
 }
 
 /// One audited tenant.
@@ -153,9 +51,42 @@ pub struct TenantResult {
     #[serde(default)]
     pub checks_not_run: Vec<Check>,
     pub certificates: Vec<CertificateObject>,
-    pub findings: Vec<Finding>,
+    pub findings: Vec<TenantFinding>,
     #[serde(default)]
     pub extra: BTreeMap<String, String>,
+}
+
+/// A finding as a report shows it: what the check found and what to do about it, written for
+/// this tenant (SPEC §6 `findings[]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantFinding {
+    /// The finding code.
+    pub code: Code,
+    /// What the finding is about.
+    pub target: Target,
+    /// Its level.
+    pub level: Level,
+    /// The capabilities it puts at risk.
+    pub impacts: Vec<Impact>,
+    /// One line saying what was found.
+    pub message: Arc<str>,
+    /// Numbered steps for this tenant's IPS type.
+    #[serde(default)]
+    pub remediation: Remediation,
+}
+
+impl TenantFinding {
+    /// A check's finding with its remediation.
+    pub fn new(f: Finding, remediation: Remediation) -> TenantFinding {
+        TenantFinding {
+            code: f.code,
+            target: f.target,
+            level: f.level,
+            impacts: f.impacts,
+            message: f.message,
+            remediation,
+        }
+    }
 }
 
 impl TenantResult {

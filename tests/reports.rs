@@ -4,14 +4,13 @@
 
 use crate::harness::*;
 use chrono::{DateTime, Duration, Utc};
+use mtls_audit::certificate::{CertificateObject, CertificateView, KeyInfo};
+use mtls_audit::checks::Check;
 use mtls_audit::findings::{Code, Finding, Impact, Level, Target};
 use mtls_audit::inventory::{Environment, InventoryError, IpsType};
 use mtls_audit::remediation;
 use mtls_audit::report::{html, md};
-use mtls_audit::result::{
-    AuditReport, CertificateObject, CertificateView, Check, KeyInfo, Settings, Summary,
-    TenantResult, ToolInfo,
-};
+use mtls_audit::result::{AuditReport, Settings, Summary, TenantFinding, TenantResult, ToolInfo};
 use std::collections::BTreeMap;
 
 // ----- Fixed audit results -----
@@ -77,7 +76,7 @@ pub fn tenant(
     environment: Environment,
     owner: &str,
     certificates: Vec<CertificateObject>,
-    mut findings: Vec<Finding>,
+    findings: Vec<Finding>,
 ) -> TenantResult {
     let ctx = remediation::Context {
         tenant_id: id,
@@ -86,9 +85,13 @@ pub fn tenant(
         job_id: None,
         credential: None,
     };
-    for f in &mut findings {
-        f.remediation = remediation::Remediation::Text(remediation::for_finding(f, &ctx));
-    }
+    let mut findings: Vec<TenantFinding> = findings
+        .into_iter()
+        .map(|f| {
+            let steps = remediation::for_code(f.code, f.target, &ctx);
+            TenantFinding::new(f, remediation::Remediation::Text(steps))
+        })
+        .collect();
     findings.sort_by_key(|f| std::cmp::Reverse(f.level));
     let risk = findings.iter().map(|f| f.level).max().unwrap_or(Level::Ok);
     let mut impacts: Vec<Impact> = findings

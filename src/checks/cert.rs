@@ -2,8 +2,8 @@
 //! deadline and the warning windows, the reference certificate and the cutover, client-auth
 //! usage, key and signature strength.
 
+use crate::certificate::{CertificateObject, CertificateView};
 use crate::findings::{Code, Finding, Level, Target};
-use crate::result::{CertificateObject, CertificateView};
 use chrono::{DateTime, Utc};
 use mtls_audit_cert::{Bundle, CertFacts, LoadError};
 use std::collections::HashSet;

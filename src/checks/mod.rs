@@ -8,8 +8,9 @@ pub mod permissions;
 pub mod server_tls;
 pub mod sync;
 
+use crate::certificate::CertificateObject;
 use crate::findings::Finding;
-use crate::result::{CertificateObject, Check};
+use serde::{Deserialize, Serialize};
 
 /// What some checks said about one tenant: merged by the audit into a tenant result.
 #[derive(Debug, Default, Clone)]
@@ -37,5 +38,52 @@ impl Outcome {
         // A check that ran anywhere is not "not run".
         let run = self.run.clone();
         self.not_run.retain(|c| !run.contains(c));
+    }
+}
+
+/// The checks a tenant can have run, for the coverage columns (`checks_run`, `checks_not_run`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Check {
+    /// The certificate on the IAS admin record `SAP LMS – <tenant>` (file evidence).
+    IasAdminCert,
+    /// The certificate in the NEO IPS LMS source system's Inbound Certificates (file evidence).
+    IpsInboundCert,
+    /// Whether the evidence certificates are the new LMS certificate (`--reference-cert`).
+    Reference,
+    /// The `tech_user_permissions` column.
+    DeclaredPermissions,
+    IasServer,
+    IpsServer,
+    Sync,
+    SyncJob,
+    Mtls,
+}
+
+impl Check {
+    pub const ALL: [Check; 9] = [
+        Check::IasAdminCert,
+        Check::IpsInboundCert,
+        Check::Reference,
+        Check::DeclaredPermissions,
+        Check::IasServer,
+        Check::IpsServer,
+        Check::Sync,
+        Check::SyncJob,
+        Check::Mtls,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Check::IasAdminCert => "ias_admin_cert",
+            Check::IpsInboundCert => "ips_inbound_cert",
+            Check::Reference => "reference",
+            Check::DeclaredPermissions => "declared_permissions",
+            Check::IasServer => "ias_server",
+            Check::IpsServer => "ips_server",
+            Check::Sync => "sync",
+            Check::SyncJob => "sync_job",
+            Check::Mtls => "mtls",
+        }
     }
 }

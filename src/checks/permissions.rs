@@ -3,8 +3,7 @@
 
 use crate::findings::{Code, Finding, Target};
 
-/// The console labels LMS's admin record needs (DOMAIN.md §1.3, KBA 3394484).
-pub const REQUIRED: [&str; 2] = ["Read Users", "Access Real-Time Provisioning API"];
+use crate::sap::{REQUIRED_PERMISSIONS as REQUIRED, admin_record};
 
 /// Labels are compared case-insensitively, with runs of spaces and the hyphen in "Real-Time"
 /// treated loosely, because people copy them from the console by hand.
@@ -37,7 +36,7 @@ pub fn check(declared: &[String], tenant_id: &str) -> Vec<Finding> {
                 Target::TechUser,
                 format!(
                     "'{perm}' is not among the permissions declared for '{}' (tech_user_permissions)",
-                    crate::remediation::admin_record(tenant_id)
+                    admin_record(tenant_id)
                 ),
             )
         })

@@ -2,10 +2,10 @@
 //! expiry and trust. The probe (in `net`) records the chain even when it is invalid; this module
 //! only turns what was seen into findings.
 
+use crate::certificate::{CertificateObject, CertificateView};
 use crate::checks::cert::date;
 use crate::findings::{Code, Finding, Target};
 use crate::net::ChainProblem;
-use crate::result::{CertificateObject, CertificateView};
 use chrono::{DateTime, Utc};
 use mtls_audit_cert::CertFacts;
 use std::sync::Arc;

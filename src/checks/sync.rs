@@ -7,8 +7,7 @@ use crate::checks::cert::date;
 use crate::findings::{Code, Finding, Target};
 use chrono::{DateTime, Duration, Utc};
 
-/// The user a failed real-time sync activation leaves behind (SAP KBA 3248892).
-pub const TEST_USER: &str = "ias_test_user_27F5AAEA";
+use crate::sap::TEST_USER;
 
 /// What the SCIM query for LMS-provisioned users found (every page read).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use std::fmt;
 use std::path::Path;
 
-use super::trust::ring_provider;
+use super::provider::ring_provider;
 
 /// A client certificate (leaf first, then any chain) with its private key.
 pub struct ClientIdentity {

@@ -21,6 +21,7 @@ pub mod failure;
 pub mod identity;
 pub mod limits;
 mod oauth;
+mod provider;
 pub mod retry;
 pub mod tls_probe;
 pub mod trust;

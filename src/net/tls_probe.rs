@@ -22,9 +22,8 @@ use tokio_rustls::TlsConnector;
 use super::connect_to::{ConnectTo, destination, resolve};
 use super::failure::{Phase, Unreachable, classify_io};
 use super::identity::ClientIdentity;
-use super::trust::{
-    ChainProblem, ChainRecorder, TrustStore, name_matches, ring_provider, validate_chain,
-};
+use super::provider::ring_provider;
+use super::trust::{ChainProblem, ChainRecorder, TrustStore, name_matches, validate_chain};
 
 /// How to probe.
 #[derive(Debug, Clone)]

@@ -20,15 +20,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use super::identity::ClientIdentity;
-
-/// The one crypto provider of this crate (STACK.md pitfall 1): ring, passed explicitly so the
-/// network layer never depends on a process-wide default being installed.
-pub(crate) fn ring_provider() -> Arc<CryptoProvider> {
-    static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
-    PROVIDER
-        .get_or_init(|| Arc::new(rustls::crypto::ring::default_provider()))
-        .clone()
-}
+use super::provider::ring_provider;
 
 /// Why trust anchors could not be set up.
 #[derive(Debug, thiserror::Error)]

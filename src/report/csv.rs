@@ -1,7 +1,9 @@
 //! `audit.csv`: one row per tenant in inventory order (SPEC §6).
 
+use super::text;
+use crate::certificate::CertificateObject;
 use crate::findings::Target;
-use crate::result::{AuditReport, CertificateObject, TenantResult};
+use crate::result::{AuditReport, TenantResult};
 use std::io::Write;
 
 pub const HEADER: [&str; 18] = [
@@ -24,15 +26,6 @@ pub const HEADER: [&str; 18] = [
     "findings",
     "remediation",
 ];
-
-/// Text from the inventory or a certificate that a spreadsheet would take for a formula is
-/// prefixed with an apostrophe (CSV injection). Numbers and dates are never touched.
-pub fn cell(text: &str) -> std::borrow::Cow<'_, str> {
-    match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}").into(),
-        _ => text.into(),
-    }
-}
 
 fn cert_cols(c: Option<&CertificateObject>) -> [String; 3] {
     match c {
@@ -82,10 +75,10 @@ pub fn write(report: &AuditReport, w: &mut dyn Write) -> std::io::Result<()> {
         let line = t.line.to_string();
         let record: [&str; 18] = [
             &line,
-            &cell(&t.tenant_id),
+            &text::spreadsheet(&t.tenant_id),
             t.ips_type.as_str(),
             t.environment.as_str(),
-            &cell(&t.owner),
+            &text::spreadsheet(&t.owner),
             t.risk.as_str(),
             &join(&t.impacts, |i| i.as_str()),
             &join(&t.checks_run, |c| c.as_str()),
@@ -98,7 +91,7 @@ pub fn write(report: &AuditReport, w: &mut dyn Write) -> std::io::Result<()> {
             &ips[2],
             reference_match(t),
             &t.findings_column(),
-            &cell(&remediation),
+            &text::spreadsheet(&remediation),
         ];
         out.write_record(record)?;
     }

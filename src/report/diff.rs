@@ -1,8 +1,8 @@
 //! Renderers of a run-to-run [`Diff`]: the terminal table (same conventions as
 //! [`super::table`]: colour only on a terminal without `NO_COLOR`), CSV, JSON and Markdown.
 
-use super::md::inline;
 use super::table::{Options, level_color};
+use super::text;
 use crate::diff::{Change, Diff, FindingKey, Side, TenantChange};
 use crate::findings::Level;
 use comfy_table::{
@@ -59,13 +59,6 @@ fn side_line(label: &str, s: &Side) -> String {
             String::new()
         }
     )
-}
-
-/// Text from the inventory without control characters, so a terminal shows it and obeys nothing.
-fn printable(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
-        .collect()
 }
 
 fn change_color(c: &TenantChange) -> Option<Color> {
@@ -154,14 +147,14 @@ pub fn table(diff: &Diff, opts: &Options) -> String {
             lines.extend(cert_text(c).into_iter().map(|x| format!("~ {x}")));
             t.add_row(vec![
                 change,
-                Cell::new(printable(&c.tenant_id)),
+                Cell::new(text::terminal(&c.tenant_id)),
                 risk,
                 Cell::new(if lines.is_empty() {
                     "-".to_string()
                 } else {
                     lines.join("\n")
                 }),
-                Cell::new(printable(&c.owner)),
+                Cell::new(text::terminal(&c.owner)),
             ]);
         }
         // Finding labels are long words (CODE@target); keep them on one line when there is room.
@@ -236,17 +229,17 @@ pub fn write_csv(diff: &Diff, w: &mut dyn Write) -> std::io::Result<()> {
         let record: [&str; 13] = [
             c.change.as_str(),
             if c.worse { "yes" } else { "no" },
-            &super::csv::cell(&c.tenant_id),
-            &super::csv::cell(&c.ips_type),
-            &super::csv::cell(&c.environment),
-            &super::csv::cell(&c.owner),
+            &text::spreadsheet(&c.tenant_id),
+            &text::spreadsheet(&c.ips_type),
+            &text::spreadsheet(&c.environment),
+            &text::spreadsheet(&c.owner),
             lvl(c.old_risk),
             lvl(c.new_risk),
             &labels(&c.gained),
             &labels(&c.lost),
             &level_changed,
             &certs,
-            &super::csv::cell(&reasons),
+            &text::spreadsheet(&reasons),
         ];
         out.write_record(record)?;
     }
@@ -273,14 +266,14 @@ fn md_body(out: &mut String, diff: &Diff) -> std::fmt::Result {
         writeln!(
             out,
             "- **{label}:** {} — {} {}, as of {}, {} tenants",
-            inline(&s.path),
-            inline(s.tool.as_deref().unwrap_or("unknown tool")),
-            inline(s.version.as_deref().unwrap_or("unknown version")),
-            inline(s.as_of.as_deref().unwrap_or("unknown")),
+            text::markdown(&s.path),
+            text::markdown(s.tool.as_deref().unwrap_or("unknown tool")),
+            text::markdown(s.version.as_deref().unwrap_or("unknown version")),
+            text::markdown(s.as_of.as_deref().unwrap_or("unknown")),
             s.tenants
         )?;
     }
-    writeln!(out, "\n**{}**", inline(&diff.summary_line()))?;
+    writeln!(out, "\n**{}**", text::markdown(&diff.summary_line()))?;
     out.push_str("\n| Risk | Old | New |\n|---|---:|---:|\n");
     for level in super::figures::WORST_FIRST {
         writeln!(
@@ -309,7 +302,7 @@ fn md_body(out: &mut String, diff: &Diff) -> std::fmt::Result {
                     "–".to_string()
                 } else {
                     v.iter()
-                        .map(|s| inline(s).into_owned())
+                        .map(|s| text::markdown(s).into_owned())
                         .collect::<Vec<_>>()
                         .join(", ")
                 }
@@ -318,14 +311,14 @@ fn md_body(out: &mut String, diff: &Diff) -> std::fmt::Result {
                 out,
                 "| {} | {} | {} | {} | {} | {} |",
                 c.change.label(),
-                inline(&c.tenant_id),
+                text::markdown(&c.tenant_id),
                 risk_text(c),
                 join(gained),
                 join(keys(&c.lost)),
                 if c.owner.is_empty() {
                     "–".into()
                 } else {
-                    inline(&c.owner)
+                    text::markdown(&c.owner)
                 }
             )?;
         }
@@ -333,7 +326,7 @@ fn md_body(out: &mut String, diff: &Diff) -> std::fmt::Result {
     if !diff.notes.is_empty() {
         out.push_str("\n## Notes\n\n");
         for n in &diff.notes {
-            writeln!(out, "- {}", inline(n))?;
+            writeln!(out, "- {}", text::markdown(n))?;
         }
     }
     Ok(())

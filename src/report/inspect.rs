@@ -1,8 +1,8 @@
 //! The `inspect` screen: one block per target with the leaf's facts, the chain, the findings
 //! and, for an unreadable file, why.
 
+use crate::certificate::CertificateView;
 use crate::inspect::{InspectReport, InspectTarget};
-use crate::result::CertificateView;
 use std::fmt::Write as _;
 
 fn facts(out: &mut String, c: &CertificateView) {

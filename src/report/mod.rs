@@ -10,6 +10,7 @@ pub mod md;
 pub mod playbook;
 pub mod svg;
 pub mod table;
+mod text;
 
 use crate::result::AuditReport;
 use std::io::Write;

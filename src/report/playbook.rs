@@ -6,10 +6,10 @@
 //! spell it) with no tenant-specific values; findings whose placeholder text is the same need
 //! the same action. The per-tenant texts stay in the findings and are shown per tenant.
 
-use crate::findings::{Code, Finding, Level, Target};
+use crate::findings::{Code, Level, Target};
 use crate::inventory::IpsType;
 use crate::remediation;
-use crate::result::AuditReport;
+use crate::result::{AuditReport, TenantFinding};
 use std::collections::HashMap;
 
 /// The tenant ID in a group's steps.
@@ -80,7 +80,7 @@ pub struct Playbook {
 }
 
 /// The placeholder steps of a finding: depend only on code, target and IPS type.
-fn generic_steps(f: &Finding, ips_type: IpsType) -> String {
+fn generic_steps(f: &TenantFinding, ips_type: IpsType) -> String {
     let ctx = remediation::Context {
         tenant_id: TENANT_PLACEHOLDER,
         ips_type,
@@ -88,7 +88,7 @@ fn generic_steps(f: &Finding, ips_type: IpsType) -> String {
         job_id: None,
         credential: None,
     };
-    remediation::for_finding(f, &ctx)
+    remediation::for_code(f.code, f.target, &ctx)
 }
 
 pub fn build(report: &AuditReport) -> Playbook {

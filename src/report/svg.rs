@@ -8,7 +8,7 @@
 //! in every tooltip.
 
 use super::figures::{self, WORST_FIRST, rank};
-use super::html::escape;
+use super::text;
 use crate::findings::{Level, Target};
 use crate::result::AuditReport;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
@@ -266,7 +266,7 @@ fn detail(
             out,
             "<text class=\"lane\" x=\"4\" y=\"{:.1}\">{}</text>",
             y + 15.0,
-            escape(&lane_title(*target, items.len()))
+            text::html(&lane_title(*target, items.len()))
         )?;
         y += LANE_HEAD;
         for it in items {
@@ -282,7 +282,7 @@ fn detail(
             write!(
                 out,
                 "<g class=\"c\"><title>{} · {} · expires {} ({} days left){clipped} · {}</title>",
-                escape(&t.tenant_id),
+                text::html(&t.tenant_id),
                 target.as_str(),
                 figures::date(it.not_after),
                 it.days_left,
@@ -293,7 +293,7 @@ fn detail(
                 "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
                 axis.left - 8.0,
                 cy + 4.0,
-                escape(&truncate(&t.tenant_id, 28))
+                text::html(&truncate(&t.tenant_id, 28))
             )?;
             let x0 = axis.x(it.not_before);
             let x1 = axis.x(it.not_after);
@@ -391,7 +391,7 @@ fn histogram(
             out,
             "<text class=\"lane\" x=\"4\" y=\"{:.1}\">{}</text>",
             y + 15.0,
-            escape(&lane_title(*target, items.len()))
+            text::html(&lane_title(*target, items.len()))
         )?;
         y += LANE_HEAD;
         let base = y + HIST;
