@@ -5,7 +5,7 @@
 use chrono::{Duration, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use mtls_audit::audit::{self, Options};
-use mtls_audit::checks::cert::{Policy, References, judge};
+use mtls_audit::checks::cert::{Policy, References, check_facts};
 use mtls_audit::findings::{Level, Target};
 use mtls_audit::inventory;
 use mtls_audit_cert::{CertFacts, Limits};
@@ -62,7 +62,7 @@ fn benches(c: &mut Criterion) {
     let bundle = mtls_audit_cert::load_file(&dir.path().join("5.pem"), &Limits::default()).unwrap();
     let leaf = bundle.certs[0].clone();
     c.bench_function("judge one certificate", |b| {
-        b.iter(|| judge(Target::IasAdminCert, black_box(&leaf), black_box(&policy)))
+        b.iter(|| check_facts(Target::IasAdminCert, black_box(&leaf), black_box(&policy)))
     });
     let bytes = std::fs::read(&inv_path).unwrap();
     c.bench_function("parse a 10,000-row inventory", |b| {
@@ -77,7 +77,7 @@ fn benches(c: &mut Criterion) {
         offline: true,
         limits: Limits::default(),
     };
-    let files = audit::Evidence::load(&inv.tenants, &policy, &opts.limits);
+    let files = audit::CertFiles::load(&inv.tenants, &policy, &opts.limits);
     c.bench_function("finish one tenant (checks, risk, remediation)", |b| {
         let t = &inv.tenants[42];
         b.iter(|| audit::finish(t, audit::offline_checks(black_box(t), &files, &policy)))

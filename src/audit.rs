@@ -39,7 +39,7 @@ pub struct Judged {
 
 /// Every distinct evidence file of the inventory, loaded and judged once per target.
 #[derive(Debug, Default)]
-pub struct Evidence {
+pub struct CertFiles {
     files: HashMap<PathBuf, [Judged; 2]>,
 }
 
@@ -47,9 +47,9 @@ fn slot(target: Target) -> usize {
     usize::from(target == Target::IpsInboundCert)
 }
 
-impl Evidence {
+impl CertFiles {
     /// Loads and judges every distinct file in parallel.
-    pub fn load(tenants: &[Tenant], policy: &Policy, limits: &Limits) -> Evidence {
+    pub fn load(tenants: &[Tenant], policy: &Policy, limits: &Limits) -> CertFiles {
         let mut paths: Vec<&Path> = tenants
             .iter()
             .flat_map(|t| [t.ias_admin_cert.as_deref(), t.ips_inbound_cert.as_deref()])
@@ -79,7 +79,7 @@ impl Evidence {
                 )
             })
             .collect();
-        Evidence { files }
+        CertFiles { files }
     }
 
     pub fn get(&self, path: &Path, target: Target) -> Option<&Judged> {
@@ -116,7 +116,7 @@ pub fn applicable(t: &Tenant) -> Vec<Check> {
 }
 
 /// The offline checks of one tenant: certificate files and declared permissions.
-pub fn offline_checks(t: &Tenant, evidence: &Evidence, policy: &Policy) -> Outcome {
+pub fn offline_checks(t: &Tenant, evidence: &CertFiles, policy: &Policy) -> Outcome {
     let mut out = Outcome::default();
     let mut targets = vec![(Target::IasAdminCert, Check::IasAdminCert, &t.ias_admin_cert)];
     if t.ips_type == IpsType::Neo {
@@ -286,7 +286,7 @@ pub fn run_offline(inv: &Inventory, opts: &Options) -> AuditReport {
 /// The offline checks of every tenant, in inventory order: each evidence file is loaded and
 /// judged once, tenants are checked in parallel. The live audit starts from these too.
 pub fn offline_outcomes(tenants: &[Tenant], policy: &Policy, limits: &Limits) -> Vec<Outcome> {
-    let evidence = Evidence::load(tenants, policy, limits);
+    let evidence = CertFiles::load(tenants, policy, limits);
     tenants
         .par_iter()
         .map(|t| offline_checks(t, &evidence, policy))

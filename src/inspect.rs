@@ -205,7 +205,7 @@ pub async fn server(
             .unwrap_or_default(),
         Err(_) => Vec::new(),
     };
-    let (object, mut findings) = server_tls::judge(
+    let (object, mut findings) = server_tls::check(
         Target::Server,
         &Observation {
             endpoint: endpoint.clone(),
@@ -226,11 +226,11 @@ pub async fn server(
                 .await
             {
                 Ok(r) => Answer::Status(r.status),
-                Err(e) => {
-                    Answer::Failed(crate::checks::api::ApiFailure::Unreachable(e.to_string()))
-                }
+                Err(e) => Answer::Failed(crate::checks::failure::ApiFailure::Unreachable(
+                    e.to_string(),
+                )),
             },
-            Err(e) => Answer::Failed(crate::checks::api::ApiFailure::Protocol(e.to_string())),
+            Err(e) => Answer::Failed(crate::checks::failure::ApiFailure::Protocol(e.to_string())),
         };
         match &answer {
             Answer::Status(s) if (200..300).contains(s) => {
@@ -240,7 +240,7 @@ pub async fn server(
             }
             _ => {}
         }
-        findings.extend(mtls::judge(&mtls::Evidence {
+        findings.extend(mtls::check(&mtls::MtlsProbes {
             scim_read: answer,
             realtime: None,
             scim_url: url,

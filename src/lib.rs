@@ -16,14 +16,14 @@
 pub mod audit;
 pub mod certificate;
 pub mod checks;
-pub mod demo;
+pub mod dates;
+
 pub mod diff;
 pub mod findings;
 pub mod inspect;
 pub mod inventory;
 pub mod live;
 pub mod net;
-pub mod progress;
 pub mod remediation;
 pub mod report;
 pub mod result;

@@ -12,7 +12,6 @@ use mtls_audit::net::{
     ClientIdentity, ConnectTo, Credentials, NetClient, NetConfig, RateBudgets, RateLimit,
     RetryPolicy,
 };
-use mtls_audit::progress::Progress;
 use mtls_audit::result::{AuditReport, TenantResult};
 use mtls_audit_cert::Limits;
 use mtls_audit_sim::{self as sim, Faults, Generated, Server, SimHandle, SimOptions};
@@ -119,7 +118,7 @@ impl Fx {
             inv,
             &self.options(),
             Arc::new(live),
-            &Progress::hidden(),
+            &(),
             &StopFlag::default(),
         )
         .await

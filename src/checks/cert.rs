@@ -3,6 +3,7 @@
 //! usage, key and signature strength.
 
 use crate::certificate::{CertificateObject, CertificateView};
+use crate::dates::date;
 use crate::findings::{Code, Finding, Level, Target};
 use chrono::{DateTime, Utc};
 use mtls_audit_cert::{Bundle, CertFacts, LoadError};
@@ -42,10 +43,6 @@ pub struct Policy {
     pub references: References,
 }
 
-pub fn date(d: DateTime<Utc>) -> String {
-    d.format("%Y-%m-%d").to_string()
-}
-
 fn short(sha256: &str) -> &str {
     &sha256[..sha256.len().min(16)]
 }
@@ -67,7 +64,7 @@ pub fn check(
     };
     let refs = &policy.references;
     let (leaf, chain) = bundle.split(|c| refs.matches(c));
-    let mut findings = judge(target, &leaf, policy);
+    let mut findings = check_facts(target, &leaf, policy);
     let reference_match = if refs.is_empty() {
         None
     } else {
@@ -118,7 +115,7 @@ pub fn check(
 
 /// The findings about one certificate that do not depend on references: validity window,
 /// deadline, warning windows, client-auth usage, key and signature strength.
-pub fn judge(target: Target, c: &CertFacts, policy: &Policy) -> Vec<Finding> {
+pub fn check_facts(target: Target, c: &CertFacts, policy: &Policy) -> Vec<Finding> {
     let mut out = Vec::new();
     let days = c.days_left(policy.as_of);
     let who = &c.subject;

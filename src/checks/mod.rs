@@ -1,8 +1,8 @@
 //! The checks. Each turns one kind of evidence into findings (data) and prints nothing; the
 //! audit decides which run for which tenant and combines what they return.
 
-pub mod api;
 pub mod cert;
+pub mod failure;
 pub mod mtls;
 pub mod permissions;
 pub mod server_tls;

@@ -1,7 +1,7 @@
 //! mTLS acceptance (`tech_user`): what the tenant answered when the LMS certificate was presented
 //! as LMS presents it. Classified by HTTP status (or a typed TLS alert), never by error text.
 
-use super::api::ApiFailure;
+use super::failure::ApiFailure;
 use crate::findings::{Code, Finding, Target};
 
 /// The answer to one probe: an HTTP status, a TLS-level refusal of the client certificate, or
@@ -16,7 +16,7 @@ pub enum Answer {
 }
 
 #[derive(Debug, Clone)]
-pub struct Evidence {
+pub struct MtlsProbes {
     /// `GET <ias_url>/scim/Users?count=1`
     pub scim_read: Answer,
     /// `POST {}` to the real-time provisioning endpoint; `None` without `ips_source_system_id`.
@@ -26,7 +26,7 @@ pub struct Evidence {
     pub realtime_url: String,
 }
 
-pub fn judge(ev: &Evidence) -> Vec<Finding> {
+pub fn check(ev: &MtlsProbes) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut rejected: Vec<String> = Vec::new();
     let mut probe = |answer: &Answer,
@@ -99,8 +99,8 @@ pub fn judge(ev: &Evidence) -> Vec<Finding> {
 mod tests {
     use super::*;
 
-    fn ev(scim: Answer, rt: Option<Answer>) -> Evidence {
-        Evidence {
+    fn ev(scim: Answer, rt: Option<Answer>) -> MtlsProbes {
+        MtlsProbes {
             scim_read: scim,
             realtime: rt,
             scim_url: "https://t/scim/Users?count=1".into(),
@@ -108,8 +108,8 @@ mod tests {
         }
     }
 
-    fn codes(e: &Evidence) -> Vec<Code> {
-        judge(e).iter().map(|f| f.code).collect()
+    fn codes(e: &MtlsProbes) -> Vec<Code> {
+        check(e).iter().map(|f| f.code).collect()
     }
 
     #[test]
@@ -119,10 +119,10 @@ mod tests {
             codes(&ev(Answer::Status(401), Some(Answer::Status(401)))),
             [Code::MtlsRejected]
         );
-        let f = judge(&ev(Answer::Status(403), Some(Answer::Status(400))));
+        let f = check(&ev(Answer::Status(403), Some(Answer::Status(400))));
         assert_eq!(f[0].code, Code::TechUserMissingPermission);
         assert!(f[0].message.contains("'Read Users'"));
-        let f = judge(&ev(Answer::Status(200), Some(Answer::Status(403))));
+        let f = check(&ev(Answer::Status(200), Some(Answer::Status(403))));
         assert!(f[0].message.contains("'Access Real-Time Provisioning API'"));
         assert_eq!(
             codes(&ev(Answer::CertificateRefused("unknown_ca".into()), None)),

@@ -3,7 +3,7 @@
 //! only turns what was seen into findings.
 
 use crate::certificate::{CertificateObject, CertificateView};
-use crate::checks::cert::date;
+use crate::dates::date;
 use crate::findings::{Code, Finding, Target};
 use crate::net::ChainProblem;
 use chrono::{DateTime, Utc};
@@ -47,7 +47,7 @@ impl Seen {
 }
 
 /// Findings and the chain as a certificate object for the report.
-pub fn judge(
+pub fn check(
     target: Target,
     obs: &Observation,
     as_of: DateTime<Utc>,

@@ -2,8 +2,8 @@
 //! activation, and (converged, with a job ID) the IPS job log. Inputs are what the live calls
 //! returned; this module decides the findings.
 
-use super::api::ApiFailure;
-use crate::checks::cert::date;
+use super::failure::ApiFailure;
+use crate::dates::date;
 use crate::findings::{Code, Finding, Target};
 use chrono::{DateTime, Duration, Utc};
 
@@ -28,16 +28,16 @@ pub struct JobLog {
 }
 
 #[derive(Debug, Clone)]
-pub struct Evidence {
+pub struct SyncCalls {
     pub users: Result<LmsUsers, ApiFailure>,
     pub test_user_present: Result<bool, ApiFailure>,
     /// `None` when the job check does not apply or has no job ID.
     pub job: Option<Result<JobLog, ApiFailure>>,
 }
 
-pub fn judge(
+pub fn check(
     tenant_id: &str,
-    ev: &Evidence,
+    ev: &SyncCalls,
     as_of: DateTime<Utc>,
     stale_days: i64,
 ) -> Vec<Finding> {
@@ -120,8 +120,8 @@ mod tests {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
 
-    fn ev(users: Result<LmsUsers, ApiFailure>) -> Evidence {
-        Evidence {
+    fn ev(users: Result<LmsUsers, ApiFailure>) -> SyncCalls {
+        SyncCalls {
             users,
             test_user_present: Ok(false),
             job: None,
@@ -135,15 +135,15 @@ mod tests {
             count: 3,
             latest_change: Some(at("2025-07-08T00:00:00Z")),
         };
-        assert!(judge("T", &ev(Ok(fresh)), as_of, 7).is_empty());
+        assert!(check("T", &ev(Ok(fresh)), as_of, 7).is_empty());
         let stale = LmsUsers {
             count: 3,
             latest_change: Some(at("2025-07-07T23:59:59Z")),
         };
-        let f = judge("T", &ev(Ok(stale)), as_of, 7);
+        let f = check("T", &ev(Ok(stale)), as_of, 7);
         assert_eq!(f[0].code, Code::SyncStale);
         assert!(f[0].message.contains("2025-07-07"), "{}", f[0].message);
-        let none = judge("T", &ev(Ok(LmsUsers::default())), as_of, 7);
+        let none = check("T", &ev(Ok(LmsUsers::default())), as_of, 7);
         assert!(none[0].message.contains("never created"));
     }
 
@@ -162,7 +162,7 @@ mod tests {
             failed_entities: 2,
             error_message: None,
         }));
-        let codes: Vec<Code> = judge("T", &e, as_of, 7).iter().map(|f| f.code).collect();
+        let codes: Vec<Code> = check("T", &e, as_of, 7).iter().map(|f| f.code).collect();
         assert_eq!(codes, [Code::SyncTestUserLeftover, Code::SyncJobFailed]);
         e.test_user_present = Ok(false);
         e.job = Some(Ok(JobLog {
@@ -171,17 +171,17 @@ mod tests {
             failed_entities: 0,
             error_message: None,
         }));
-        assert!(judge("T", &e, as_of, 7).is_empty());
+        assert!(check("T", &e, as_of, 7).is_empty());
         let auth = ApiFailure::Auth {
             status: 401,
             detail: String::new(),
         };
-        let e = Evidence {
+        let e = SyncCalls {
             users: Err(auth.clone()),
             test_user_present: Err(auth),
             job: Some(Err(ApiFailure::Throttled { attempts: 4 })),
         };
-        let codes: Vec<Code> = judge("T", &e, as_of, 7).iter().map(|f| f.code).collect();
+        let codes: Vec<Code> = check("T", &e, as_of, 7).iter().map(|f| f.code).collect();
         assert_eq!(codes, [Code::ApiAuthFailed, Code::ApiThrottled]);
     }
 }

@@ -2,13 +2,13 @@
 
 use super::Exit;
 use super::args::{CertArgs, NetArgs, parse_days, parse_delimiter, parse_duration};
+use super::progress::Progress;
 use anyhow::Context as _;
 use clap::Args;
 use mtls_audit::audit::{self, Options};
 use mtls_audit::inventory;
 use mtls_audit::live::{Live, StopFlag};
 use mtls_audit::net::{Credentials, NetClient};
-use mtls_audit::progress::Progress;
 use mtls_audit::report::{self, Format, table};
 use mtls_audit::result::AuditReport;
 use mtls_audit_cert::Limits;

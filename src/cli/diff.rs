@@ -6,7 +6,7 @@ use super::Exit;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use mtls_audit::diff;
-use mtls_audit::report::{diff as render, table};
+use mtls_audit::report::{csv, json, md, table};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -49,11 +49,11 @@ pub fn run(args: DiffArgs) -> anyhow::Result<Exit> {
     match args.format {
         DiffFormat::Table => {
             let opts = table::Options::detect(stdout.is_terminal(), args.table_limit);
-            buf.extend_from_slice(render::table(&d, &opts).as_bytes());
+            buf.extend_from_slice(table::diff(&d, &opts).as_bytes());
         }
-        DiffFormat::Csv => render::write_csv(&d, &mut buf)?,
-        DiffFormat::Json => render::write_json(&d, &mut buf)?,
-        DiffFormat::Md => buf.extend_from_slice(render::markdown(&d).as_bytes()),
+        DiffFormat::Csv => csv::write_diff(&d, &mut buf)?,
+        DiffFormat::Json => json::write_diff(&d, &mut buf)?,
+        DiffFormat::Md => buf.extend_from_slice(md::render_diff(&d).as_bytes()),
     }
     let mut lock = stdout.lock();
     // A closed pipe (`| head`) is not an error worth exit code 2.

@@ -78,7 +78,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<Exit> {
     };
     let text = match args.format {
         InspectFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
-        InspectFormat::Table => mtls_audit::report::inspect::render(&report),
+        InspectFormat::Table => mtls_audit::report::screen::render(&report),
     };
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout

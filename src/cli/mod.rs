@@ -6,6 +6,7 @@ mod audit;
 mod demo;
 mod diff;
 mod inspect;
+mod progress;
 mod sim;
 
 use clap::{Parser, Subcommand};

@@ -2,7 +2,8 @@
 
 use super::text;
 use crate::certificate::CertificateObject;
-use crate::findings::Target;
+use crate::diff::{Diff, FindingKey};
+use crate::findings::{Level, Target};
 use crate::result::{AuditReport, TenantResult};
 use std::io::Write;
 
@@ -92,6 +93,71 @@ pub fn write(report: &AuditReport, w: &mut dyn Write) -> std::io::Result<()> {
             reference_match(t),
             &t.findings_column(),
             &text::spreadsheet(&remediation),
+        ];
+        out.write_record(record)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// The columns of `diff --format csv`.
+pub const DIFF_HEADER: [&str; 13] = [
+    "change",
+    "worse",
+    "tenant_id",
+    "ips_type",
+    "environment",
+    "owner",
+    "old_risk",
+    "new_risk",
+    "gained",
+    "lost",
+    "level_changed",
+    "certificates_changed",
+    "reasons",
+];
+
+/// One row per changed tenant; lists are `;`-separated as in `audit.csv`.
+pub fn write_diff(diff: &Diff, w: &mut dyn Write) -> std::io::Result<()> {
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record(DIFF_HEADER)?;
+    for c in &diff.changes {
+        let lvl = |l: Option<Level>| l.map(|l| l.as_str()).unwrap_or("");
+        let labels = |v: &[FindingKey]| v.iter().map(|k| k.label()).collect::<Vec<_>>().join(";");
+        let level_changed = c
+            .level_changed
+            .iter()
+            .map(|l| format!("{}@{}:{}>{}", l.code, l.target, l.old, l.new))
+            .collect::<Vec<_>>()
+            .join(";");
+        let certs = c
+            .certificates
+            .iter()
+            .map(|x| {
+                format!(
+                    "{}:{}>{}",
+                    x.target,
+                    x.old_sha256.as_deref().unwrap_or(""),
+                    x.new_sha256.as_deref().unwrap_or("")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(";");
+        let reasons = c.reasons.join("; ");
+        let record: [&str; 13] = [
+            c.change.as_str(),
+            if c.worse { "yes" } else { "no" },
+            &text::spreadsheet(&c.tenant_id),
+            &text::spreadsheet(&c.ips_type),
+            &text::spreadsheet(&c.environment),
+            &text::spreadsheet(&c.owner),
+            lvl(c.old_risk),
+            lvl(c.new_risk),
+            &labels(&c.gained),
+            &labels(&c.lost),
+            &level_changed,
+            &certs,
+            &text::spreadsheet(&reasons),
         ];
         out.write_record(record)?;
     }

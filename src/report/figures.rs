@@ -4,6 +4,7 @@
 //!
 //! [`Summary`]: crate::result::Summary
 
+use crate::dates::date;
 use crate::findings::{Code, Level, Target};
 use crate::inventory::{Environment, IpsType};
 use crate::result::{AuditReport, TenantResult};
@@ -28,19 +29,6 @@ pub fn rank(level: Level) -> usize {
         Level::Unknown => 2,
         Level::AtRisk => 3,
         Level::Failing => 4,
-    }
-}
-
-pub fn date(d: DateTime<Utc>) -> String {
-    d.format("%Y-%m-%d").to_string()
-}
-
-/// `2025-07-15 00:00 UTC`, or with seconds when the time has them.
-pub fn datetime(d: DateTime<Utc>) -> String {
-    if d.timestamp() % 60 == 0 {
-        d.format("%Y-%m-%d %H:%M UTC").to_string()
-    } else {
-        d.format("%Y-%m-%d %H:%M:%S UTC").to_string()
     }
 }
 

@@ -22,6 +22,7 @@ use super::table::summary_line;
 use super::text;
 use crate::certificate::CertificateObject;
 use crate::checks::Check;
+use crate::dates;
 use crate::findings::{Level, Target};
 use crate::inventory::{Environment, IpsType};
 use crate::result::{AuditReport, TenantResult};
@@ -109,7 +110,7 @@ fn page(out: &mut String, report: &AuditReport) -> std::fmt::Result {
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"generator\" content=\"{} {}\">\n<title>mTLS rollover audit — as of {}</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n",
         text::html(&report.tool.name),
         text::html(&report.tool.version),
-        figures::date(report.as_of)
+        dates::date(report.as_of)
     )?;
     header(out, report)?;
     out.push_str("<main>\n");
@@ -136,12 +137,12 @@ fn header(out: &mut String, report: &AuditReport) -> std::fmt::Result {
     write!(
         out,
         "<dt>As of</dt><dd id=\"as-of\">{}</dd>",
-        figures::datetime(report.as_of)
+        dates::datetime(report.as_of)
     )?;
     let anchor = |name: &str, d: Option<chrono::DateTime<chrono::Utc>>| match d {
         Some(d) => format!(
             "<dt>{name}</dt><dd>{} ({})</dd>",
-            figures::date(d),
+            dates::date(d),
             figures::relative(report.as_of, d)
         ),
         None => format!("<dt>{name}</dt><dd class=\"muted\">not set</dd>"),
@@ -599,7 +600,7 @@ fn tenant_details(
                 "<li>{}: {} · expires {} ({} d) · new LMS certificate: {} · <a href=\"#c{id}\">C{id}</a></li>",
                 c.target,
                 text::html(&c.cert.subject),
-                figures::date(c.cert.not_after),
+                dates::date(c.cert.not_after),
                 c.cert.days_left,
                 reference_text(c.reference_match)
             )?;
@@ -690,8 +691,8 @@ fn certificates(out: &mut String, cx: &Ctx<'_>) -> std::fmt::Result {
             text::html(&v.subject),
             text::html(&v.issuer),
             text::html(&v.serial),
-            figures::date(v.not_before),
-            figures::date(v.not_after),
+            dates::date(v.not_before),
+            dates::date(v.not_after),
             v.days_left,
             reference_text(c.reference_match),
             text::html(&v.key.to_string()),

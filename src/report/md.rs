@@ -3,11 +3,14 @@
 //! do ([`super::playbook`]). Everything from the inventory or a certificate goes through
 //! [`text::markdown`], so a tenant or owner can neither break a table nor inject markup.
 
+use super::changes::{cert_text, gained_text, keys, risk_text};
 use super::figures::{self, WORST_FIRST, rank};
 use super::playbook;
 use super::table::summary_line;
 use super::text;
 use crate::checks::Check;
+use crate::dates;
+use crate::diff::{Diff, TenantChange};
 use crate::findings::Level;
 use crate::result::AuditReport;
 use std::borrow::Cow;
@@ -45,15 +48,15 @@ fn header(out: &mut String, report: &AuditReport) -> std::fmt::Result {
     writeln!(
         out,
         "# LMS ↔ IAS/IPS mTLS certificate audit, as of {}\n",
-        figures::date(report.as_of)
+        dates::date(report.as_of)
     )?;
-    writeln!(out, "- **As of:** {}", figures::datetime(report.as_of))?;
+    writeln!(out, "- **As of:** {}", dates::datetime(report.as_of))?;
     for (name, d) in [("Cutover", report.cutover), ("Deadline", report.deadline)] {
         match d {
             Some(d) => writeln!(
                 out,
                 "- **{name}:** {} ({})",
-                figures::date(d),
+                dates::date(d),
                 figures::relative(report.as_of, d)
             )?,
             None => writeln!(out, "- **{name}:** not set")?,
@@ -315,4 +318,84 @@ mod tests {
         assert_eq!(text::markdown("a & b"), "a & b");
         assert!(matches!(text::markdown("plain – text"), Cow::Borrowed(_)));
     }
+}
+
+/// For a ticket: the two runs, the summary, what got worse and what got better.
+pub fn render_diff(diff: &Diff) -> String {
+    let mut out = String::new();
+    // Writing into a String cannot fail.
+    let _ = diff_body(&mut out, diff);
+    out
+}
+
+fn diff_body(out: &mut String, diff: &Diff) -> std::fmt::Result {
+    writeln!(out, "# mtls-audit: changes between two runs\n")?;
+    for (label, s) in [("Old", &diff.old), ("New", &diff.new)] {
+        writeln!(
+            out,
+            "- **{label}:** {} — {} {}, as of {}, {} tenants",
+            text::markdown(&s.path),
+            text::markdown(s.tool.as_deref().unwrap_or("unknown tool")),
+            text::markdown(s.version.as_deref().unwrap_or("unknown version")),
+            text::markdown(s.as_of.as_deref().unwrap_or("unknown")),
+            s.tenants
+        )?;
+    }
+    writeln!(out, "\n**{}**", text::markdown(&diff.summary_line()))?;
+    out.push_str("\n| Risk | Old | New |\n|---|---:|---:|\n");
+    for level in super::figures::WORST_FIRST {
+        writeln!(
+            out,
+            "| {level} | {} | {} |",
+            diff.old.by_risk.get(&level).copied().unwrap_or(0),
+            diff.new.by_risk.get(&level).copied().unwrap_or(0)
+        )?;
+    }
+    let sections: [(&str, bool); 2] = [("Got worse", true), ("Other changes", false)];
+    for (title, worse) in sections {
+        let rows: Vec<&TenantChange> = diff.changes.iter().filter(|c| c.worse == worse).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        writeln!(
+            out,
+            "\n## {title} ({})\n\n| Change | Tenant | Risk | Gained | Lost | Owner |\n|---|---|---|---|---|---|",
+            rows.len()
+        )?;
+        for c in rows {
+            let mut gained = gained_text(c);
+            gained.extend(cert_text(c));
+            let join = |v: Vec<String>| {
+                if v.is_empty() {
+                    "–".to_string()
+                } else {
+                    v.iter()
+                        .map(|s| text::markdown(s).into_owned())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            };
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                c.change.label(),
+                text::markdown(&c.tenant_id),
+                risk_text(c),
+                join(gained),
+                join(keys(&c.lost)),
+                if c.owner.is_empty() {
+                    "–".into()
+                } else {
+                    text::markdown(&c.owner)
+                }
+            )?;
+        }
+    }
+    if !diff.notes.is_empty() {
+        out.push_str("\n## Notes\n\n");
+        for n in &diff.notes {
+            writeln!(out, "- {}", text::markdown(n))?;
+        }
+    }
+    Ok(())
 }

@@ -1,13 +1,13 @@
 //! Renderers: one per format, all reading the same [`AuditReport`]. None decides a verdict.
 
+mod changes;
 pub mod csv;
-pub mod diff;
 pub mod figures;
 pub mod html;
-pub mod inspect;
 pub mod json;
 pub mod md;
 pub mod playbook;
+pub mod screen;
 pub mod svg;
 pub mod table;
 mod text;

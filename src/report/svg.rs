@@ -9,6 +9,7 @@
 
 use super::figures::{self, WORST_FIRST, rank};
 use super::text;
+use crate::dates;
 use crate::findings::{Level, Target};
 use crate::result::AuditReport;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
@@ -151,11 +152,11 @@ fn anchors(out: &mut String, report: &AuditReport, axis: &Axis, bottom: f64) -> 
         write!(
             out,
             "<g class=\"an {class}\"><title>{name} {}</title><line x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{bottom:.1}\"/><text x=\"{:.1}\" y=\"{y:.1}\" text-anchor=\"{}\">{name} {}</text></g>",
-            figures::datetime(d),
+            dates::datetime(d),
             y + 3.0,
             if anchor_end { x - 3.0 } else { x + 3.0 },
             if anchor_end { "end" } else { "start" },
-            figures::date(d),
+            dates::date(d),
         )?;
     }
     Ok(())
@@ -284,7 +285,7 @@ fn detail(
                 "<g class=\"c\"><title>{} · {} · expires {} ({} days left){clipped} · {}</title>",
                 text::html(&t.tenant_id),
                 target.as_str(),
-                figures::date(it.not_after),
+                dates::date(it.not_after),
                 it.days_left,
                 it.level
             )?;
@@ -307,7 +308,7 @@ fn detail(
             let label = format!(
                 "{}{} {} d",
                 if it.not_after < axis.lo { "◀ " } else { "" },
-                figures::date(it.not_after),
+                dates::date(it.not_after),
                 it.days_left
             );
             let label = if axis.contains(it.not_after) || it.not_after < axis.lo {
@@ -422,14 +423,14 @@ fn histogram(
                 }
             }
             let range = if i == 0 && early > 0 {
-                format!("on or before {}", figures::date(end - Duration::days(1)))
+                format!("on or before {}", dates::date(end - Duration::days(1)))
             } else if i + 1 == nbins && late > 0 {
-                format!("on or after {}", figures::date(start))
+                format!("on or after {}", dates::date(start))
             } else {
                 format!(
                     "{} to {}",
-                    figures::date(start),
-                    figures::date(end - Duration::days(1))
+                    dates::date(start),
+                    dates::date(end - Duration::days(1))
                 )
             };
             write!(
@@ -488,7 +489,7 @@ fn open_svg(out: &mut String, height: f64, report: &AuditReport, count: usize) -
     write!(
         out,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"timeline-svg\" class=\"timeline\" viewBox=\"0 0 {WIDTH} {height:.0}\" role=\"img\" aria-labelledby=\"timeline-desc\" data-certificates=\"{count}\"><desc id=\"timeline-desc\">Expiry of {count} certificates against the as-of date {}: {expired} already expired</desc>",
-        figures::date(report.as_of)
+        dates::date(report.as_of)
     )
 }
 

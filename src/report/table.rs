@@ -1,11 +1,15 @@
 //! The terminal table: tenants worst first, coloured only on a terminal, plain when piped.
 
+use super::changes::{cert_text, risk_text, side_line};
+use super::text;
+use crate::diff::{Change, Diff, TenantChange};
 use crate::findings::{Level, Target};
 use crate::result::AuditReport;
 use comfy_table::{
     Attribute, Cell, Color, ColumnConstraint, ContentArrangement, LineStyle, Table, TableStyle,
-    Width,
+    Width, presets,
 };
+use std::fmt::Write as _;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
@@ -306,4 +310,126 @@ mod tests {
         assert_eq!(owner_short("a\nb"), "a b");
         assert_eq!(owner_short(&"x".repeat(30)).chars().count(), 24);
     }
+}
+
+fn change_color(c: &TenantChange) -> Option<Color> {
+    if c.worse {
+        return Some(Color::Red);
+    }
+    match c.change {
+        Change::Fixed | Change::Better => Some(Color::Green),
+        _ => None,
+    }
+}
+
+/// The terminal view: the two runs, the changed tenants (worse first) and a summary line.
+pub fn diff(diff: &Diff, opts: &Options) -> String {
+    let mut out = String::new();
+    out.push_str(&side_line("old", &diff.old));
+    out.push('\n');
+    out.push_str(&side_line("new", &diff.new));
+    out.push('\n');
+    if !diff.changes.is_empty() {
+        let mut t = Table::new();
+        if opts.color {
+            t.load_style(presets::UTF8_FULL_CONDENSED).enforce_styling();
+        } else {
+            t.load_style(presets::ASCII_FULL_CONDENSED).force_no_tty();
+        }
+        match opts.width {
+            Some(w) => {
+                t.set_content_arrangement(ContentArrangement::Dynamic)
+                    .set_width(w);
+            }
+            None => {
+                t.set_content_arrangement(ContentArrangement::Disabled);
+            }
+        }
+        t.set_header(
+            [
+                "CHANGE",
+                "TENANT",
+                "RISK",
+                "FINDINGS (+ gained, - lost)",
+                "OWNER",
+            ]
+            .iter()
+            .map(|h| {
+                let c = Cell::new(h);
+                if opts.color {
+                    c.add_attribute(Attribute::Bold)
+                } else {
+                    c
+                }
+            }),
+        );
+        let shown = if opts.limit == 0 {
+            diff.changes.len()
+        } else {
+            opts.limit.min(diff.changes.len())
+        };
+        for c in &diff.changes[..shown] {
+            // "!" marks what got worse, so it reads without colour too.
+            let mut change = Cell::new(format!(
+                "{}{}",
+                if c.worse { "! " } else { "" },
+                c.change.label()
+            ));
+            let mut risk = Cell::new(risk_text(c));
+            if opts.color {
+                if let Some(col) = change_color(c) {
+                    change = change.fg(col).add_attribute(Attribute::Bold);
+                }
+                if let Some(n) = c.new_risk.or(c.old_risk) {
+                    risk = risk.fg(level_color(n));
+                }
+            }
+            let mut lines: Vec<String> = c
+                .gained
+                .iter()
+                .map(|k| format!("+ {}", k.label()))
+                .collect();
+            lines.extend(c.lost.iter().map(|k| format!("- {}", k.label())));
+            lines.extend(
+                c.level_changed
+                    .iter()
+                    .map(|l| format!("~ {}@{} {} → {}", l.code, l.target, l.old, l.new)),
+            );
+            lines.extend(cert_text(c).into_iter().map(|x| format!("~ {x}")));
+            t.add_row(vec![
+                change,
+                Cell::new(text::terminal(&c.tenant_id)),
+                risk,
+                Cell::new(if lines.is_empty() {
+                    "-".to_string()
+                } else {
+                    lines.join("\n")
+                }),
+                Cell::new(text::terminal(&c.owner)),
+            ]);
+        }
+        // Finding labels are long words (CODE@target); keep them on one line when there is room.
+        if opts.width.is_some() {
+            for (i, w) in [(0, 18), (3, 44)] {
+                if let Some(col) = t.column_mut(i) {
+                    col.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(w)));
+                }
+            }
+        }
+        out.push_str(&t.to_string());
+        out.push('\n');
+        if shown < diff.changes.len() {
+            let _ = writeln!(
+                out,
+                "… and {} more changed tenants not shown (--format csv or json lists all)",
+                diff.changes.len() - shown
+            );
+        }
+    }
+    out.push_str(&diff.summary_line());
+    out.push('\n');
+    if diff.changes.iter().any(|c| c.worse) {
+        out.push_str("(! marks a tenant that got worse)\n");
+    }
+    out
 }

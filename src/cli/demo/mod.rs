@@ -1,13 +1,15 @@
 //! `mtls-audit demo`: the built-in sample, end to end, with no setup and no network.
 
+mod fleet;
+
 use super::Exit;
 use super::audit::emit;
+use super::progress::Progress;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use clap::Args;
-use mtls_audit::demo::{self, DemoOptions};
+use fleet::DemoOptions;
 use mtls_audit::live::StopFlag;
-use mtls_audit::progress::Progress;
 use mtls_audit::report::Format;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -49,7 +51,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<Exit> {
     let stop = StopFlag::default();
     let progress = Progress::new(args.tenants as u64 + 3, std::io::stderr().is_terminal());
     let run = rt
-        .block_on(demo::run(&opts, &progress, &stop))
+        .block_on(fleet::run(&opts, &progress, &stop))
         .context("the demo could not run")?;
     emit(
         &run.report,

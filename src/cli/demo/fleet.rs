@@ -6,15 +6,15 @@
 //! LMS certificate as a zip the way SAP ships `cer.zip`, appends three rows that cannot be
 //! audited (to show how they are reported), and audits the fleet live.
 
-use crate::audit::{Options, load_references};
-use crate::checks::cert::Policy;
-use crate::findings::Level;
-use crate::inventory;
-use crate::live::{self, Live, StopFlag};
-use crate::net::{ClientIdentity, ConnectTo, Credentials, NetClient, NetConfig, RetryPolicy};
-use crate::progress::Progress;
-use crate::result::AuditReport;
 use chrono::{DateTime, Duration, Utc};
+use mtls_audit::audit::{Options, load_references};
+use mtls_audit::checks::cert::Policy;
+use mtls_audit::findings::Level;
+use mtls_audit::inventory;
+use mtls_audit::live::Progress;
+use mtls_audit::live::{self, Live, StopFlag};
+use mtls_audit::net::{ClientIdentity, ConnectTo, Credentials, NetClient, NetConfig, RetryPolicy};
+use mtls_audit::result::AuditReport;
 use mtls_audit_cert::Limits;
 use mtls_audit_sim::{self as sim, Server, SimOptions};
 use std::io::Write as _;
@@ -98,7 +98,7 @@ fn bad_rows(first_id: &str) -> String {
 /// Generates the sample, serves it and audits it. The simulator is stopped before returning.
 pub async fn run(
     opts: &DemoOptions,
-    progress: &Progress,
+    progress: &dyn Progress,
     stop: &StopFlag,
 ) -> Result<DemoRun, DemoError> {
     let fleet = sim::generate(opts.tenants, opts.seed, opts.today)?;
@@ -122,7 +122,7 @@ async fn audit_fleet(
     opts: &DemoOptions,
     fleet: &sim::Generated,
     server: &sim::SimHandle,
-    progress: &Progress,
+    progress: &dyn Progress,
     stop: &StopFlag,
 ) -> Result<DemoRun, DemoError> {
     let dir = opts.out.join("fleet");
@@ -183,7 +183,7 @@ async fn audit_fleet(
     let lms = Arc::new(lms);
     let connect_to = ConnectTo::parse(&server.addr().to_string())
         .map_err(|e| DemoError::Setup(e.to_string()))?;
-    let extra_ca = crate::net::trust::read_ca_file(&dir.join("ca.pem"))
+    let extra_ca = mtls_audit::net::trust::read_ca_file(&dir.join("ca.pem"))
         .map_err(|e| DemoError::Setup(e.to_string()))?;
     let client = NetClient::new(NetConfig {
         timeout: std::time::Duration::from_secs(3),

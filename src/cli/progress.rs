@@ -1,11 +1,13 @@
 //! The progress bar of a live audit: done/total, rate, ETA and failures so far, on stderr, only
 //! when stderr is a terminal and neither `--quiet` nor `--no-progress` is given.
 
-use crate::findings::Level;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mtls_audit::findings::Level;
+use mtls_audit::live::Progress as Observer;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-pub struct Progress {
+/// The indicatif bar, fed by the live audit as tenants finish.
+pub(crate) struct Progress {
     bar: Option<ProgressBar>,
     failing: AtomicU64,
     at_risk: AtomicU64,
@@ -14,7 +16,7 @@ pub struct Progress {
 
 impl Progress {
     /// A bar that draws only when `visible`.
-    pub fn new(total: u64, visible: bool) -> Progress {
+    pub(crate) fn new(total: u64, visible: bool) -> Progress {
         let bar = visible.then(|| {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
             // The template is a constant; if indicatif ever rejected it the bar would simply be
@@ -33,13 +35,10 @@ impl Progress {
             unknown: AtomicU64::new(0),
         }
     }
+}
 
-    pub fn hidden() -> Progress {
-        Progress::new(0, false)
-    }
-
-    /// One tenant finished with this risk.
-    pub fn tenant_done(&self, risk: Level) {
+impl Observer for Progress {
+    fn tenant_done(&self, risk: Level) {
         match risk {
             Level::Failing => self.failing.fetch_add(1, Ordering::Relaxed),
             Level::AtRisk => self.at_risk.fetch_add(1, Ordering::Relaxed),
@@ -57,13 +56,7 @@ impl Progress {
         }
     }
 
-    pub fn note(&self, msg: &str) {
-        if let Some(bar) = &self.bar {
-            bar.println(msg);
-        }
-    }
-
-    pub fn finish(&self) {
+    fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }

@@ -1,0 +1,229 @@
+//! One tenant's live checks: gather the evidence over the network (through [`super::api`])
+//! and hand it to the checks, which decide the findings.
+
+use super::api::{self, Answer, SCIM, url_with};
+use super::{Live, planned};
+use crate::audit::Options;
+use crate::checks::failure::ApiFailure;
+use crate::checks::server_tls::{self, Observation, Seen};
+use crate::checks::{Check, Outcome, mtls, sync};
+use crate::findings::Target;
+use crate::inventory::{IpsType, Tenant};
+use crate::net::{Auth, Call, Credential, Deadline};
+use chrono::{DateTime, Utc};
+use reqwest::Url;
+use std::sync::Arc;
+
+/// Every live check of one tenant: the API calls first (concurrently), then the server TLS
+/// checks, which reuse the chains those calls were shown where they can.
+pub(super) async fn live_checks(
+    t: &Tenant,
+    opts: &Options,
+    live: &Live,
+    deadline: Deadline,
+) -> Outcome {
+    let plan = planned(t, live);
+    let as_of = opts.policy.as_of;
+    let warn = opts.policy.warn_days;
+    let sync = async {
+        if plan.contains(&Check::Sync) {
+            Some(sync_health(t, opts, live, deadline).await)
+        } else {
+            None
+        }
+    };
+    let mtls = async {
+        if plan.contains(&Check::Mtls) {
+            Some(mtls_acceptance(t, live, deadline).await)
+        } else {
+            None
+        }
+    };
+    let (c, d) = tokio::join!(sync, mtls);
+    let ias_server = async {
+        match (&t.ias_url, plan.contains(&Check::IasServer)) {
+            (Some(u), true) => {
+                Some(server(live, u, Target::IasServer, as_of, warn, deadline).await)
+            }
+            _ => None,
+        }
+    };
+    let ips_server = async {
+        match (&t.ips_url, plan.contains(&Check::IpsServer)) {
+            (Some(u), true) => {
+                Some(server(live, u, Target::IpsServer, as_of, warn, deadline).await)
+            }
+            _ => None,
+        }
+    };
+    let (a, b) = tokio::join!(ias_server, ips_server);
+    let mut out = Outcome::default();
+    for o in [a, b, c, d].into_iter().flatten() {
+        out.merge(o);
+    }
+    out
+}
+
+fn host_port(u: &Url) -> (String, u16) {
+    (
+        u.host_str().unwrap_or_default().to_string(),
+        u.port_or_known_default().unwrap_or(443),
+    )
+}
+
+async fn server(
+    live: &Live,
+    url: &Url,
+    target: Target,
+    as_of: DateTime<Utc>,
+    warn_days: i64,
+    deadline: Deadline,
+) -> Outcome {
+    let (host, port) = host_port(url);
+    let endpoint = format!("{host}:{port}");
+    // Chains are recorded by server name: reuse one only for the default port, which is the
+    // one the tenant's API calls went to.
+    let recorded = if url.port().is_none() {
+        live.client.recorded_chain(&host, port, as_of)
+    } else {
+        None
+    };
+    let probed = match recorded {
+        Some(p) => Ok(p),
+        None => live.client.probe_tls(&host, port, as_of, deadline).await,
+    };
+    let result = match probed {
+        Ok(p) => Ok(Seen::from_probe(&p)),
+        Err(e) => Err(e.to_string()),
+    };
+    let (object, findings) =
+        server_tls::check(target, &Observation { endpoint, result }, as_of, warn_days);
+    let check = if target == Target::IasServer {
+        Check::IasServer
+    } else {
+        Check::IpsServer
+    };
+    Outcome {
+        certificates: object.into_iter().collect(),
+        findings,
+        run: vec![check],
+        not_run: Vec::new(),
+    }
+}
+
+async fn sync_health(t: &Tenant, opts: &Options, live: &Live, deadline: Deadline) -> Outcome {
+    let mut run = vec![Check::Sync];
+    let job_applies = t.ips_type == IpsType::Converged && t.job_id.is_some();
+    if job_applies {
+        run.push(Check::SyncJob);
+    }
+    let (Some(ias), Some(name)) = (&t.ias_url, &t.credential) else {
+        return Outcome::default();
+    };
+    let cred: Result<Arc<Credential>, ApiFailure> = match &live.credentials {
+        Some(c) => c
+            .get(name)
+            .map_err(|e| ApiFailure::Credential(e.to_string())),
+        None => Err(ApiFailure::Credential(format!(
+            "the inventory names credential '{name}' but no --credentials file was given"
+        ))),
+    };
+    let evidence = match cred {
+        Err(e) => sync::SyncCalls {
+            users: Err(e.clone()),
+            test_user_present: Err(e.clone()),
+            job: job_applies.then_some(Err(e)),
+        },
+        Ok(cred) => {
+            let auth = Auth::Credential(cred);
+            let (users, leftover, job) = tokio::join!(
+                api::lms_users(t, ias, live, &auth, deadline),
+                api::test_user(ias, live, &auth, deadline),
+                async {
+                    match (&t.job_id, job_applies) {
+                        (Some(j), true) => Some(api::job_log(j, ias, live, &auth, deadline).await),
+                        _ => None,
+                    }
+                }
+            );
+            sync::SyncCalls {
+                users,
+                test_user_present: leftover,
+                job,
+            }
+        }
+    };
+    Outcome {
+        certificates: Vec::new(),
+        findings: sync::check(
+            &t.tenant_id,
+            &evidence,
+            opts.policy.as_of,
+            opts.sync_stale_days,
+        ),
+        run,
+        not_run: Vec::new(),
+    }
+}
+
+async fn mtls_acceptance(t: &Tenant, live: &Live, deadline: Deadline) -> Outcome {
+    let (Some(ias), Some(lms)) = (&t.ias_url, &live.lms) else {
+        return Outcome::default();
+    };
+    let scim_url = match url_with(ias, "/scim/Users", &[("count", "1")]) {
+        Ok(u) => u,
+        Err(_) => return Outcome::default(),
+    };
+    // The real-time endpoint of the LMS source system: on the IAS host (converged) or on the
+    // NEO IPS certificate host, exactly as SPEC §5 words it.
+    let realtime_url = match (&t.ips_source_system_id, t.ips_type) {
+        (Some(sid), IpsType::Converged) => url_with(
+            ias,
+            &format!("/ipsproxy/service/api/v1/systems/{sid}/entities/user"),
+            &[],
+        )
+        .ok(),
+        (Some(sid), IpsType::Neo) => t.ips_url.as_ref().and_then(|u| {
+            url_with(
+                u,
+                &format!("/ipsproxy/certapi/v1/systems/{sid}/entities/user"),
+                &[],
+            )
+            .ok()
+        }),
+        (None, _) => None,
+    };
+    let scim = api::probe(
+        live,
+        Call::get(scim_url.as_str()).map(|c| c.accept(SCIM)),
+        lms,
+        deadline,
+    );
+    let rt = async {
+        match &realtime_url {
+            Some(u) => Some(
+                api::probe(
+                    live,
+                    Call::post(u.as_str()).map(|c| c.json(&serde_json::json!({}))),
+                    lms,
+                    deadline,
+                )
+                .await,
+            ),
+            None => None,
+        }
+    };
+    let (scim_read, realtime) = tokio::join!(scim, rt);
+    let ev = mtls::MtlsProbes {
+        scim_read,
+        realtime,
+        scim_url: scim_url.to_string(),
+        realtime_url: realtime_url.map(|u| u.to_string()).unwrap_or_default(),
+    };
+    Outcome {
+        certificates: Vec::new(),
+        findings: mtls::check(&ev),
+        run: vec![Check::Mtls],
+        not_run: Vec::new(),
+    }
+}
