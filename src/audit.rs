@@ -31,7 +31,7 @@ pub struct Options {
 /// One evidence file judged for one target: the same for every tenant that points at it, so it
 /// is computed once and cloned (cheaply: the certificate view and messages are shared).
 #[derive(Debug, Clone)]
-pub struct Judged {
+pub(crate) struct Judged {
     pub object: Option<CertificateObject>,
     pub findings: Vec<Finding>,
     pub readable: bool,
@@ -82,14 +82,14 @@ impl CertFiles {
         CertFiles { files }
     }
 
-    pub fn get(&self, path: &Path, target: Target) -> Option<&Judged> {
+    pub(crate) fn get(&self, path: &Path, target: Target) -> Option<&Judged> {
         self.files.get(path).map(|j| &j[slot(target)])
     }
 }
 
 /// The checks that apply to a tenant of this IPS type at all (others are neither run nor
 /// "not run": a converged tenant has no IPS inbound certificate, a NEO tenant no job-log API).
-pub fn applicable(t: &Tenant) -> Vec<Check> {
+pub(crate) fn applicable(t: &Tenant) -> Vec<Check> {
     let mut v = vec![Check::IasAdminCert];
     if t.ips_type == IpsType::Neo {
         v.push(Check::IpsInboundCert);
@@ -238,7 +238,7 @@ pub fn finish(t: &Tenant, mut outcome: Outcome) -> TenantResult {
 }
 
 /// Builds the report from finished tenants (in inventory order).
-pub fn report(
+pub(crate) fn report(
     inv: &Inventory,
     opts: &Options,
     tenants: Vec<TenantResult>,
@@ -285,7 +285,11 @@ pub fn run_offline(inv: &Inventory, opts: &Options) -> AuditReport {
 
 /// The offline checks of every tenant, in inventory order: each evidence file is loaded and
 /// judged once, tenants are checked in parallel. The live audit starts from these too.
-pub fn offline_outcomes(tenants: &[Tenant], policy: &Policy, limits: &Limits) -> Vec<Outcome> {
+pub(crate) fn offline_outcomes(
+    tenants: &[Tenant],
+    policy: &Policy,
+    limits: &Limits,
+) -> Vec<Outcome> {
     let evidence = CertFiles::load(tenants, policy, limits);
     tenants
         .par_iter()

@@ -29,7 +29,7 @@ pub struct CertificateView {
 
 impl CertificateView {
     /// The view of a certificate's facts at a given as-of time.
-    pub fn of(facts: &CertFacts, as_of: DateTime<Utc>) -> CertificateView {
+    pub(crate) fn of(facts: &CertFacts, as_of: DateTime<Utc>) -> CertificateView {
         CertificateView {
             subject: facts.subject.clone(),
             issuer: facts.issuer.clone(),

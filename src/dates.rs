@@ -3,12 +3,12 @@
 use chrono::{DateTime, Utc};
 
 /// `2025-07-15`.
-pub fn date(d: DateTime<Utc>) -> String {
+pub(crate) fn date(d: DateTime<Utc>) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
 /// `2025-07-15 00:00 UTC`, or with seconds when the time has them.
-pub fn datetime(d: DateTime<Utc>) -> String {
+pub(crate) fn datetime(d: DateTime<Utc>) -> String {
     if d.timestamp() % 60 == 0 {
         d.format("%Y-%m-%d %H:%M UTC").to_string()
     } else {

@@ -56,7 +56,7 @@ fn list<'a>(v: &'a Value, key: &str) -> &'a [Value] {
 
 /// One finding as compared: `CODE@target` at a level.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct FindingKey {
+pub(crate) struct FindingKey {
     pub code: String,
     pub target: String,
     pub level: Level,
@@ -64,13 +64,13 @@ pub struct FindingKey {
 
 impl FindingKey {
     /// `CODE@target`, as in the CSV `findings` column.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         format!("{}@{}", self.code, self.target)
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunTenant {
+pub(crate) struct RunTenant {
     pub tenant_id: String,
     pub ips_type: String,
     pub environment: String,
@@ -136,7 +136,7 @@ pub fn read(path: &Path) -> Result<Run, ReadError> {
 }
 
 /// Parses the text of an `audit.json`; `name` is how the run is named in the diff.
-pub fn parse(name: &str, bytes: &[u8]) -> Result<Run, String> {
+pub(crate) fn parse(name: &str, bytes: &[u8]) -> Result<Run, String> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err("the file is empty".to_string());
@@ -223,7 +223,7 @@ pub fn parse(name: &str, bytes: &[u8]) -> Result<Run, String> {
 /// How a tenant changed between the runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Change {
+pub(crate) enum Change {
     /// Was below `AT_RISK`, now at or above it.
     NewlyAtRisk,
     /// Risk level went up, but not across `AT_RISK`.
@@ -243,7 +243,7 @@ pub enum Change {
 }
 
 impl Change {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Change::NewlyAtRisk => "newly_at_risk",
             Change::Worse => "worse",
@@ -257,14 +257,14 @@ impl Change {
     }
 
     /// For people: `newly at risk`, `findings changed`, …
-    pub fn label(self) -> String {
+    pub(crate) fn label(self) -> String {
         self.as_str().replace('_', " ")
     }
 }
 
 /// A finding whose level changed between the runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LevelChange {
+pub(crate) struct LevelChange {
     pub code: String,
     pub target: String,
     pub old: Level,
@@ -273,14 +273,14 @@ pub struct LevelChange {
 
 /// A certificate target whose certificate changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CertChange {
+pub(crate) struct CertChange {
     pub target: String,
     pub old_sha256: Option<String>,
     pub new_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TenantChange {
+pub(crate) struct TenantChange {
     pub tenant_id: String,
     pub change: Change,
     /// Whether this change makes the comparison worse (see the module documentation).
@@ -301,7 +301,7 @@ pub struct TenantChange {
 
 /// What the diff says about one side.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Side {
+pub(crate) struct Side {
     pub path: String,
     pub tool: Option<String>,
     pub version: Option<String>,
@@ -332,7 +332,7 @@ impl Side {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counts {
+pub(crate) struct Counts {
     pub fixed: u64,
     pub newly_at_risk: u64,
     pub worse: u64,
@@ -572,7 +572,7 @@ pub fn compare(old: &Run, new: &Run) -> Diff {
 
 impl Diff {
     /// `2 fixed, 1 newly at risk, …; 4 findings gained, 6 lost`, without zero counts.
-    pub fn summary_line(&self) -> String {
+    pub(crate) fn summary_line(&self) -> String {
         let s = &self.summary;
         let parts: Vec<String> = [
             (s.newly_at_risk, "newly at risk"),

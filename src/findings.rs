@@ -17,7 +17,7 @@ pub enum Level {
 }
 
 impl Level {
-    pub const ALL: [Level; 5] = [
+    pub(crate) const ALL: [Level; 5] = [
         Level::Ok,
         Level::Warn,
         Level::Unknown,
@@ -66,7 +66,7 @@ pub enum Target {
 }
 
 impl Target {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Target::IasAdminCert => "ias_admin_cert",
             Target::IpsInboundCert => "ips_inbound_cert",
@@ -96,7 +96,7 @@ pub enum Impact {
 }
 
 impl Impact {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Impact::UserSync => "user_sync",
             Impact::SiteCreation => "site_creation",

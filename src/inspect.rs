@@ -28,7 +28,7 @@ pub struct InspectTarget {
 }
 
 impl InspectTarget {
-    pub fn risk(&self) -> Level {
+    pub(crate) fn risk(&self) -> Level {
         self.findings
             .iter()
             .map(|f| f.level)
@@ -63,7 +63,7 @@ pub fn file(target: &str, path: &Path, policy: &Policy, limits: &Limits) -> Insp
 
 /// Builds the inspect entry from a load result; shared with the server probe, which hands in
 /// the chain it recorded.
-pub fn from_bundle(
+pub(crate) fn from_bundle(
     target: &str,
     loaded: Result<&Bundle, &LoadError>,
     policy: &Policy,

@@ -19,14 +19,14 @@ pub enum IpsType {
 }
 
 impl IpsType {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             IpsType::Neo => "neo",
             IpsType::Converged => "converged",
         }
     }
 
-    pub fn parse(s: &str) -> Option<IpsType> {
+    pub(crate) fn parse(s: &str) -> Option<IpsType> {
         match s.trim().to_ascii_lowercase().as_str() {
             "neo" => Some(IpsType::Neo),
             "converged" => Some(IpsType::Converged),
@@ -49,7 +49,7 @@ pub enum Environment {
 }
 
 impl Environment {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Environment::Preview => "preview",
             Environment::Production => "production",
@@ -57,7 +57,7 @@ impl Environment {
     }
 
     /// Empty means production (SPEC §3).
-    pub fn parse(s: &str) -> Option<Environment> {
+    pub(crate) fn parse(s: &str) -> Option<Environment> {
         match s.trim().to_ascii_lowercase().as_str() {
             "" | "production" | "prod" => Some(Environment::Production),
             "preview" => Some(Environment::Preview),

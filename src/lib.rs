@@ -16,7 +16,7 @@
 pub mod audit;
 pub mod certificate;
 pub mod checks;
-pub mod dates;
+mod dates;
 
 pub mod diff;
 pub mod findings;
@@ -27,4 +27,4 @@ pub mod net;
 pub mod remediation;
 pub mod report;
 pub mod result;
-pub mod sap;
+mod sap;

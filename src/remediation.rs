@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 /// The tenant facts remediation text is written from, shared by all of a tenant's findings.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TenantContext {
+pub(crate) struct TenantContext {
     pub tenant_id: String,
     pub ips_type: IpsType,
     pub ips_source_system_id: Option<String>,
@@ -20,7 +20,7 @@ pub struct TenantContext {
 }
 
 impl TenantContext {
-    pub fn context(&self) -> Context<'_> {
+    pub(crate) fn context(&self) -> Context<'_> {
         Context {
             tenant_id: &self.tenant_id,
             ips_type: self.ips_type,
@@ -45,7 +45,7 @@ pub enum Remediation {
 }
 
 impl Remediation {
-    pub fn text(&self) -> Cow<'_, str> {
+    pub(crate) fn text(&self) -> Cow<'_, str> {
         match self {
             Remediation::Text(t) => Cow::Borrowed(t),
             Remediation::For {
@@ -56,7 +56,7 @@ impl Remediation {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         matches!(self, Remediation::Text(t) if t.is_empty())
     }
 }

@@ -11,8 +11,6 @@ use crate::findings::{Code, Finding, Impact, Level, Target};
 use crate::inventory::{Environment, InventoryError, IpsType};
 use crate::remediation::Remediation;
 use chrono::{DateTime, Utc};
-use mtls_audit_cert::CertFacts;
-pub use mtls_audit_cert::KeyInfo;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -91,7 +89,7 @@ impl TenantFinding {
 
 impl TenantResult {
     /// `CODE@target;CODE@target`, the CSV `findings` column.
-    pub fn findings_column(&self) -> String {
+    pub(crate) fn findings_column(&self) -> String {
         let mut out = String::new();
         for (i, f) in self.findings.iter().enumerate() {
             if i > 0 {
@@ -106,7 +104,7 @@ impl TenantResult {
 
     /// The tenant's remediation, one block per distinct text, worst finding first (the CSV's
     /// `remediation` column).
-    pub fn remediation_steps(&self) -> Vec<std::borrow::Cow<'_, str>> {
+    pub(crate) fn remediation_steps(&self) -> Vec<std::borrow::Cow<'_, str>> {
         let mut out: Vec<std::borrow::Cow<'_, str>> = Vec::new();
         for f in &self.findings {
             let text = f.remediation.text();
@@ -117,14 +115,14 @@ impl TenantResult {
         out
     }
 
-    pub fn certificate(&self, target: Target) -> Option<&CertificateObject> {
+    pub(crate) fn certificate(&self, target: Target) -> Option<&CertificateObject> {
         self.certificates.iter().find(|c| c.target == target)
     }
 }
 
 /// Coverage of one check across the fleet.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Coverage {
+pub(crate) struct Coverage {
     pub run: u64,
     pub not_run: u64,
 }
@@ -215,7 +213,7 @@ fn default_true() -> bool {
 impl AuditReport {
     /// Tenant indexes sorted worst first: risk descending, then more findings, then inventory
     /// order. Renderers that list "worst first" use this one ordering.
-    pub fn worst_first(&self) -> Vec<usize> {
+    pub(crate) fn worst_first(&self) -> Vec<usize> {
         let mut idx: Vec<usize> = (0..self.tenants.len()).collect();
         idx.sort_by(|&a, &b| {
             let (ta, tb) = (&self.tenants[a], &self.tenants[b]);
@@ -230,20 +228,5 @@ impl AuditReport {
                 .then_with(|| ta.line.cmp(&tb.line))
         });
         idx
-    }
-
-    /// The highest tenant risk, counting inventory errors as `UNKNOWN` (a row we could not
-    /// audit may be a tenant at risk).
-    pub fn worst_level(&self) -> Level {
-        let mut worst = self
-            .tenants
-            .iter()
-            .map(|t| t.risk)
-            .max()
-            .unwrap_or(Level::Ok);
-        if !self.inventory_errors.is_empty() {
-            worst = worst.max(Level::Unknown);
-        }
-        worst
     }
 }

@@ -23,11 +23,11 @@ impl References {
         References { certs, sha256 }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.certs.is_empty()
     }
 
-    pub fn matches(&self, c: &CertFacts) -> bool {
+    pub(crate) fn matches(&self, c: &CertFacts) -> bool {
         self.sha256.contains(&c.sha256)
     }
 }
@@ -48,7 +48,7 @@ fn short(sha256: &str) -> &str {
 }
 
 /// Judges one evidence file. `source` names it in messages (the path as resolved).
-pub fn check(
+pub(crate) fn check(
     target: Target,
     source: &str,
     evidence: Result<&Bundle, &LoadError>,

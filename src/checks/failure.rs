@@ -4,7 +4,7 @@
 use crate::findings::{Code, Finding, Target};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ApiFailure {
+pub(crate) enum ApiFailure {
     /// Our own credential was refused (401) or lacks a permission (403).
     Auth { status: u16, detail: String },
     /// Still 429 after the retries.
@@ -20,7 +20,7 @@ pub enum ApiFailure {
 
 impl ApiFailure {
     /// The finding for a failed call; `what` names the call ("SCIM users query").
-    pub fn finding(&self, target: Target, what: &str) -> Finding {
+    pub(crate) fn finding(&self, target: Target, what: &str) -> Finding {
         match self {
             ApiFailure::Auth { status, detail } => Finding::new(
                 Code::ApiAuthFailed,

@@ -2,11 +2,11 @@
 //! audit decides which run for which tenant and combines what they return.
 
 pub mod cert;
-pub mod failure;
-pub mod mtls;
-pub mod permissions;
-pub mod server_tls;
-pub mod sync;
+pub(crate) mod failure;
+pub(crate) mod mtls;
+pub(crate) mod permissions;
+pub(crate) mod server_tls;
+pub(crate) mod sync;
 
 use crate::certificate::CertificateObject;
 use crate::findings::Finding;
@@ -22,7 +22,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    pub fn merge(&mut self, other: Outcome) {
+    pub(crate) fn merge(&mut self, other: Outcome) {
         self.certificates.extend(other.certificates);
         self.findings.extend(other.findings);
         for c in other.run {
@@ -61,7 +61,7 @@ pub enum Check {
 }
 
 impl Check {
-    pub const ALL: [Check; 9] = [
+    pub(crate) const ALL: [Check; 9] = [
         Check::IasAdminCert,
         Check::IpsInboundCert,
         Check::Reference,
@@ -73,7 +73,7 @@ impl Check {
         Check::Mtls,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Check::IasAdminCert => "ias_admin_cert",
             Check::IpsInboundCert => "ips_inbound_cert",

@@ -7,7 +7,7 @@ use crate::findings::{Code, Finding, Target};
 /// The answer to one probe: an HTTP status, a TLS-level refusal of the client certificate, or
 /// a failure to get any answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Answer {
+pub(crate) enum Answer {
     Status(u16),
     /// The server refused the client certificate during or right after the handshake (a TLS
     /// alert such as bad_certificate, unknown_ca, certificate_required).
@@ -16,7 +16,7 @@ pub enum Answer {
 }
 
 #[derive(Debug, Clone)]
-pub struct MtlsProbes {
+pub(crate) struct MtlsProbes {
     /// `GET <ias_url>/scim/Users?count=1`
     pub scim_read: Answer,
     /// `POST {}` to the real-time provisioning endpoint; `None` without `ips_source_system_id`.
@@ -26,7 +26,7 @@ pub struct MtlsProbes {
     pub realtime_url: String,
 }
 
-pub fn check(ev: &MtlsProbes) -> Vec<Finding> {
+pub(crate) fn check(ev: &MtlsProbes) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut rejected: Vec<String> = Vec::new();
     let mut probe = |answer: &Answer,

@@ -17,7 +17,7 @@ fn norm(label: &str) -> String {
 }
 
 /// The required permissions missing from `declared`.
-pub fn missing(declared: &[String]) -> Vec<&'static str> {
+pub(crate) fn missing(declared: &[String]) -> Vec<&'static str> {
     let have: Vec<String> = declared.iter().map(|d| norm(d)).collect();
     REQUIRED
         .iter()
@@ -27,7 +27,7 @@ pub fn missing(declared: &[String]) -> Vec<&'static str> {
 }
 
 /// One finding per missing permission, naming it.
-pub fn check(declared: &[String], tenant_id: &str) -> Vec<Finding> {
+pub(crate) fn check(declared: &[String], tenant_id: &str) -> Vec<Finding> {
     missing(declared)
         .into_iter()
         .map(|perm| {

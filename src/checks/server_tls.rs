@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 /// What the probe saw at one host.
 #[derive(Debug, Clone)]
-pub struct Observation {
+pub(crate) struct Observation {
     /// `host:port` as connected (by name; a `--connect-to` address is not shown).
     pub endpoint: String,
     /// The chain and its validation, or why no chain could be read: the network layer's
@@ -21,7 +21,7 @@ pub struct Observation {
 }
 
 #[derive(Debug, Clone)]
-pub struct Seen {
+pub(crate) struct Seen {
     /// Leaf first, as presented.
     pub chain: Vec<Arc<CertFacts>>,
     /// The chain validated against the trusted roots at the as-of time.
@@ -33,7 +33,7 @@ pub struct Seen {
 impl Seen {
     /// What the TLS probe recorded. A certificate that does not parse is left out of the chain
     /// (the validation result still reflects it).
-    pub fn from_probe(p: &crate::net::ProbeResult) -> Seen {
+    pub(crate) fn from_probe(p: &crate::net::ProbeResult) -> Seen {
         Seen {
             chain: p
                 .chain
@@ -47,7 +47,7 @@ impl Seen {
 }
 
 /// Findings and the chain as a certificate object for the report.
-pub fn check(
+pub(crate) fn check(
     target: Target,
     obs: &Observation,
     as_of: DateTime<Utc>,

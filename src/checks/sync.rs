@@ -11,7 +11,7 @@ use crate::sap::TEST_USER;
 
 /// What the SCIM query for LMS-provisioned users found (every page read).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LmsUsers {
+pub(crate) struct LmsUsers {
     pub count: u64,
     /// The newest `meta.created` or `meta.lastModified` among them.
     pub latest_change: Option<DateTime<Utc>>,
@@ -19,7 +19,7 @@ pub struct LmsUsers {
 
 /// What the job log export said.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobLog {
+pub(crate) struct JobLog {
     pub job_id: String,
     /// As IPS words it: `Success`, `Finished with Error`, `Running`, …
     pub status: String,
@@ -28,14 +28,14 @@ pub struct JobLog {
 }
 
 #[derive(Debug, Clone)]
-pub struct SyncCalls {
+pub(crate) struct SyncCalls {
     pub users: Result<LmsUsers, ApiFailure>,
     pub test_user_present: Result<bool, ApiFailure>,
     /// `None` when the job check does not apply or has no job ID.
     pub job: Option<Result<JobLog, ApiFailure>>,
 }
 
-pub fn check(
+pub(crate) fn check(
     tenant_id: &str,
     ev: &SyncCalls,
     as_of: DateTime<Utc>,

@@ -65,11 +65,11 @@ impl StopFlag {
         self.0.1.notify_waiters();
     }
 
-    pub fn is_stopped(&self) -> bool {
+    pub(crate) fn is_stopped(&self) -> bool {
         self.0.0.load(Ordering::SeqCst)
     }
 
-    pub async fn stopped(&self) {
+    pub(crate) async fn stopped(&self) {
         let notified = self.0.1.notified();
         if self.is_stopped() {
             return;

@@ -1,7 +1,7 @@
 //! One tenant's live checks: gather the evidence over the network (through [`super::api`])
 //! and hand it to the checks, which decide the findings.
 
-use super::api::{self, Answer, SCIM, url_with};
+use super::api::{self, SCIM, url_with};
 use super::{Live, planned};
 use crate::audit::Options;
 use crate::checks::failure::ApiFailure;

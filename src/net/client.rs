@@ -61,8 +61,6 @@ pub struct Call {
     body: Option<(&'static str, Vec<u8>)>,
     deadline: Deadline,
     family: Option<ApiFamily>,
-    retry: bool,
-    token_url: Option<Url>,
 }
 
 impl fmt::Debug for Call {
@@ -87,7 +85,7 @@ fn safe_url(url: &Url) -> String {
 
 impl Call {
     /// A request with `method` to `url` (http or https, with a host).
-    pub fn new(method: Method, url: &str) -> Result<Call, NetError> {
+    pub(crate) fn new(method: Method, url: &str) -> Result<Call, NetError> {
         let invalid = |reason: String| NetError::InvalidUrl {
             url: url.split(['?', '#']).next().unwrap_or("").to_string(),
             reason,
@@ -110,8 +108,6 @@ impl Call {
             body: None,
             deadline: Deadline::none(),
             family: None,
-            retry: true,
-            token_url: None,
         })
     }
 
@@ -138,47 +134,29 @@ impl Call {
     }
 
     /// Adds a header (not for credentials: use [`Call::auth`], whose values are never logged).
-    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Call {
+    pub(crate) fn header(mut self, name: HeaderName, value: HeaderValue) -> Call {
         self.headers.push((name, value));
         self
     }
 
     /// `Accept: <media type>`.
-    pub fn accept(self, media_type: &'static str) -> Call {
+    pub(crate) fn accept(self, media_type: &'static str) -> Call {
         self.header(ACCEPT, HeaderValue::from_static(media_type))
     }
 
     /// A body with its content type.
-    pub fn body(mut self, content_type: &'static str, body: Vec<u8>) -> Call {
+    pub(crate) fn body(mut self, content_type: &'static str, body: Vec<u8>) -> Call {
         self.body = Some((content_type, body));
         self
     }
 
     /// A JSON body (`application/json`).
-    pub fn json(self, value: &serde_json::Value) -> Call {
+    pub(crate) fn json(self, value: &serde_json::Value) -> Call {
         self.body("application/json", value.to_string().into_bytes())
     }
 
-    /// The rate budget to count this request in; by default taken from the path.
-    pub fn family(mut self, family: ApiFamily) -> Call {
-        self.family = Some(family);
-        self
-    }
-
-    /// Never retry this request (for a call that must not be repeated).
-    pub fn no_retry(mut self) -> Call {
-        self.retry = false;
-        self
-    }
-
-    /// The OAuth token endpoint; by default `<scheme>://<host>[:port]/oauth2/token` of the URL.
-    pub fn token_url(mut self, url: &str) -> Result<Call, NetError> {
-        self.token_url = Some(Call::get(url)?.url);
-        Ok(self)
-    }
-
     /// The URL's host.
-    pub fn host(&self) -> &str {
+    pub(crate) fn host(&self) -> &str {
         self.url.host_str().unwrap_or("")
     }
 
@@ -220,7 +198,7 @@ impl fmt::Debug for Response {
 
 impl Response {
     /// 2xx.
-    pub fn is_success(&self) -> bool {
+    pub(crate) fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
 
@@ -235,7 +213,7 @@ impl Response {
     }
 
     /// The body as JSON.
-    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, NetError> {
+    pub(crate) fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, NetError> {
         serde_json::from_slice(&self.body).map_err(|e| NetError::Decode {
             host: self.host.clone(),
             reason: e.to_string(),
@@ -406,7 +384,7 @@ impl NetClient {
     }
 
     /// A client with the given anchors (loading the system roots once for many clients).
-    pub fn with_trust(cfg: NetConfig, trust: TrustStore) -> NetClient {
+    pub(crate) fn with_trust(cfg: NetConfig, trust: TrustStore) -> NetClient {
         let limiter = Limiter::new(cfg.concurrency, cfg.per_host, cfg.budgets);
         NetClient {
             inner: Arc::new(Inner {
@@ -419,21 +397,6 @@ impl NetClient {
                 recorder: Arc::new(ChainRecorder::default()),
             }),
         }
-    }
-
-    /// The settings.
-    pub fn config(&self) -> &NetConfig {
-        &self.inner.cfg
-    }
-
-    /// The trust anchors.
-    pub fn trust(&self) -> &TrustStore {
-        &self.inner.trust
-    }
-
-    /// The LMS identity of `--lms-cert/--lms-key`, if given.
-    pub fn lms_identity(&self) -> Option<Arc<ClientIdentity>> {
-        self.inner.cfg.lms_identity.clone()
     }
 
     fn http_client(&self, identity: Option<&ClientIdentity>) -> Result<reqwest::Client, NetError> {
@@ -512,10 +475,7 @@ impl NetClient {
         client_id: &str,
         secret: &Secret,
     ) -> Result<Response, NetError> {
-        let token_url = call
-            .token_url
-            .clone()
-            .unwrap_or_else(|| call.default_token_url());
+        let token_url = call.default_token_url();
         let client = self.http_client(None)?;
         let first = self
             .token(&token_url, cred, client_id, secret, call.deadline, None)
@@ -587,8 +547,6 @@ impl NetClient {
             )),
             deadline,
             family: Some(ApiFamily::OAuthToken),
-            retry: true,
-            token_url: None,
         };
         let client = self.http_client(None)?;
         let resp = self
@@ -680,7 +638,7 @@ impl NetClient {
                         method = %call.method, host = %host, path = %call.url.path(),
                         status = raw.status, attempt, elapsed_ms, "request"
                     );
-                    if call.retry && retryable_status(raw.status) && retries < cfg.retry.retries {
+                    if retryable_status(raw.status) && retries < cfg.retry.retries {
                         let retry_after = raw
                             .headers
                             .get(RETRY_AFTER)
@@ -729,7 +687,7 @@ impl NetClient {
                 method = %call.method, host = %host, path = %call.url.path(),
                 attempt, elapsed_ms, outcome = %failure, "request"
             );
-            if call.retry && failure.is_retryable() && retries < cfg.retry.retries {
+            if failure.is_retryable() && retries < cfg.retry.retries {
                 let wait = cfg.retry.backoff(retries + 1);
                 if call.deadline.allows(wait) {
                     retries += 1;
@@ -796,7 +754,7 @@ impl NetClient {
     /// (validated at `as_of` like a probe's), without a handshake of its own; `None` when no
     /// call reached the host. Chains are recorded by server name, so use it only for the port
     /// the calls went to.
-    pub fn recorded_chain(
+    pub(crate) fn recorded_chain(
         &self,
         host: &str,
         port: u16,

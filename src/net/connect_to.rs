@@ -56,12 +56,12 @@ impl ConnectTo {
     }
 
     /// The host (name or IP address, without brackets).
-    pub fn host(&self) -> &str {
+    pub(crate) fn host(&self) -> &str {
         &self.host
     }
 
     /// The port.
-    pub fn port(&self) -> u16 {
+    pub(crate) fn port(&self) -> u16 {
         self.port
     }
 }
@@ -85,7 +85,7 @@ impl fmt::Display for ConnectTo {
 
 /// A host name that could not be turned into an address.
 #[derive(Debug, thiserror::Error)]
-pub enum ResolveError {
+pub(crate) enum ResolveError {
     /// The system resolver failed (no such name, no DNS server, …).
     #[error("DNS lookup of {host} failed: {source}")]
     Lookup {
@@ -100,7 +100,7 @@ pub enum ResolveError {
 
 impl ResolveError {
     /// The name that was looked up.
-    pub fn host(&self) -> &str {
+    pub(crate) fn host(&self) -> &str {
         match self {
             ResolveError::Lookup { host, .. } | ResolveError::NoAddress { host } => host,
         }
@@ -108,7 +108,7 @@ impl ResolveError {
 }
 
 /// The host and port a connection to `host:port` really goes to.
-pub fn destination<'a>(
+pub(crate) fn destination<'a>(
     connect_to: Option<&'a ConnectTo>,
     host: &'a str,
     port: u16,
@@ -120,7 +120,7 @@ pub fn destination<'a>(
 }
 
 /// Resolves `host` (a name, an IP address, or a bracketed IPv6 address) to socket addresses.
-pub async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, ResolveError> {
+pub(crate) async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, ResolveError> {
     let bare = host
         .strip_prefix('[')
         .and_then(|h| h.strip_suffix(']'))

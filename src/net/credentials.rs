@@ -35,7 +35,7 @@ impl Secret {
     }
 
     /// The value, for the one place that sends it.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -54,14 +54,14 @@ impl fmt::Display for Secret {
 
 /// How a credential authenticates (the `auth` key).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthMode {
+pub(crate) enum AuthMode {
     Basic,
     OAuth,
     Mtls,
 }
 
 impl AuthMode {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             AuthMode::Basic => "basic",
             AuthMode::OAuth => "oauth",
@@ -98,17 +98,17 @@ impl Credential {
     }
 
     /// Its name in the credentials file.
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 
     /// What it holds.
-    pub fn kind(&self) -> &CredentialKind {
+    pub(crate) fn kind(&self) -> &CredentialKind {
         &self.kind
     }
 
     /// Its auth mode.
-    pub fn mode(&self) -> AuthMode {
+    pub(crate) fn mode(&self) -> AuthMode {
         match self.kind {
             CredentialKind::Basic { .. } => AuthMode::Basic,
             CredentialKind::OAuth { .. } => AuthMode::OAuth,
@@ -120,7 +120,7 @@ impl Credential {
 /// What is wrong with one credential. The Display never holds a secret value: only names of
 /// keys, variables and files.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CredentialProblem {
+pub(crate) enum CredentialProblem {
     /// The inventory names a credential the file does not define.
     NotDefined,
     /// `[credential.NAME]` is not a table.
@@ -197,7 +197,7 @@ impl fmt::Display for CredentialProblem {
 /// One credential that cannot be used, naming the file, the credential and the problem.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{file}: credential '{name}': {problem}")]
-pub struct CredentialError {
+pub(crate) struct CredentialError {
     pub file: String,
     pub name: String,
     pub problem: CredentialProblem,
@@ -259,7 +259,7 @@ impl Credentials {
 
     /// Parses the text of a credentials file found at `path` (relative paths inside it are
     /// taken from `path`'s folder).
-    pub fn parse(
+    pub(crate) fn parse(
         text: &str,
         path: &Path,
         env: impl Fn(&str) -> Option<String>,
@@ -317,13 +317,8 @@ impl Credentials {
         })
     }
 
-    /// The file the credentials came from.
-    pub fn file(&self) -> &Path {
-        &self.file
-    }
-
     /// The credential named `name`, or why it cannot be used (including "not defined").
-    pub fn get(&self, name: &str) -> Result<Arc<Credential>, CredentialError> {
+    pub(crate) fn get(&self, name: &str) -> Result<Arc<Credential>, CredentialError> {
         match self.entries.get(name) {
             Some(r) => r.clone(),
             None => Err(CredentialError {
@@ -335,9 +330,8 @@ impl Credentials {
     }
 
     /// Every entry, by name, with its result.
-    pub fn entries(
-        &self,
-    ) -> impl Iterator<Item = (&str, &Result<Arc<Credential>, CredentialError>)> {
+    #[cfg(test)]
+    fn entries(&self) -> impl Iterator<Item = (&str, &Result<Arc<Credential>, CredentialError>)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v))
     }
 

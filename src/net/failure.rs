@@ -38,7 +38,7 @@ pub enum TlsFailure {
 
 impl TlsFailure {
     /// Maps a rustls error.
-    pub fn from_rustls(e: &rustls::Error) -> TlsFailure {
+    pub(crate) fn from_rustls(e: &rustls::Error) -> TlsFailure {
         match e {
             rustls::Error::AlertReceived(a) => TlsFailure::AlertReceived(*a),
             rustls::Error::InvalidCertificate(_) => {
@@ -107,7 +107,7 @@ impl Unreachable {
 
     /// Whether trying again may help: connection-level trouble yes; a name that does not
     /// resolve or a TLS refusal gives the same answer next time.
-    pub fn is_retryable(&self) -> bool {
+    pub(crate) fn is_retryable(&self) -> bool {
         matches!(
             self,
             Unreachable::Refused { .. }

@@ -120,19 +120,13 @@ impl ClientIdentity {
     }
 
     /// The name used in messages.
-    pub fn label(&self) -> &str {
+    pub(crate) fn label(&self) -> &str {
         &self.label
     }
 
     /// The certificates, leaf first.
-    pub fn chain(&self) -> &[CertificateDer<'static>] {
+    pub(crate) fn chain(&self) -> &[CertificateDer<'static>] {
         &self.chain
-    }
-
-    /// The leaf certificate.
-    pub fn leaf(&self) -> &CertificateDer<'static> {
-        // Invariant: `from_pem` refuses an empty chain.
-        &self.chain[0]
     }
 
     /// SHA-256 of the leaf's DER, lowercase hex: also the key of the client cache.
@@ -164,7 +158,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 /// A warning when a file holding a secret or key can be accessed by group or others
 /// (`mode & 0o077 != 0`). `what` says what the file holds ("key file", "secret file").
-pub fn file_mode_warning(path: &Path, what: &str) -> Option<String> {
+pub(crate) fn file_mode_warning(path: &Path, what: &str) -> Option<String> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

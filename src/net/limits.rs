@@ -34,34 +34,30 @@ impl Deadline {
         }
     }
 
-    /// At the given instant.
-    pub fn at(at: Instant) -> Deadline {
-        Deadline { at: Some(at) }
-    }
-
     /// The instant, if any.
-    pub fn instant(&self) -> Option<Instant> {
+    pub(crate) fn instant(&self) -> Option<Instant> {
         self.at
     }
 
     /// Time left; `None` when there is no deadline.
-    pub fn remaining(&self) -> Option<Duration> {
+    pub(crate) fn remaining(&self) -> Option<Duration> {
         self.at
             .map(|at| at.saturating_duration_since(Instant::now()))
     }
 
     /// Whether the deadline has passed.
-    pub fn expired(&self) -> bool {
+    #[cfg(test)]
+    fn expired(&self) -> bool {
         self.remaining() == Some(Duration::ZERO)
     }
 
     /// `d`, shortened to the time left.
-    pub fn cap(&self, d: Duration) -> Duration {
+    pub(crate) fn cap(&self, d: Duration) -> Duration {
         self.remaining().map_or(d, |r| r.min(d))
     }
 
     /// Whether waiting `d` would still end before the deadline.
-    pub fn allows(&self, d: Duration) -> bool {
+    pub(crate) fn allows(&self, d: Duration) -> bool {
         self.remaining().is_none_or(|r| d < r)
     }
 }
@@ -76,7 +72,7 @@ pub struct RateLimit {
 
 impl RateLimit {
     /// `requests` per minute with the given burst.
-    pub const fn per_minute(requests: u32, burst: u32) -> RateLimit {
+    pub(crate) const fn per_minute(requests: u32, burst: u32) -> RateLimit {
         RateLimit {
             requests,
             per: Duration::from_secs(60),
@@ -86,7 +82,8 @@ impl RateLimit {
 
     /// The most requests this limit lets through in any window of length `per`: the bound a
     /// budget must keep below the documented limit.
-    pub fn worst_case_per_window(&self) -> u32 {
+    #[cfg(test)]
+    fn worst_case_per_window(&self) -> u32 {
         self.requests.saturating_add(self.burst)
     }
 
@@ -97,7 +94,7 @@ impl RateLimit {
 
 /// The API families with their own documented limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ApiFamily {
+pub(crate) enum ApiFamily {
     /// IAS SCIM (`/scim/…`, `/service/scim/…`): 200/min served.
     IasScim,
     /// IPS real-time and proxy (`/ipsproxy/…`): 150/min slowed, 200/min rejected.
@@ -112,7 +109,7 @@ pub enum ApiFamily {
 
 impl ApiFamily {
     /// The family a request path belongs to.
-    pub fn of_path(path: &str) -> ApiFamily {
+    pub(crate) fn of_path(path: &str) -> ApiFamily {
         let p = path.to_ascii_lowercase();
         if p.starts_with("/scim/") || p == "/scim" || p.starts_with("/service/scim/") {
             ApiFamily::IasScim
@@ -171,7 +168,7 @@ impl RateBudgets {
     }
 
     /// The limit of a family.
-    pub fn of(&self, family: ApiFamily) -> RateLimit {
+    pub(crate) fn of(&self, family: ApiFamily) -> RateLimit {
         match family {
             ApiFamily::IasScim => self.ias_scim,
             ApiFamily::IpsRealtime => self.ips_realtime,

@@ -15,25 +15,25 @@
 //! [`ClientIdentity`] redact themselves, and every error here is built from typed causes.
 
 pub mod client;
-pub mod connect_to;
-pub mod credentials;
-pub mod failure;
-pub mod identity;
-pub mod limits;
+mod connect_to;
+mod credentials;
+mod failure;
+mod identity;
+mod limits;
 mod oauth;
 mod provider;
-pub mod retry;
+mod retry;
 pub mod tls_probe;
 pub mod trust;
 
 pub use client::{Auth, Call, NetClient, NetError, Response};
 pub use connect_to::ConnectTo;
-pub use credentials::{Credential, CredentialError, CredentialKind, Credentials, Secret};
+pub use credentials::{Credential, CredentialKind, Credentials, Secret};
 pub use failure::{Phase, TlsFailure, Unreachable, UnreachableKind};
-pub use identity::{ClientIdentity, IdentityError};
-pub use limits::{ApiFamily, Deadline, RateBudgets, RateLimit};
+pub use identity::ClientIdentity;
+pub use limits::{Deadline, RateBudgets, RateLimit};
 pub use retry::RetryPolicy;
-pub use tls_probe::{ProbeResult, probe};
+pub use tls_probe::ProbeResult;
 pub use trust::{ChainProblem, TrustStore};
 
 use std::sync::Arc;

@@ -32,7 +32,7 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// The ceiling before retry number `retry` (1 for the first retry): `base · 2^(retry-1)`,
     /// at most `cap`.
-    pub fn ceiling(&self, retry: u32) -> Duration {
+    pub(crate) fn ceiling(&self, retry: u32) -> Duration {
         let factor = 1u32
             .checked_shl(retry.saturating_sub(1))
             .unwrap_or(u32::MAX);
@@ -41,7 +41,7 @@ impl RetryPolicy {
 
     /// Full jitter: a uniformly random wait between zero and the ceiling, so many tenants
     /// retrying at once spread out.
-    pub fn backoff(&self, retry: u32) -> Duration {
+    pub(crate) fn backoff(&self, retry: u32) -> Duration {
         let ceiling = self.ceiling(retry);
         let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
         Duration::from_nanos(fastrand::u64(0..=nanos))
@@ -50,7 +50,7 @@ impl RetryPolicy {
     /// The wait before retry number `retry`: the server's `Retry-After` when it sent one,
     /// else the jittered backoff. `None` when the server asks for more than
     /// `max_retry_after`.
-    pub fn wait(&self, retry: u32, retry_after: Option<Duration>) -> Option<Duration> {
+    pub(crate) fn wait(&self, retry: u32, retry_after: Option<Duration>) -> Option<Duration> {
         match retry_after {
             Some(d) if d > self.max_retry_after => None,
             Some(d) => Some(d),
@@ -60,13 +60,13 @@ impl RetryPolicy {
 }
 
 /// Whether an HTTP status is worth retrying: 429 and the transient 5xx.
-pub fn retryable_status(status: u16) -> bool {
+pub(crate) fn retryable_status(status: u16) -> bool {
     matches!(status, 429 | 500 | 502 | 503 | 504)
 }
 
 /// Parses a `Retry-After` value: delta-seconds, or an HTTP-date (IMF-fixdate, RFC 850 or
 /// asctime) taken relative to `now`. A date in the past means "now".
-pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let v = value.trim();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));

@@ -16,7 +16,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use std::fmt;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::identity::ClientIdentity;
@@ -64,7 +64,6 @@ pub fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, TrustEr
 /// The anchors a server chain is validated against, with the verifier built from them.
 #[derive(Clone)]
 pub struct TrustStore {
-    roots: Arc<RootCertStore>,
     verifier: Option<Arc<WebPkiServerVerifier>>,
     system: usize,
     extra: usize,
@@ -108,26 +107,10 @@ impl TrustStore {
             )
         };
         Ok(TrustStore {
-            roots,
             verifier,
             system: system_count,
             extra: extra.len(),
         })
-    }
-
-    /// Number of platform anchors loaded.
-    pub fn system_count(&self) -> usize {
-        self.system
-    }
-
-    /// Number of `--ca-cert` anchors.
-    pub fn extra_count(&self) -> usize {
-        self.extra
-    }
-
-    /// The anchors.
-    pub fn roots(&self) -> &Arc<RootCertStore> {
-        &self.roots
     }
 }
 
@@ -154,7 +137,7 @@ pub enum ChainProblem {
 
 impl ChainProblem {
     /// Maps a rustls verification error to the problem it names.
-    pub fn from_rustls(err: &rustls::Error) -> ChainProblem {
+    pub(crate) fn from_rustls(err: &rustls::Error) -> ChainProblem {
         let rustls::Error::InvalidCertificate(ce) = err else {
             return ChainProblem::Other(err.to_string());
         };
@@ -223,7 +206,7 @@ fn to_unix_time(at: DateTime<Utc>) -> UnixTime {
 
 /// Validates a chain (leaf first, as presented) for `host` at time `at` against `trust`, the
 /// way a client connecting at that time would.
-pub fn validate_chain(
+pub(crate) fn validate_chain(
     chain: &[CertificateDer<'_>],
     host: &str,
     trust: &TrustStore,
@@ -243,7 +226,7 @@ pub fn validate_chain(
 
 /// Whether the leaf is valid for `host`, judged apart from trust and dates (the verifier stops
 /// at the first problem, so an untrusted chain would otherwise hide a wrong name).
-pub fn name_matches(leaf: &CertificateDer<'_>, host: &str) -> bool {
+pub(crate) fn name_matches(leaf: &CertificateDer<'_>, host: &str) -> bool {
     let Ok(name) = ServerName::try_from(host) else {
         return false;
     };
@@ -395,7 +378,7 @@ pub(crate) fn record_any(recorder: Arc<ChainRecorder>) -> Arc<dyn ServerCertVeri
 /// them instead of a handshake of its own when the audit already talked to the host: with a
 /// host per tenant, that saves one full TLS handshake per tenant.
 #[derive(Debug, Default)]
-pub struct ChainRecorder {
+pub(crate) struct ChainRecorder {
     chains: std::sync::Mutex<std::collections::HashMap<String, Vec<CertificateDer<'static>>>>,
 }
 
@@ -412,7 +395,7 @@ impl ChainRecorder {
     }
 
     /// The chain last presented for `host`, if any.
-    pub fn get(&self, host: &str) -> Option<Vec<CertificateDer<'static>>> {
+    pub(crate) fn get(&self, host: &str) -> Option<Vec<CertificateDer<'static>>> {
         self.chains
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -465,7 +448,7 @@ impl ServerCertVerifier for Recording {
         self.inner.verify_tls13_signature(message, cert, dss)
     }
 
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.inner.supported_verify_schemes()
     }
 }

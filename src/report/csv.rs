@@ -7,7 +7,7 @@ use crate::findings::{Level, Target};
 use crate::result::{AuditReport, TenantResult};
 use std::io::Write;
 
-pub const HEADER: [&str; 18] = [
+pub(crate) const HEADER: [&str; 18] = [
     "line",
     "tenant_id",
     "ips_type",
@@ -41,7 +41,7 @@ fn cert_cols(c: Option<&CertificateObject>) -> [String; 3] {
 
 /// `yes` when every evidence certificate matched a reference, `no` when any did not, empty when
 /// the comparison did not run.
-pub fn reference_match(t: &TenantResult) -> &'static str {
+pub(crate) fn reference_match(t: &TenantResult) -> &'static str {
     let vals: Vec<bool> = t
         .certificates
         .iter()
@@ -101,7 +101,7 @@ pub fn write(report: &AuditReport, w: &mut dyn Write) -> std::io::Result<()> {
 }
 
 /// The columns of `diff --format csv`.
-pub const DIFF_HEADER: [&str; 13] = [
+pub(crate) const DIFF_HEADER: [&str; 13] = [
     "change",
     "worse",
     "tenant_id",

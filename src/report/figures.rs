@@ -13,7 +13,7 @@ use mtls_audit_cert::days_between;
 use std::collections::BTreeMap;
 
 /// Levels worst first, the order reports list them in.
-pub const WORST_FIRST: [Level; 5] = [
+pub(crate) const WORST_FIRST: [Level; 5] = [
     Level::Failing,
     Level::AtRisk,
     Level::Unknown,
@@ -22,7 +22,7 @@ pub const WORST_FIRST: [Level; 5] = [
 ];
 
 /// 0 (`OK`) to 4 (`FAILING`): the sort key and CSS class suffix of a level.
-pub fn rank(level: Level) -> usize {
+pub(crate) fn rank(level: Level) -> usize {
     match level {
         Level::Ok => 0,
         Level::Warn => 1,
@@ -33,7 +33,7 @@ pub fn rank(level: Level) -> usize {
 }
 
 /// `in 23 days`, `today`, `5 days ago`: a date relative to the as-of date.
-pub fn relative(as_of: DateTime<Utc>, d: DateTime<Utc>) -> String {
+pub(crate) fn relative(as_of: DateTime<Utc>, d: DateTime<Utc>) -> String {
     let n = days_between(as_of, d);
     match n {
         0 => "today".to_string(),
@@ -46,7 +46,7 @@ pub fn relative(as_of: DateTime<Utc>, d: DateTime<Utc>) -> String {
 
 /// Tenants of one IPS type and environment, counted by risk.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TypeEnvRow {
+pub(crate) struct TypeEnvRow {
     pub ips_type: IpsType,
     pub environment: Environment,
     pub total: u64,
@@ -55,7 +55,7 @@ pub struct TypeEnvRow {
 }
 
 /// One row per IPS type and environment that occurs, NEO first, production first.
-pub fn by_type_env(report: &AuditReport) -> Vec<TypeEnvRow> {
+pub(crate) fn by_type_env(report: &AuditReport) -> Vec<TypeEnvRow> {
     let mut map: BTreeMap<(IpsType, std::cmp::Reverse<Environment>), [u64; 5]> = BTreeMap::new();
     for t in &report.tenants {
         let e = map
@@ -75,7 +75,7 @@ pub fn by_type_env(report: &AuditReport) -> Vec<TypeEnvRow> {
 
 /// Per finding code: how many findings, how many distinct tenants, the highest level seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CodeRow {
+pub(crate) struct CodeRow {
     pub code: Code,
     pub findings: u64,
     pub tenants: u64,
@@ -83,7 +83,7 @@ pub struct CodeRow {
 }
 
 /// Codes that occur, worst level first, then most tenants.
-pub fn by_code(report: &AuditReport) -> Vec<CodeRow> {
+pub(crate) fn by_code(report: &AuditReport) -> Vec<CodeRow> {
     let mut map: BTreeMap<Code, CodeRow> = BTreeMap::new();
     for t in &report.tenants {
         let mut seen: Vec<Code> = Vec::new();
@@ -114,7 +114,7 @@ pub fn by_code(report: &AuditReport) -> Vec<CodeRow> {
 
 /// The level a certificate is drawn in: the worst finding of its tenant on its target, `OK`
 /// when there is none.
-pub fn cert_level(t: &TenantResult, target: Target) -> Level {
+pub(crate) fn cert_level(t: &TenantResult, target: Target) -> Level {
     t.findings
         .iter()
         .filter(|f| f.target == target)
@@ -123,20 +123,9 @@ pub fn cert_level(t: &TenantResult, target: Target) -> Level {
         .unwrap_or(Level::Ok)
 }
 
-/// The distinct codes of a tenant in the order its findings list them.
-pub fn codes(t: &TenantResult) -> Vec<Code> {
-    let mut out: Vec<Code> = Vec::new();
-    for f in &t.findings {
-        if !out.contains(&f.code) {
-            out.push(f.code);
-        }
-    }
-    out
-}
-
 /// A window of expiry dates between the as-of date and the anchors after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Window {
+pub(crate) struct Window {
     /// `expired`, `before cutover 2025-07-31`, `before deadline 2025-08-07`, `later`.
     pub label: String,
     /// The window is `[from, to)`; `None` is open-ended.
@@ -146,7 +135,7 @@ pub struct Window {
 
 /// The windows certificate expiries are counted in: expired, then up to each of the cutover
 /// and the deadline that is still ahead, then later.
-pub fn windows(report: &AuditReport) -> Vec<Window> {
+pub(crate) fn windows(report: &AuditReport) -> Vec<Window> {
     // Anchors still ahead of the as-of date, one per day (cutover and deadline may coincide).
     let mut anchors: Vec<(DateTime<Utc>, String)> = Vec::new();
     for (d, name) in [(report.cutover, "cutover"), (report.deadline, "deadline")] {
@@ -190,7 +179,7 @@ pub fn windows(report: &AuditReport) -> Vec<Window> {
 
 /// Certificates per target counted by expiry window: `(target, counts per window)`, targets in
 /// their natural order.
-pub fn expiry_counts(report: &AuditReport, windows: &[Window]) -> Vec<(Target, Vec<u64>)> {
+pub(crate) fn expiry_counts(report: &AuditReport, windows: &[Window]) -> Vec<(Target, Vec<u64>)> {
     let mut map: BTreeMap<Target, Vec<u64>> = BTreeMap::new();
     for t in &report.tenants {
         for c in &t.certificates {

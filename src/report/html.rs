@@ -26,14 +26,13 @@ use crate::dates;
 use crate::findings::{Level, Target};
 use crate::inventory::{Environment, IpsType};
 use crate::result::{AuditReport, TenantResult};
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
 /// Fleets with up to this many tenants with findings get every step under every finding.
-pub const INLINE_STEPS_MAX: usize = 500;
+pub(crate) const INLINE_STEPS_MAX: usize = 500;
 /// Up to this many tenants with findings, their details are open when the page loads.
-pub const OPEN_DETAILS_MAX: usize = 25;
+pub(crate) const OPEN_DETAILS_MAX: usize = 25;
 /// A playbook entry names up to this many tenants (worst first); the table filter finds the rest.
 pub const PLAYBOOK_TENANTS: usize = 50;
 /// The tenant table shows this many matching rows until "Show all" is pressed: laying out a
@@ -788,6 +787,7 @@ fn inventory_errors(out: &mut String, report: &AuditReport) -> std::fmt::Result 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::borrow::Cow;
 
     #[test]
     fn escape_covers_markup_and_quotes() {

@@ -17,7 +17,7 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// A group of steps names up to this many tenants, worst first; a ticket needs no more.
-pub const TENANTS_PER_GROUP: usize = 100;
+pub(crate) const TENANTS_PER_GROUP: usize = 100;
 
 fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
@@ -343,7 +343,7 @@ fn diff_body(out: &mut String, diff: &Diff) -> std::fmt::Result {
     }
     writeln!(out, "\n**{}**", text::markdown(&diff.summary_line()))?;
     out.push_str("\n| Risk | Old | New |\n|---|---:|---:|\n");
-    for level in super::figures::WORST_FIRST {
+    for level in WORST_FIRST {
         writeln!(
             out,
             "| {level} | {} | {} |",

@@ -6,7 +6,7 @@ pub mod figures;
 pub mod html;
 pub mod json;
 pub mod md;
-pub mod playbook;
+pub(crate) mod playbook;
 pub mod screen;
 pub mod svg;
 pub mod table;
@@ -35,7 +35,7 @@ impl Format {
         Format::Md,
     ];
 
-    pub fn parse(s: &str) -> Option<Format> {
+    pub(crate) fn parse(s: &str) -> Option<Format> {
         match s.trim().to_ascii_lowercase().as_str() {
             "table" => Some(Format::Table),
             "csv" => Some(Format::Csv),
@@ -47,7 +47,7 @@ impl Format {
     }
 
     /// The file a format is written to in the output folder (the table goes to stdout).
-    pub fn file_name(self) -> Option<&'static str> {
+    pub(crate) fn file_name(self) -> Option<&'static str> {
         match self {
             Format::Table => None,
             Format::Csv => Some("audit.csv"),
@@ -88,7 +88,7 @@ pub struct WriteError {
 
 /// Writes a file through a temporary sibling and a rename, so an interrupted run never leaves a
 /// half-written report behind.
-pub fn write_atomic(
+pub(crate) fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<(), WriteError> {

@@ -13,11 +13,11 @@ use crate::result::{AuditReport, TenantFinding};
 use std::collections::HashMap;
 
 /// The tenant ID in a group's steps.
-pub const TENANT_PLACEHOLDER: &str = "<LMSTenantID>";
+pub(crate) const TENANT_PLACEHOLDER: &str = "<LMSTenantID>";
 
 /// One action: the steps, the findings it answers and the tenants that need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Group {
+pub(crate) struct Group {
     /// Numbered lines (`1. …\n2. …`) written for [`TENANT_PLACEHOLDER`].
     pub steps: String,
     pub codes: Vec<Code>,
@@ -32,7 +32,7 @@ pub struct Group {
 
 impl Group {
     /// `CERT_NOT_REFERENCE, CERT_EXPIRED on ips_inbound_cert (NEO)`: what the group is about.
-    pub fn title(&self) -> String {
+    pub(crate) fn title(&self) -> String {
         let codes: Vec<&str> = self.codes.iter().map(|c| c.as_str()).collect();
         let targets: Vec<&str> = self.targets.iter().map(|t| t.as_str()).collect();
         let types: Vec<&str> = self
@@ -52,13 +52,13 @@ impl Group {
     }
 
     /// The step lines without their numbers.
-    pub fn step_lines(&self) -> Vec<&str> {
+    pub(crate) fn step_lines(&self) -> Vec<&str> {
         step_lines(&self.steps)
     }
 }
 
 /// Splits a numbered remediation (`1. a\n2. b`) into its steps.
-pub fn step_lines(text: &str) -> Vec<&str> {
+pub(crate) fn step_lines(text: &str) -> Vec<&str> {
     text.lines()
         .map(|l| {
             let t = l.trim();
@@ -72,7 +72,7 @@ pub fn step_lines(text: &str) -> Vec<&str> {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct Playbook {
+pub(crate) struct Playbook {
     /// Worst level first, then most tenants.
     pub groups: Vec<Group>,
     /// For `report.tenants[i].findings[j]`, the index of its group in `groups`.
@@ -91,7 +91,7 @@ fn generic_steps(f: &TenantFinding, ips_type: IpsType) -> String {
     remediation::for_code(f.code, f.target, &ctx)
 }
 
-pub fn build(report: &AuditReport) -> Playbook {
+pub(crate) fn build(report: &AuditReport) -> Playbook {
     // The text depends on (code, target, IPS type) only: write it once per key.
     let mut by_key: HashMap<(Code, Target, IpsType), usize> = HashMap::new();
     let mut by_text: HashMap<String, usize> = HashMap::new();

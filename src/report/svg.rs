@@ -16,7 +16,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use std::fmt::Write as _;
 
 /// Up to this many certificates are drawn one per row; more are binned.
-pub const DETAIL_MAX: usize = 60;
+pub(crate) const DETAIL_MAX: usize = 60;
 
 const WIDTH: f64 = 1000.0;
 const RIGHT: f64 = 24.0;
@@ -27,7 +27,7 @@ const ROW: f64 = 17.0;
 const HIST: f64 = 110.0;
 
 /// Colours of the levels, indexed by [`rank`] (shared with the page's CSS).
-pub const COLORS: [&str; 5] = ["#2e7d32", "#a67c00", "#6a1b9a", "#e65100", "#c62828"];
+pub(crate) const COLORS: [&str; 5] = ["#2e7d32", "#a67c00", "#6a1b9a", "#e65100", "#c62828"];
 
 struct Item {
     tenant: usize,
@@ -494,7 +494,7 @@ fn open_svg(out: &mut String, height: f64, report: &AuditReport, count: usize) -
 }
 
 /// The legend, as HTML next to the chart so it wraps and prints with text.
-pub fn legend(binned: bool) -> String {
+pub(crate) fn legend(binned: bool) -> String {
     let mut out = String::from("<ul class=\"legend\">");
     for level in WORST_FIRST {
         let r = rank(level);
@@ -523,7 +523,7 @@ pub fn legend(binned: bool) -> String {
 
 /// The timeline chart, or `None` when no certificate was read. The flag says whether it is
 /// binned (for the legend).
-pub fn timeline(report: &AuditReport) -> Option<(String, bool)> {
+pub(crate) fn timeline(report: &AuditReport) -> Option<(String, bool)> {
     let mut items: Vec<Item> = Vec::new();
     for &ti in &report.worst_first() {
         let t = &report.tenants[ti];

@@ -49,7 +49,7 @@ fn terminal_width() -> Option<u16> {
         })
 }
 
-pub fn level_color(level: Level) -> Color {
+pub(crate) fn level_color(level: Level) -> Color {
     match level {
         Level::Ok => Color::Green,
         Level::Warn => Color::Yellow,

@@ -59,7 +59,6 @@ pub struct DemoOptions {
 pub struct DemoRun {
     pub report: AuditReport,
     pub options: Options,
-    pub fleet_dir: PathBuf,
     pub inventory: PathBuf,
     pub reference_zip: PathBuf,
     pub sim_addr: std::net::SocketAddr,
@@ -210,7 +209,6 @@ async fn audit_fleet(
     Ok(DemoRun {
         report,
         options,
-        fleet_dir: dir,
         inventory: inventory_path,
         reference_zip,
         sim_addr: server.addr(),
