@@ -20,16 +20,15 @@
 //! | `GET /_sim/counters/{id}` | one tenant's counters |
 //! | `DELETE /_sim/counters` | zero every counter |
 
-use super::scenario::{Faults, TenantSpec};
-use super::server::{Shared, SimError};
-use super::state::{TenantCounters, lock, read, write};
+use crate::scenario::{Faults, TenantSpec};
+use crate::shared::Shared;
+use crate::state::{lock, read, write};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 fn answer(status: StatusCode, body: Value) -> Response {
@@ -92,24 +91,6 @@ async fn log_request(req: axum::extract::Request, next: axum::middleware::Next) 
     resp
 }
 
-pub(crate) fn all_counters(sh: &Shared) -> BTreeMap<String, TenantCounters> {
-    read(&sh.world)
-        .tenants
-        .iter()
-        .map(|t| (t.id.clone(), lock(&t.counters).counters.clone()))
-        .collect()
-}
-
-/// Adds or replaces a tenant, re-issuing the shared server certificate when new host names
-/// need it.
-pub(crate) fn upsert(sh: &Shared, spec: TenantSpec) -> Result<(), SimError> {
-    let id = spec.id.clone();
-    write(&sh.world).upsert(spec)?;
-    sh.pki.forget(&id);
-    sh.pki.ensure_names(sh.tenant_names())?;
-    Ok(())
-}
-
 async fn health(State(sh): State<Arc<Shared>>) -> Response {
     let w = read(&sh.world);
     answer(
@@ -136,11 +117,7 @@ async fn ca(State(sh): State<Arc<Shared>>) -> Response {
 }
 
 async fn scenario(State(sh): State<Arc<Shared>>) -> Response {
-    let w = read(&sh.world);
-    let s = super::scenario::Scenario {
-        description: w.description.clone(),
-        tenants: w.tenants.iter().map(|t| t.snapshot()).collect(),
-    };
+    let s = read(&sh.world).scenario();
     answer(
         StatusCode::OK,
         serde_json::to_value(&s).unwrap_or(Value::Null),
@@ -172,7 +149,7 @@ async fn add_tenant(State(sh): State<Arc<Shared>>, body: axum::body::Bytes) -> R
         );
     }
     let id = spec.id.clone();
-    match upsert(&sh, spec) {
+    match sh.upsert(spec) {
         Ok(()) => answer(StatusCode::CREATED, json!({"id": id})),
         Err(e) => problem(StatusCode::BAD_REQUEST, e),
     }
@@ -206,7 +183,7 @@ async fn put_tenant(
     if read(&sh.world).tenant(&id).is_none() {
         return no_tenant(&id);
     }
-    match upsert(&sh, spec) {
+    match sh.upsert(spec) {
         Ok(()) => answer(StatusCode::OK, json!({"id": id})),
         Err(e) => problem(StatusCode::BAD_REQUEST, e),
     }
@@ -264,10 +241,7 @@ async fn clear_faults(State(sh): State<Arc<Shared>>, Path(id): Path<String>) -> 
 async fn clear_limits(State(sh): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
     match read(&sh.world).tenant(&id) {
         Some(t) => {
-            lock(&t.limits).reset();
-            let mut auth = lock(&t.auth);
-            auth.failures.clear();
-            auth.tokens.clear();
+            t.reset_limits();
             StatusCode::NO_CONTENT.into_response()
         }
         None => no_tenant(&id),
@@ -277,7 +251,7 @@ async fn clear_limits(State(sh): State<Arc<Shared>>, Path(id): Path<String>) -> 
 async fn counters(State(sh): State<Arc<Shared>>) -> Response {
     answer(
         StatusCode::OK,
-        json!({"tenants": serde_json::to_value(all_counters(&sh)).unwrap_or(Value::Null)}),
+        json!({"tenants": serde_json::to_value(sh.counters()).unwrap_or(Value::Null)}),
     )
 }
 

@@ -1,10 +1,11 @@
 //! What every SAP endpoint of the simulator shares: error bodies in SAP's shapes, response
 //! headers, the request context (tenant, host, connection) and authentication as IAS does it.
 
-use super::scenario::Permission;
-use super::server::Shared;
-use super::state::{AdminKey, AdminRt, HostKind, TenantRt, Token, lock, read};
-use super::tls::Conn;
+use crate::ids::random_hex;
+use crate::scenario::Permission;
+use crate::shared::Shared;
+use crate::state::{AdminKey, AdminRt, HostKind, TenantRt, Token, lock, read};
+use crate::tls::Conn;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -431,63 +432,6 @@ pub(crate) fn issue_token(tenant: &TenantRt, admin: &AdminRt, lifetime: Duration
         },
     );
     token
-}
-
-/// `n` random bytes as lowercase hex (tokens, job IDs).
-pub(crate) fn random_hex(n: usize) -> String {
-    use ring::rand::SecureRandom as _;
-    let mut buf = vec![0u8; n];
-    if ring::rand::SystemRandom::new().fill(&mut buf).is_err() {
-        // The OS random source failing is not recoverable in any useful way; fall back to the
-        // clock so the simulator keeps answering (these are simulated tokens).
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
-        for (i, b) in buf.iter_mut().enumerate() {
-            *b = (t >> ((i % 16) * 8)) as u8 ^ i as u8;
-        }
-    }
-    hex(&buf)
-}
-
-/// Lowercase hex of bytes.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
-/// A version-4 UUID from 16 bytes (random or seeded).
-pub(crate) fn uuid_from_bytes(mut b: [u8; 16]) -> String {
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex(&b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
-}
-
-pub(crate) fn random_uuid() -> String {
-    use ring::rand::SecureRandom as _;
-    let mut b = [0u8; 16];
-    if ring::rand::SystemRandom::new().fill(&mut b).is_err() {
-        // See random_hex: simulated identifiers only need to be unique, not secret.
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
-        b = t.to_le_bytes();
-    }
-    uuid_from_bytes(b)
 }
 
 /// Parses an `application/x-www-form-urlencoded` body.

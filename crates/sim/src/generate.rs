@@ -14,15 +14,15 @@
 //! Everything is deterministic for a given `(tenants, seed, today)` except key material: the
 //! certificates (and so their fingerprints) are new on every call.
 
-use super::api::uuid_from_bytes;
-use super::scenario::{
+use crate::ids::uuid_from_bytes;
+use crate::pki::{self, Ca, Eku, Issued, LeafSpec, PkiError};
+use crate::scenario::TEST_USER;
+use crate::scenario::{
     AdminKind, AdminSpec, ApiCertificateSpec, ApplicationSpec, EntityLog, Family, Faults,
     GroupSpec, JobSpec, JobStatistics, JobStatus, JobType, ReadMode, Scenario, ScenarioError,
     ServerCertMode, SystemKind, SystemSpec, TenantSpec, TriggerType, UserSpec,
 };
-use super::scenario::{Environment, IpsType};
-use super::scim::TEST_USER;
-use crate::pki::{self, Ca, Eku, Issued, LeafSpec, PkiError};
+use crate::scenario::{Environment, IpsType};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -415,7 +415,7 @@ fn uuid(rng: &mut fastrand::Rng) -> String {
 fn hex(rng: &mut fastrand::Rng, n: usize) -> String {
     let mut b = vec![0u8; n];
     rng.fill(&mut b);
-    super::api::hex(&b)
+    crate::ids::hex(&b)
 }
 
 fn secret(rng: &mut fastrand::Rng) -> String {

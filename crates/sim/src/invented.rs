@@ -9,7 +9,7 @@
 //! 4. How long a job started through the API runs before it reports `Success`.
 //! 5. The IPS error body (the Applications API's shape is reused).
 
-use super::scenario::{EntityLog, JobSpec, JobStatistics, JobStatus};
+use crate::scenario::{EntityLog, JobSpec, JobStatistics, JobStatus};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde_json::{Value, json};
 use std::io::Write as _;

@@ -9,17 +9,16 @@
 //! `.cert.` host, where the client certificate must be among the LMS source system's inbound
 //! certificates.
 
-use super::api::{
-    ApiError, Ctx, Style, authenticate, json_response, random_hex, random_uuid, require, scim,
-};
-use super::invented;
-use super::scenario::IpsType;
-use super::scenario::{JobSpec, JobStatus, JobType, Permission, ReadMode, SystemKind, TriggerType};
-use super::scim::{
+use crate::api::{ApiError, Ctx, Style, authenticate, json_response, require, scim};
+use crate::ids::{random_hex, random_uuid};
+use crate::invented;
+use crate::scenario::IpsType;
+use crate::scenario::{JobSpec, JobStatus, JobType, Permission, ReadMode, SystemKind, TriggerType};
+use crate::scim::{
     list_response, matching_users, paging, parse_filter, user_from_payload, user_json,
 };
-use super::server::Shared;
-use super::state::{HostKind, TenantData, read, write};
+use crate::shared::Shared;
+use crate::state::{HostKind, TenantData, read, write};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -170,7 +169,7 @@ pub(crate) async fn job_logs(
     )) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    super::api::sap_headers(h);
+    crate::api::sap_headers(h);
     Ok(resp)
 }
 
@@ -321,7 +320,7 @@ async fn realtime(
 /// LMS-provisioned user (sourceSystem 101, sourceSystemId = the LMS tenant).
 fn upsert_lms_user(
     data: &mut TenantData,
-    user: &mut super::scenario::UserSpec,
+    user: &mut crate::scenario::UserSpec,
     tenant_id: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Response {

@@ -49,23 +49,28 @@ pub mod invented;
 pub mod pki;
 pub mod scenario;
 
-pub(crate) mod admin;
-pub(crate) mod api;
-pub(crate) mod apps;
-pub(crate) mod filter;
-pub(crate) mod ips;
-pub(crate) mod scim;
-pub(crate) mod server;
-pub(crate) mod state;
-pub(crate) mod tls;
+mod admin;
+mod api;
+mod apps;
+mod error;
+mod filter;
+mod handle;
+mod ids;
+mod ips;
+mod scim;
+mod server;
+mod shared;
+mod state;
+mod tls;
 
+pub use error::SimError;
 pub use generate::{GenerateError, Generated, GeneratedTenant, InventoryRow, generate};
+pub use handle::SimHandle;
 pub use scenario::{
     AdminKind, AdminSpec, ApiCertificateSpec, ApplicationSpec, EntityLog, Environment, Family,
     Faults, GroupSpec, IpsType, JobSpec, JobStatistics, JobStatus, JobType, Permission, ReadMode,
-    Scenario, ScenarioError, ServerCertMode, SystemKind, SystemSpec, TenantSpec, TriggerType,
-    UserSpec,
+    Scenario, ScenarioError, ServerCertMode, SystemKind, SystemSpec, TEST_USER, TenantSpec,
+    TriggerType, UserSpec,
 };
-pub use scim::TEST_USER;
-pub use server::{Server, SimError, SimHandle, SimOptions};
+pub use server::{Server, SimOptions};
 pub use state::{FamilyCounters, HostKind, TenantCounters};

@@ -14,6 +14,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+/// The `userName` of the test user a failed real-time sync activation leaves behind in IAS
+/// (KBA 3248892); generated fleets plant it on purpose.
+pub const TEST_USER: &str = "ias_test_user_27F5AAEA";
+
 /// Why a scenario cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {

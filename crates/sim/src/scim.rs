@@ -3,11 +3,11 @@
 //! extension. The resource shapes follow real IAS responses recorded by SAP's Terraform
 //! provider.
 
-use super::api::{ApiError, Ctx, SCIM_LIST, Style, authenticate, require, scim};
-use super::filter::{Filter, Val};
-use super::scenario::{GroupSpec, Permission, UserSpec};
-use super::server::Shared;
-use super::state::{HostKind, read, write};
+use crate::api::{ApiError, Ctx, SCIM_LIST, Style, authenticate, require, scim};
+use crate::filter::{Filter, Val};
+use crate::scenario::{GroupSpec, Permission, UserSpec};
+use crate::shared::Shared;
+use crate::state::{HostKind, read, write};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -20,9 +20,6 @@ pub(crate) const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User
 pub(crate) const SAP_USER: &str = "urn:ietf:params:scim:schemas:extension:sap:2.0:User";
 const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const GROUP_EXT: &str = "urn:sap:cloud:scim:schemas:extension:custom:2.0:Group";
-
-/// The test user a failed real-time sync activation leaves behind (KBA 3248892).
-pub const TEST_USER: &str = "ias_test_user_27F5AAEA";
 
 const READ: &[Permission] = &[Permission::ReadUsers, Permission::ManageUsers];
 const READ_GROUPS: &[Permission] = &[
@@ -429,7 +426,7 @@ pub(crate) async fn create_user(
         ApiError::bad_request(Style::Scim, format!("The request body is not JSON: {e}"))
             .scim_type("invalidSyntax")
     })?;
-    let user = user_from_payload(&v, super::api::random_uuid(), sh.clock.now())
+    let user = user_from_payload(&v, crate::ids::random_uuid(), sh.clock.now())
         .map_err(|e| ApiError::bad_request(Style::Scim, e).scim_type("invalidValue"))?;
     let mut data = write(&ctx.tenant.data);
     if data
@@ -479,7 +476,7 @@ pub(crate) async fn delete_user(
     }
     let mut resp = Response::new(axum::body::Body::empty());
     *resp.status_mut() = StatusCode::NO_CONTENT;
-    super::api::sap_headers(resp.headers_mut());
+    crate::api::sap_headers(resp.headers_mut());
     Ok(resp)
 }
 

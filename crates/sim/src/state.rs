@@ -1,7 +1,7 @@
 //! The simulator's run-time state: the tenants (compiled from the scenario for fast lookups),
 //! the host index, the simulated clock, rate-limit windows and request counters.
 
-use super::scenario::{Family, Faults, Permission, Scenario, ScenarioError, TenantSpec, pem_certs};
+use crate::scenario::{Family, Faults, Permission, Scenario, ScenarioError, TenantSpec, pem_certs};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -39,6 +39,17 @@ pub enum HostKind {
     NeoIps,
     /// NEO `ipsproxy<p>-<c>.cert.<region>`: certificate paths `/ipsproxy/certapi/v1/…`.
     NeoIpsCert,
+}
+
+impl HostKind {
+    /// The spelling in logs and counters: `ias`, `neo_ips`, `neo_ips_cert`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostKind::Ias => "ias",
+            HostKind::NeoIps => "neo_ips",
+            HostKind::NeoIpsCert => "neo_ips_cert",
+        }
+    }
 }
 
 /// The simulated clock: a start date (the scenario's "today") that advances in real time.
@@ -405,6 +416,14 @@ impl TenantRt {
         })
     }
 
+    /// Clears the rate-limit windows, client-ID locks and tokens.
+    pub(crate) fn reset_limits(&self) {
+        lock(&self.limits).reset();
+        let mut auth = lock(&self.auth);
+        auth.failures.clear();
+        auth.tokens.clear();
+    }
+
     /// The tenant as a scenario entry, with its current faults.
     pub fn snapshot(&self) -> TenantSpec {
         let mut spec = read(&self.data).spec.clone();
@@ -433,6 +452,14 @@ impl World {
         }
         w.reindex();
         Ok(w)
+    }
+
+    /// The whole current state as a scenario.
+    pub(crate) fn scenario(&self) -> Scenario {
+        Scenario {
+            description: self.description.clone(),
+            tenants: self.tenants.iter().map(|t| t.snapshot()).collect(),
+        }
     }
 
     pub fn reindex(&mut self) {

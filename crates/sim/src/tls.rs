@@ -8,9 +8,9 @@
 //! where the tenant is known: real IAS answers an unknown certificate with 401, not with a
 //! handshake failure, and so does the simulator.
 
-use super::scenario::ServerCertMode;
-use super::state::{PeerCert, World, lock, read};
 use crate::pki::{Ca, Issued, LeafSpec, PkiError};
+use crate::scenario::ServerCertMode;
+use crate::state::{PeerCert, World, lock, read};
 use chrono::{DateTime, Duration as Days, Utc};
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
@@ -148,8 +148,8 @@ impl ServerPki {
         let (from, to) = validity(self.today);
         let leaf = self.ca.issue(&LeafSpec::server(&names, from, to))?;
         let key = certified(&leaf, &self.ca.cert, &self.provider)?;
-        *super::state::write(&self.default) = key;
-        *super::state::write(&self.default_names) = names;
+        *crate::state::write(&self.default) = key;
+        *crate::state::write(&self.default_names) = names;
         Ok(())
     }
 
