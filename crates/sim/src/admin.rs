@@ -20,6 +20,7 @@
 //! | `GET /_sim/counters/{id}` | one tenant's counters |
 //! | `DELETE /_sim/counters` | zero every counter |
 
+use crate::error::error_chain;
 use crate::scenario::{Faults, TenantSpec};
 use crate::shared::Shared;
 use crate::state::{lock, read, write};
@@ -48,8 +49,10 @@ fn no_tenant(id: &str) -> Response {
     problem(StatusCode::NOT_FOUND, format!("no tenant '{id}'"))
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
-    serde_json::from_slice(body).map_err(|e| format!("invalid JSON: {e}"))
+/// A JSON request body, or the 400 answer that says why it is not one.
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
+    serde_json::from_slice(body)
+        .map_err(|e| problem(StatusCode::BAD_REQUEST, format!("invalid JSON: {e}")))
 }
 
 pub(crate) fn routes() -> Router<Arc<Shared>> {
@@ -140,7 +143,7 @@ async fn tenants(State(sh): State<Arc<Shared>>) -> Response {
 async fn add_tenant(State(sh): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
     let spec: TenantSpec = match parse(&body) {
         Ok(s) => s,
-        Err(e) => return problem(StatusCode::BAD_REQUEST, e),
+        Err(answer) => return answer,
     };
     if read(&sh.world).tenant(&spec.id).is_some() {
         return problem(
@@ -151,7 +154,7 @@ async fn add_tenant(State(sh): State<Arc<Shared>>, body: axum::body::Bytes) -> R
     let id = spec.id.clone();
     match sh.upsert(spec) {
         Ok(()) => answer(StatusCode::CREATED, json!({"id": id})),
-        Err(e) => problem(StatusCode::BAD_REQUEST, e),
+        Err(e) => problem(StatusCode::BAD_REQUEST, error_chain(&e)),
     }
 }
 
@@ -172,7 +175,7 @@ async fn put_tenant(
 ) -> Response {
     let spec: TenantSpec = match parse(&body) {
         Ok(s) => s,
-        Err(e) => return problem(StatusCode::BAD_REQUEST, e),
+        Err(answer) => return answer,
     };
     if !spec.id.eq_ignore_ascii_case(&id) {
         return problem(
@@ -185,7 +188,7 @@ async fn put_tenant(
     }
     match sh.upsert(spec) {
         Ok(()) => answer(StatusCode::OK, json!({"id": id})),
-        Err(e) => problem(StatusCode::BAD_REQUEST, e),
+        Err(e) => problem(StatusCode::BAD_REQUEST, error_chain(&e)),
     }
 }
 
@@ -214,7 +217,7 @@ async fn put_faults(
 ) -> Response {
     let faults: Faults = match parse(&body) {
         Ok(f) => f,
-        Err(e) => return problem(StatusCode::BAD_REQUEST, e),
+        Err(answer) => return answer,
     };
     match read(&sh.world).tenant(&id) {
         Some(t) => {

@@ -46,7 +46,7 @@ pub(crate) struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, style: Style, detail: impl Into<String>) -> ApiError {
+    pub(crate) fn new(status: StatusCode, style: Style, detail: impl Into<String>) -> ApiError {
         ApiError {
             status,
             style,
@@ -58,26 +58,26 @@ impl ApiError {
         }
     }
 
-    pub fn not_found(style: Style, detail: impl Into<String>) -> ApiError {
+    pub(crate) fn not_found(style: Style, detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, style, detail)
     }
 
-    pub fn bad_request(style: Style, detail: impl Into<String>) -> ApiError {
+    pub(crate) fn bad_request(style: Style, detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, style, detail)
     }
 
-    pub fn unauthorized(style: Style, detail: impl Into<String>) -> ApiError {
+    pub(crate) fn unauthorized(style: Style, detail: impl Into<String>) -> ApiError {
         let mut e = ApiError::new(StatusCode::UNAUTHORIZED, style, detail);
         e.oauth_error = "invalid_client";
         e
     }
 
-    pub fn scim_type(mut self, t: &'static str) -> ApiError {
+    pub(crate) fn scim_type(mut self, t: &'static str) -> ApiError {
         self.scim_type = Some(t);
         self
     }
 
-    pub fn oauth(mut self, e: &'static str) -> ApiError {
+    pub(crate) fn oauth(mut self, e: &'static str) -> ApiError {
         self.oauth_error = e;
         self
     }
@@ -220,7 +220,7 @@ impl FromRequestParts<Arc<Shared>> for Ctx {
 
 impl Ctx {
     /// 404 unless the request came to one of `kinds` on a tenant of the right IPS type.
-    pub fn only_on(&self, kinds: &[HostKind], style: Style) -> Result<(), ApiError> {
+    pub(crate) fn only_on(&self, kinds: &[HostKind], style: Style) -> Result<(), ApiError> {
         if kinds.contains(&self.kind) {
             Ok(())
         } else {
@@ -229,7 +229,7 @@ impl Ctx {
     }
 
     /// A JSON request body must be declared as JSON (SCIM: 415 otherwise, DOMAIN.md §1.2).
-    pub fn require_json(&self, style: Style) -> Result<(), ApiError> {
+    pub(crate) fn require_json(&self, style: Style) -> Result<(), ApiError> {
         let ok = self.content_type.as_deref().is_some_and(|ct| {
             let base = ct
                 .split(';')

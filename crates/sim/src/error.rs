@@ -40,3 +40,16 @@ pub enum SimError {
     #[error("time_scale must be a positive number, got {0}")]
     TimeScale(f64),
 }
+
+/// An error and its causes joined by ": ", as `{:#}` prints an `anyhow` chain: for answers of
+/// the `/_sim/` endpoints, which have no other way to show the cause.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}

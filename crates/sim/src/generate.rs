@@ -34,7 +34,7 @@ use std::path::Path;
 const WEAK_CERT: &[u8] = include_bytes!("../../../fixtures/weak/lms-legacy-rsa1024-sha1.pem");
 
 /// How far after `today` the rollover deadline lies (passed to the audit as `--deadline`).
-pub const DEADLINE_DAYS: i64 = 45;
+pub(crate) const DEADLINE_DAYS: i64 = 45;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GenerateError {
@@ -54,7 +54,7 @@ pub enum GenerateError {
 
 /// A profile: how a generated tenant is built and what the audit must say about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Profile {
+pub(crate) struct Profile {
     pub name: &'static str,
     pub ips_type: IpsType,
     pub description: &'static str,
@@ -69,7 +69,7 @@ const NEO: IpsType = IpsType::Neo;
 const CONV: IpsType = IpsType::Converged;
 
 /// Every broken profile, in the order small fleets take them.
-pub const PROFILES: [Profile; 20] = [
+pub(crate) const PROFILES: [Profile; 20] = [
     Profile {
         name: "mtls_rejected_neo",
         ips_type: NEO,
@@ -240,7 +240,7 @@ pub const PROFILES: [Profile; 20] = [
 ];
 
 /// How many tenants of a fleet are broken.
-pub fn broken_count(tenants: usize) -> usize {
+pub(crate) fn broken_count(tenants: usize) -> usize {
     if tenants >= 40 {
         (tenants / 5).max(PROFILES.len())
     } else {
@@ -558,7 +558,7 @@ pub fn generate(
     );
     out.credentials_toml = format!(
         "# Audit credentials of the simulated fleet (mtls-audit sim, seed {seed}).\n# Secrets come from secrets.env: set -a; . ./secrets.env; set +a\n\n{}",
-        toml::to_string(&doc).map_err(|e| ScenarioError::Serialize(e.to_string()))?
+        toml::to_string(&doc).map_err(ScenarioError::Serialize)?
     );
     out.scenario.validate()?;
     Ok(out)

@@ -16,13 +16,13 @@ use std::io::Write as _;
 use std::time::Duration;
 
 /// How long a job started with `startJob` runs (simulated time) before it is `Success`.
-pub const JOB_RUN_TIME: Duration = Duration::from_secs(30);
+pub(crate) const JOB_RUN_TIME: Duration = Duration::from_secs(30);
 
 /// Status of a `startJob` answer: the job runs asynchronously, so `202 Accepted`.
-pub const START_JOB_STATUS: u16 = 202;
+pub(crate) const START_JOB_STATUS: u16 = 202;
 
 /// The `startJob` answer.
-pub fn start_job_response(job: &JobSpec) -> Value {
+pub(crate) fn start_job_response(job: &JobSpec) -> Value {
     json!({
         "jobId": job.id,
         "sourceSystemId": job.source_system_id,
@@ -35,12 +35,12 @@ pub fn start_job_response(job: &JobSpec) -> Value {
 }
 
 /// The `triggeredBy` of a job started through the API (the UI's wording, DOMAIN.md §2.3).
-pub fn triggered_by_api(client: &str) -> String {
+pub(crate) fn triggered_by_api(client: &str) -> String {
     format!("Identity Provisioning API – {client}")
 }
 
 /// The log types `jobLogs` accepts (DOMAIN.md §2.4, including the doc example's `allErrorsLog`).
-pub const LOG_TYPES: [&str; 7] = [
+pub(crate) const LOG_TYPES: [&str; 7] = [
     "commonLog",
     "failedEntitiesLog",
     "skippedEntitiesLog",
@@ -56,7 +56,7 @@ fn ts(d: DateTime<Utc>) -> String {
 
 /// The name of the one file in a job-log ZIP, after the UI's download names
 /// (`ips_jobErrorLogs_<job ID>_<date>_<time>`).
-pub fn log_file_name(job_id: &str, log_type: &str, at: DateTime<Utc>) -> String {
+pub(crate) fn log_file_name(job_id: &str, log_type: &str, at: DateTime<Utc>) -> String {
     let kind = match log_type {
         "commonLog" => "ips_jobCommonLogs",
         "failedEntitiesLog" => "ips_jobFailedEntitiesLogs",
@@ -84,7 +84,7 @@ fn entity_json(e: &EntityLog) -> Value {
 }
 
 /// The JSON document of one log type.
-pub fn log_document(job: &JobSpec, log_type: &str) -> Value {
+pub(crate) fn log_document(job: &JobSpec, log_type: &str) -> Value {
     match log_type {
         "commonLog" => json!({
             "jobId": job.id,
@@ -117,7 +117,7 @@ pub fn log_document(job: &JobSpec, log_type: &str) -> Value {
 }
 
 /// The ZIP `jobLogs?action=export&logType=…` returns: one JSON file.
-pub fn job_log_zip(
+pub(crate) fn job_log_zip(
     job: &JobSpec,
     log_type: &str,
     at: DateTime<Utc>,
@@ -142,7 +142,7 @@ pub fn job_log_zip(
 }
 
 /// A job started with `startJob` that has run `run` (`JOB_RUN_TIME`, scaled) is finished.
-pub fn finish_started_job(job: &mut JobSpec, now: DateTime<Utc>, run: Duration) {
+pub(crate) fn finish_started_job(job: &mut JobSpec, now: DateTime<Utc>, run: Duration) {
     if job.status != JobStatus::Running {
         return;
     }
@@ -156,7 +156,7 @@ pub fn finish_started_job(job: &mut JobSpec, now: DateTime<Utc>, run: Duration) 
 }
 
 /// What a real-time call did, as the real-time log vocabulary says it (DOMAIN.md §2.5).
-pub fn realtime_response(
+pub(crate) fn realtime_response(
     operation: &str,
     state: &str,
     entity_id: &str,

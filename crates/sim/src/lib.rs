@@ -44,19 +44,19 @@
 //! system's inbound certificates (NEO `.cert.` host) and is valid on the simulated date;
 //! otherwise the answer is 401, as real IAS answers.
 
-pub mod generate;
-pub mod invented;
 pub mod pki;
-pub mod scenario;
 
 mod admin;
 mod api;
 mod apps;
 mod error;
 mod filter;
+mod generate;
 mod handle;
 mod ids;
+mod invented;
 mod ips;
+mod scenario;
 mod scim;
 mod server;
 mod shared;
@@ -64,13 +64,16 @@ mod state;
 mod tls;
 
 pub use error::SimError;
-pub use generate::{GenerateError, Generated, GeneratedTenant, InventoryRow, generate};
+pub use generate::{
+    GenerateError, Generated, GeneratedFile, GeneratedTenant, InventoryRow, generate,
+};
 pub use handle::SimHandle;
 pub use scenario::{
     AdminKind, AdminSpec, ApiCertificateSpec, ApplicationSpec, EntityLog, Environment, Family,
-    Faults, GroupSpec, IpsType, JobSpec, JobStatistics, JobStatus, JobType, Permission, ReadMode,
+    Faults, GroupSpec, IpsType, JobSpec, JobStatistics, JobStatus, JobType, PemError, ReadMode,
     Scenario, ScenarioError, ServerCertMode, SystemKind, SystemSpec, TEST_USER, TenantSpec,
     TriggerType, UserSpec,
 };
 pub use server::{Server, SimOptions};
-pub use state::{FamilyCounters, HostKind, TenantCounters};
+pub use state::{FamilyCounters, TenantCounters};
+pub use tls::TlsSetupError;

@@ -4,7 +4,7 @@
 //! provider.
 
 use crate::api::{ApiError, Ctx, SCIM_LIST, Style, authenticate, require, scim};
-use crate::filter::{Filter, Val};
+use crate::filter::{Filter, FilterError, Val};
 use crate::scenario::{GroupSpec, Permission, UserSpec};
 use crate::shared::Shared;
 use crate::state::{HostKind, read, write};
@@ -200,7 +200,7 @@ pub(crate) fn user_json(u: &UserSpec, host: &str, groups: usize) -> Value {
 }
 
 /// Attribute values of a user for filters (names lowercase, schema URN stripped).
-pub(crate) fn user_attr(u: &UserSpec, attr: &str) -> Result<Vec<Val>, String> {
+pub(crate) fn user_attr(u: &UserSpec, attr: &str) -> Result<Vec<Val>, FilterError> {
     let s = |v: &str| vec![Val::Str(v.to_string())];
     let opt = |v: &Option<String>| v.iter().map(|x| Val::Str(x.clone())).collect::<Vec<_>>();
     Ok(match attr {
@@ -223,9 +223,7 @@ pub(crate) fn user_attr(u: &UserSpec, attr: &str) -> Result<Vec<Val>, String> {
         "userid" => opt(&u.user_id),
         "status" => s(if u.active { "active" } else { "inactive" }),
         other => {
-            return Err(format!(
-                "the attribute '{other}' is not supported in filters"
-            ));
+            return Err(FilterError::UnsupportedAttribute(other.to_string()));
         }
     })
 }
@@ -249,15 +247,13 @@ fn group_json(g: &GroupSpec, host: &str) -> Value {
     })
 }
 
-fn group_attr(g: &GroupSpec, attr: &str) -> Result<Vec<Val>, String> {
+fn group_attr(g: &GroupSpec, attr: &str) -> Result<Vec<Val>, FilterError> {
     Ok(match attr {
         "id" => vec![Val::Str(g.id.clone())],
         "displayname" | "name" => vec![Val::Str(g.display_name.clone())],
         "members" | "members.value" => g.members.iter().map(|m| Val::Str(m.clone())).collect(),
         other => {
-            return Err(format!(
-                "the attribute '{other}' is not supported in filters"
-            ));
+            return Err(FilterError::UnsupportedAttribute(other.to_string()));
         }
     })
 }
@@ -286,9 +282,9 @@ pub(crate) fn matching_users<'a>(
     for u in users {
         let keep = match filter {
             None => true,
-            Some(f) => f
-                .matches(&|a| user_attr(u, a))
-                .map_err(|e| ApiError::bad_request(style, e).scim_type("invalidFilter"))?,
+            Some(f) => f.matches(&|a| user_attr(u, a)).map_err(|e| {
+                ApiError::bad_request(style, e.to_string()).scim_type("invalidFilter")
+            })?,
         };
         if keep {
             out.push(u);
@@ -360,19 +356,32 @@ pub(crate) async fn get_user(
     Ok(scim(StatusCode::OK, &user_json(u, &ctx.host, groups)))
 }
 
+/// Why a SCIM or real-time payload is not a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum PayloadError {
+    #[error("the payload is not a JSON object")]
+    NotAnObject,
+    #[error("userName is missing or empty")]
+    NoUserName,
+    #[error("emails must be an array")]
+    EmailsNotAnArray,
+    #[error("emails[].value must be an e-mail address")]
+    NotAnEmail,
+}
+
 /// A user from a SCIM (or real-time) payload: `userName` is required, the rest optional.
 pub(crate) fn user_from_payload(
     v: &Value,
     id: String,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<UserSpec, String> {
-    let obj = v.as_object().ok_or("the payload is not a JSON object")?;
+) -> Result<UserSpec, PayloadError> {
+    let obj = v.as_object().ok_or(PayloadError::NotAnObject)?;
     let user_name = obj
         .get("userName")
         .and_then(Value::as_str)
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .ok_or("userName is missing or empty")?;
+        .ok_or(PayloadError::NoUserName)?;
     let emails = match obj.get("emails") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(a)) => a
@@ -382,10 +391,10 @@ pub(crate) fn user_from_payload(
                     .and_then(Value::as_str)
                     .filter(|s| s.contains('@'))
                     .map(str::to_string)
-                    .ok_or("emails[].value must be an e-mail address")
+                    .ok_or(PayloadError::NotAnEmail)
             })
             .collect::<Result<Vec<_>, _>>()?,
-        Some(_) => return Err("emails must be an array".into()),
+        Some(_) => return Err(PayloadError::EmailsNotAnArray),
     };
     let name = obj.get("name");
     let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
@@ -427,7 +436,7 @@ pub(crate) async fn create_user(
             .scim_type("invalidSyntax")
     })?;
     let user = user_from_payload(&v, crate::ids::random_uuid(), sh.clock.now())
-        .map_err(|e| ApiError::bad_request(Style::Scim, e).scim_type("invalidValue"))?;
+        .map_err(|e| ApiError::bad_request(Style::Scim, e.to_string()).scim_type("invalidValue"))?;
     let mut data = write(&ctx.tenant.data);
     if data
         .spec
@@ -495,9 +504,9 @@ pub(crate) async fn list_groups(
     for g in &data.spec.groups {
         let keep = match &filter {
             None => true,
-            Some(f) => f
-                .matches(&|a| group_attr(g, a))
-                .map_err(|e| ApiError::bad_request(Style::Scim, e).scim_type("invalidFilter"))?,
+            Some(f) => f.matches(&|a| group_attr(g, a)).map_err(|e| {
+                ApiError::bad_request(Style::Scim, e.to_string()).scim_type("invalidFilter")
+            })?,
         };
         if keep {
             groups.push(g);

@@ -32,24 +32,13 @@ pub(crate) fn sha256(der: &[u8]) -> [u8; 32] {
 /// Which of a tenant's hosts a request came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum HostKind {
+pub(crate) enum HostKind {
     /// `<tenant>.accounts.ondemand.com`: IAS, and IPS on converged tenants.
     Ias,
     /// NEO `ipsproxy<p>-<c>.<region>`: OAuth paths `/ipsproxy/api/v1/…`.
     NeoIps,
     /// NEO `ipsproxy<p>-<c>.cert.<region>`: certificate paths `/ipsproxy/certapi/v1/…`.
     NeoIpsCert,
-}
-
-impl HostKind {
-    /// The spelling in logs and counters: `ias`, `neo_ips`, `neo_ips_cert`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HostKind::Ias => "ias",
-            HostKind::NeoIps => "neo_ips",
-            HostKind::NeoIpsCert => "neo_ips_cert",
-        }
-    }
 }
 
 /// The simulated clock: a start date (the scenario's "today") that advances in real time.
@@ -60,14 +49,14 @@ pub(crate) struct Clock {
 }
 
 impl Clock {
-    pub fn new(today: DateTime<Utc>) -> Clock {
+    pub(crate) fn new(today: DateTime<Utc>) -> Clock {
         Clock {
             start: Instant::now(),
             start_utc: today,
         }
     }
 
-    pub fn now(&self) -> DateTime<Utc> {
+    pub(crate) fn now(&self) -> DateTime<Utc> {
         let elapsed = chrono::Duration::from_std(self.start.elapsed()).unwrap_or_default();
         self.start_utc + elapsed
     }
@@ -91,7 +80,7 @@ pub(crate) struct AdminRt {
 }
 
 impl AdminRt {
-    pub fn has(&self, p: Permission) -> bool {
+    pub(crate) fn has(&self, p: Permission) -> bool {
         self.permissions.contains(&p)
     }
 }
@@ -108,12 +97,14 @@ pub(crate) struct TenantData {
     pub started_jobs: Vec<String>,
 }
 
-fn known(pems: &[String], tenant: &str) -> Result<Vec<KnownCert>, ScenarioError> {
+/// The fingerprints of `pems`, the certificates of `owner` (`admin '…'`, `system '…'`).
+fn known(pems: &[String], tenant: &str, owner: &str) -> Result<Vec<KnownCert>, ScenarioError> {
     let mut out = Vec::new();
     for pem in pems {
-        let certs = pem_certs(pem).map_err(|message| ScenarioError::Invalid {
+        let certs = pem_certs(pem).map_err(|source| ScenarioError::Certificate {
             tenant: tenant.to_string(),
-            message,
+            owner: owner.to_string(),
+            source,
         })?;
         // The first certificate of a PEM text is the one configured; the rest is its chain.
         if let Some(c) = certs.first() {
@@ -126,7 +117,7 @@ fn known(pems: &[String], tenant: &str) -> Result<Vec<KnownCert>, ScenarioError>
 }
 
 impl TenantData {
-    pub fn compile(mut spec: TenantSpec) -> Result<TenantData, ScenarioError> {
+    pub(crate) fn compile(mut spec: TenantSpec) -> Result<TenantData, ScenarioError> {
         spec.validate()?;
         let mut admins = Vec::new();
         for a in &spec.admins {
@@ -139,13 +130,17 @@ impl TenantData {
                     .iter()
                     .filter_map(|p| Permission::parse(p))
                     .collect(),
-                certs: known(&a.certificates, &spec.id)?,
+                certs: known(&a.certificates, &spec.id, &format!("admin '{}'", a.name))?,
                 client_id_lock: a.client_id_lock,
             });
         }
         let mut inbound = Vec::new();
         for s in &spec.systems {
-            inbound.push(known(&s.inbound_certificates, &spec.id)?);
+            inbound.push(known(
+                &s.inbound_certificates,
+                &spec.id,
+                &format!("system '{}'", s.name),
+            )?);
         }
         // Faults live in the tenant's fault cell, not in its data.
         spec.faults = Faults::default();
@@ -157,19 +152,19 @@ impl TenantData {
         })
     }
 
-    pub fn admin_by_client_id(&self, id: &str) -> Option<&AdminRt> {
+    pub(crate) fn admin_by_client_id(&self, id: &str) -> Option<&AdminRt> {
         self.admins
             .iter()
             .find(|a| a.client_id.as_deref() == Some(id))
     }
 
-    pub fn admin_by_cert(&self, fp: &[u8; 32]) -> Option<&AdminRt> {
+    pub(crate) fn admin_by_cert(&self, fp: &[u8; 32]) -> Option<&AdminRt> {
         self.admins
             .iter()
             .find(|a| a.certs.iter().any(|c| &c.sha256 == fp))
     }
 
-    pub fn admin_by_key(&self, key: &AdminKey) -> Option<&AdminRt> {
+    pub(crate) fn admin_by_key(&self, key: &AdminKey) -> Option<&AdminRt> {
         match key {
             AdminKey::ClientId(id) => self.admin_by_client_id(id),
             AdminKey::Name(n) => self.admins.iter().find(|a| &a.name == n),
@@ -185,7 +180,7 @@ pub(crate) enum AdminKey {
 }
 
 impl AdminKey {
-    pub fn of(a: &AdminRt) -> AdminKey {
+    pub(crate) fn of(a: &AdminRt) -> AdminKey {
         match &a.client_id {
             Some(id) => AdminKey::ClientId(id.clone()),
             None => AdminKey::Name(a.name.clone()),
@@ -214,7 +209,7 @@ pub(crate) struct Window {
 
 impl Window {
     /// Records a request at `now` and returns the count in the window ending at `now`.
-    pub fn hit(&mut self, now: Instant, span: Duration) -> usize {
+    pub(crate) fn hit(&mut self, now: Instant, span: Duration) -> usize {
         self.expire(now, span);
         self.times.push_back(now);
         self.times.len()
@@ -245,7 +240,7 @@ pub(crate) struct LimitState {
 }
 
 impl LimitState {
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.scim.clear();
         self.scim_blocked_until = None;
         self.ipsproxy.clear();
@@ -358,7 +353,7 @@ pub(crate) struct CounterState {
 }
 
 impl CounterState {
-    pub fn begin(&mut self, family: Family, endpoint: &str, now: Instant, minute: Duration) {
+    pub(crate) fn begin(&mut self, family: Family, endpoint: &str, now: Instant, minute: Duration) {
         let n = self.windows.entry(family).or_default().hit(now, minute) as u64;
         let c = self.counters.families.entry(family).or_default();
         c.requests += 1;
@@ -370,7 +365,7 @@ impl CounterState {
         }
     }
 
-    pub fn end(
+    pub(crate) fn end(
         &mut self,
         family: Family,
         status: u16,
@@ -385,7 +380,7 @@ impl CounterState {
         c.faulted += u64::from(faulted);
     }
 
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.counters = TenantCounters::default();
         self.windows.clear();
     }
@@ -403,7 +398,7 @@ pub(crate) struct TenantRt {
 }
 
 impl TenantRt {
-    pub fn new(spec: TenantSpec) -> Result<TenantRt, ScenarioError> {
+    pub(crate) fn new(spec: TenantSpec) -> Result<TenantRt, ScenarioError> {
         let faults = spec.faults.clone();
         let id = spec.id.clone();
         Ok(TenantRt {
@@ -425,7 +420,7 @@ impl TenantRt {
     }
 
     /// The tenant as a scenario entry, with its current faults.
-    pub fn snapshot(&self) -> TenantSpec {
+    pub(crate) fn snapshot(&self) -> TenantSpec {
         let mut spec = read(&self.data).spec.clone();
         spec.faults = lock(&self.faults).clone();
         spec
@@ -441,7 +436,7 @@ pub(crate) struct World {
 }
 
 impl World {
-    pub fn new(scenario: &Scenario) -> Result<World, ScenarioError> {
+    pub(crate) fn new(scenario: &Scenario) -> Result<World, ScenarioError> {
         scenario.validate()?;
         let mut w = World {
             description: scenario.description.clone(),
@@ -462,7 +457,7 @@ impl World {
         }
     }
 
-    pub fn reindex(&mut self) {
+    pub(crate) fn reindex(&mut self) {
         self.hosts.clear();
         for t in &self.tenants {
             let d = read(&t.data);
@@ -480,16 +475,16 @@ impl World {
         }
     }
 
-    pub fn tenant(&self, id: &str) -> Option<&Arc<TenantRt>> {
+    pub(crate) fn tenant(&self, id: &str) -> Option<&Arc<TenantRt>> {
         self.tenants.iter().find(|t| t.id.eq_ignore_ascii_case(id))
     }
 
-    pub fn by_host(&self, host: &str) -> Option<(Arc<TenantRt>, HostKind)> {
+    pub(crate) fn by_host(&self, host: &str) -> Option<(Arc<TenantRt>, HostKind)> {
         self.hosts.get(host).cloned()
     }
 
     /// Replaces or adds a tenant. Hosts must stay unique across tenants.
-    pub fn upsert(&mut self, spec: TenantSpec) -> Result<Arc<TenantRt>, ScenarioError> {
+    pub(crate) fn upsert(&mut self, spec: TenantSpec) -> Result<Arc<TenantRt>, ScenarioError> {
         for h in spec.hosts() {
             if let Some((other, _)) = self.hosts.get(&h.to_ascii_lowercase())
                 && !other.id.eq_ignore_ascii_case(&spec.id)
@@ -518,7 +513,7 @@ impl World {
         Ok(rt)
     }
 
-    pub fn remove(&mut self, id: &str) -> bool {
+    pub(crate) fn remove(&mut self, id: &str) -> bool {
         let before = self.tenants.len();
         self.tenants.retain(|t| !t.id.eq_ignore_ascii_case(id));
         self.reindex();
@@ -537,7 +532,7 @@ pub(crate) struct PeerCert {
 }
 
 impl PeerCert {
-    pub fn from_der(der: &[u8]) -> Option<PeerCert> {
+    pub(crate) fn from_der(der: &[u8]) -> Option<PeerCert> {
         let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
         let validity = cert.validity();
         Some(PeerCert {

@@ -31,14 +31,18 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
+/// Why the simulator's TLS could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsSetupError {
+    /// The CA or a server certificate could not be made.
     #[error(transparent)]
     Pki(#[from] PkiError),
-    #[error("TLS configuration: {0}")]
+    /// rustls refused the configuration or a certificate.
+    #[error("rustls refused the TLS configuration")]
     Rustls(#[from] rustls::Error),
-    #[error("a generated key could not be read back: {0}")]
-    Key(String),
+    /// A key just generated could not be parsed back.
+    #[error("a generated key could not be read back")]
+    Key(#[source] rustls_pki_types::pem::Error),
 }
 
 /// The parent domain a wildcard for `host` would cover, if SAP would use one there: every
@@ -73,8 +77,8 @@ fn certified(
     ca: &Issued,
     provider: &CryptoProvider,
 ) -> Result<Arc<CertifiedKey>, TlsSetupError> {
-    let key = PrivateKeyDer::from_pem_slice(issued.key_pem.as_bytes())
-        .map_err(|e| TlsSetupError::Key(e.to_string()))?;
+    let key =
+        PrivateKeyDer::from_pem_slice(issued.key_pem.as_bytes()).map_err(TlsSetupError::Key)?;
     let chain = vec![
         CertificateDer::from(issued.cert_der.clone()),
         CertificateDer::from(ca.cert_der.clone()),
@@ -111,7 +115,7 @@ fn validity(today: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
 }
 
 impl ServerPki {
-    pub fn new(
+    pub(crate) fn new(
         provider: Arc<CryptoProvider>,
         today: DateTime<Utc>,
         names: Vec<String>,
@@ -141,7 +145,7 @@ impl ServerPki {
     }
 
     /// Re-issues the shared certificate when tenants with new host names were added.
-    pub fn ensure_names(&self, names: Vec<String>) -> Result<(), TlsSetupError> {
+    pub(crate) fn ensure_names(&self, names: Vec<String>) -> Result<(), TlsSetupError> {
         if names.iter().all(|n| read(&self.default_names).contains(n)) {
             return Ok(());
         }
@@ -154,7 +158,7 @@ impl ServerPki {
     }
 
     /// Drops a tenant's fault certificates (its hosts may have changed).
-    pub fn forget(&self, tenant: &str) {
+    pub(crate) fn forget(&self, tenant: &str) {
         let id = tenant.to_ascii_lowercase();
         lock(&self.special).retain(|(t, _), _| *t != id);
     }
