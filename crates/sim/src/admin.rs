@@ -49,10 +49,9 @@ fn no_tenant(id: &str) -> Response {
     problem(StatusCode::NOT_FOUND, format!("no tenant '{id}'"))
 }
 
-/// A JSON request body, or the 400 answer that says why it is not one.
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
-    serde_json::from_slice(body)
-        .map_err(|e| problem(StatusCode::BAD_REQUEST, format!("invalid JSON: {e}")))
+/// The 400 answer to a request body that is not the JSON expected.
+fn invalid_json(e: &serde_json::Error) -> Response {
+    problem(StatusCode::BAD_REQUEST, format!("invalid JSON: {e}"))
 }
 
 pub(crate) fn routes() -> Router<Arc<Shared>> {
@@ -141,9 +140,9 @@ async fn tenants(State(sh): State<Arc<Shared>>) -> Response {
 }
 
 async fn add_tenant(State(sh): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
-    let spec: TenantSpec = match parse(&body) {
+    let spec: TenantSpec = match serde_json::from_slice(&body) {
         Ok(s) => s,
-        Err(answer) => return answer,
+        Err(e) => return invalid_json(&e),
     };
     if read(&sh.world).tenant(&spec.id).is_some() {
         return problem(
@@ -173,9 +172,9 @@ async fn put_tenant(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    let spec: TenantSpec = match parse(&body) {
+    let spec: TenantSpec = match serde_json::from_slice(&body) {
         Ok(s) => s,
-        Err(answer) => return answer,
+        Err(e) => return invalid_json(&e),
     };
     if !spec.id.eq_ignore_ascii_case(&id) {
         return problem(
@@ -215,9 +214,9 @@ async fn put_faults(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    let faults: Faults = match parse(&body) {
+    let faults: Faults = match serde_json::from_slice(&body) {
         Ok(f) => f,
-        Err(answer) => return answer,
+        Err(e) => return invalid_json(&e),
     };
     match read(&sh.world).tenant(&id) {
         Some(t) => {

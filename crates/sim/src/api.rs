@@ -475,6 +475,8 @@ pub(crate) fn form(body: &[u8]) -> Vec<(String, String)> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
 
     #[test]

@@ -349,6 +349,8 @@ fn compare(v: &Val, op: Op, lit: &Lit, case_exact: bool) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
 
     fn user(attr: &str) -> Result<Vec<Val>, FilterError> {

@@ -177,6 +177,8 @@ pub(crate) fn realtime_response(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
     use crate::scenario::{JobType, ReadMode, TriggerType};
     use std::io::Read as _;

@@ -240,6 +240,8 @@ pub fn self_signed(spec: &LeafSpec) -> Result<Issued, PkiError> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
     use chrono::Duration;
 

@@ -260,6 +260,7 @@ pub struct AdminSpec {
     pub client_id_lock: bool,
 }
 
+/// Whether an administrator record is a system (technical user) or a person.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AdminKind {
     /// A system administrator (technical user, e.g. `SAP LMS – <id>`).
@@ -290,6 +291,7 @@ pub struct SystemSpec {
     pub inbound_certificate_files: Vec<PathBuf>,
 }
 
+/// The role of an IPS system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SystemKind {
@@ -346,6 +348,7 @@ fn employee() -> String {
     "employee".to_string()
 }
 
+/// An IAS group (Identity Directory).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GroupSpec {
@@ -374,6 +377,7 @@ pub struct ApplicationSpec {
     pub api_certificates: Vec<ApiCertificateSpec>,
 }
 
+/// A certificate an application accepts for API access.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiCertificateSpec {
@@ -433,6 +437,7 @@ pub struct JobSpec {
     pub restarted_as: Option<String>,
 }
 
+/// What a job does.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum JobType {
@@ -456,6 +461,7 @@ impl JobType {
     }
 }
 
+/// How a job was started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum TriggerType {
@@ -476,6 +482,7 @@ impl TriggerType {
     }
 }
 
+/// How much of the source a job reads.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ReadMode {
     /// Every entity is read.
@@ -818,6 +825,7 @@ impl Scenario {
         }
     }
 
+    /// The scenario as TOML, as `--export` writes `scenario.toml`.
     pub fn to_toml(&self) -> Result<String, ScenarioError> {
         toml::to_string(self).map_err(ScenarioError::Serialize)
     }
@@ -882,6 +890,7 @@ impl Scenario {
         Ok(())
     }
 
+    /// The tenant with this ID (case-insensitive).
     pub fn tenant(&self, id: &str) -> Option<&TenantSpec> {
         self.tenants.iter().find(|t| t.id.eq_ignore_ascii_case(id))
     }
@@ -981,6 +990,8 @@ impl TenantSpec {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
 
     const MIN: &str = r#"

@@ -542,6 +542,8 @@ pub(crate) async fn get_group(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
 
     fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {

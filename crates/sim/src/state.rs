@@ -335,12 +335,14 @@ pub struct FamilyCounters {
 /// Counters of one tenant.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct TenantCounters {
+    /// Counters per API family.
     pub families: BTreeMap<Family, FamilyCounters>,
     /// Requests per endpoint, e.g. `GET /scim/Users`.
     pub endpoints: BTreeMap<String, u64>,
 }
 
 impl TenantCounters {
+    /// One family's counters (all zero if it saw no request).
     pub fn family(&self, f: Family) -> FamilyCounters {
         self.families.get(&f).cloned().unwrap_or_default()
     }
@@ -546,6 +548,8 @@ impl PeerCert {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
 
     #[test]
