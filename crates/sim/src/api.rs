@@ -18,11 +18,12 @@ pub(crate) const SCIM_JSON: &str = "application/scim+json";
 pub(crate) const SCIM_ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 pub(crate) const SCIM_LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
-/// Failed secrets before a client ID locks, and for how long (DOMAIN.md §1.1).
+/// Failed secrets before a client ID locks, and for how long (docs/sap-facts.md: IAS
+/// authentication).
 const LOCK_AFTER: u32 = 5;
 const LOCK_FOR: Duration = Duration::from_secs(60 * 60);
 
-/// The error body shape an endpoint family uses (DOMAIN.md §4).
+/// The error body shape an endpoint family uses (docs/sap-facts.md: errors).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Style {
     /// `{"schemas":[…Error],"status":"404","detail":"…"}` as `application/scim+json`.
@@ -120,7 +121,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Headers real IAS responses carry (DOMAIN.md §1.2, from recorded responses).
+/// Headers real IAS responses carry (docs/sap-facts.md: IAS SCIM, from recorded responses).
 pub(crate) fn sap_headers(h: &mut HeaderMap) {
     h.insert(
         header::CACHE_CONTROL,
@@ -228,7 +229,8 @@ impl Ctx {
         }
     }
 
-    /// A JSON request body must be declared as JSON (SCIM: 415 otherwise, DOMAIN.md §1.2).
+    /// A JSON request body must be declared as JSON (SCIM: 415 otherwise; docs/sap-facts.md: IAS
+    /// SCIM).
     pub(crate) fn require_json(&self, style: Style) -> Result<(), ApiError> {
         let ok = self.content_type.as_deref().is_some_and(|ct| {
             let base = ct
@@ -399,7 +401,7 @@ pub(crate) fn authenticate(sh: &Shared, ctx: &Ctx, style: Style) -> Result<Admin
     }
 }
 
-/// 403 unless the admin has one of `any` (DOMAIN.md §6 table).
+/// 403 unless the admin has one of `any` (the permission table of docs/simulator.md).
 pub(crate) fn require(admin: &AdminRt, any: &[Permission], style: Style) -> Result<(), ApiError> {
     if any.iter().any(|p| admin.has(*p)) {
         return Ok(());

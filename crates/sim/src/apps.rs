@@ -1,5 +1,5 @@
 //! `POST /oauth2/token` (client credentials) and the Applications API `/Applications/v1`
-//! with cursor paging (DOMAIN.md §1.1, §1.5).
+//! with cursor paging (docs/sap-facts.md: IAS authentication, Applications API).
 
 use crate::api::{
     ApiError, Ctx, Style, admin_by_certificate, authenticate, basic, check_secret, form,

@@ -1,11 +1,11 @@
-//! Every shape the simulator had to invent because SAP does not document it (DOMAIN.md §7
-//! "Open gaps"). Nothing here is an SAP fact; `docs/simulator.md` lists each item. Keeping them
+//! Every shape the simulator had to invent because SAP does not document it (docs/sap-facts.md:
+//! open gaps). Nothing here is an SAP fact; `docs/simulator.md` lists each item. Keeping them
 //! in one place means a client written against the simulator knows exactly which parts of its
 //! parsing are guesses.
 //!
-//! 1. The `startJob` response body and status (gap 2).
-//! 2. The contents of the job-log ZIP: file names and their JSON (gap 2).
-//! 3. The real-time provisioning payload rule and response bodies (gap 4).
+//! 1. The `startJob` response body and status.
+//! 2. The contents of the job-log ZIP: file names and their JSON.
+//! 3. The real-time provisioning payload rule and response bodies.
 //! 4. How long a job started through the API runs before it reports `Success`.
 //! 5. The IPS error body (the Applications API's shape is reused).
 
@@ -34,12 +34,14 @@ pub(crate) fn start_job_response(job: &JobSpec) -> Value {
     })
 }
 
-/// The `triggeredBy` of a job started through the API (the UI's wording, DOMAIN.md §2.3).
+/// The `triggeredBy` of a job started through the API (the UI's wording; docs/sap-facts.md: IPS
+/// jobs).
 pub(crate) fn triggered_by_api(client: &str) -> String {
     format!("Identity Provisioning API – {client}")
 }
 
-/// The log types `jobLogs` accepts (DOMAIN.md §2.4, including the doc example's `allErrorsLog`).
+/// The log types `jobLogs` accepts (docs/sap-facts.md: IPS job logs, including the doc example's
+/// `allErrorsLog`).
 pub(crate) const LOG_TYPES: [&str; 7] = [
     "commonLog",
     "failedEntitiesLog",
@@ -155,7 +157,8 @@ pub(crate) fn finish_started_job(job: &mut JobSpec, now: DateTime<Utc>, run: Dur
     }
 }
 
-/// What a real-time call did, as the real-time log vocabulary says it (DOMAIN.md §2.5).
+/// What a real-time call did, as the real-time log vocabulary says it (docs/sap-facts.md: real-time
+/// logs).
 pub(crate) fn realtime_response(
     operation: &str,
     state: &str,

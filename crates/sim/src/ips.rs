@@ -1,13 +1,12 @@
 //! Identity Provisioning: the tenant admin API (start a job, export job logs; converged only),
 //! the real-time provisioning endpoint LMS calls, and the proxy-system SCIM API
-//! (DOMAIN.md §2.3–§2.7).
+//! (docs/sap-facts.md: IPS jobs, job logs, real-time provisioning, proxy systems).
 //!
 //! Converged tenants serve IPS on their IAS host under `/ips/…` and `/ipsproxy/service/api/v1/…`.
-//! NEO tenants have no tenant admin API (404) and serve the proxy and real-time paths on their
-//! own hosts: `/ipsproxy/api/v1/…` on `ipsproxy<p>-<c>.<region>` (OAuth clients of the Neo
-//! cockpit, simulated by the tenant's IAS administrators) and `/ipsproxy/certapi/v1/…` on the
-//! `.cert.` host, where the client certificate must be among the LMS source system's inbound
-//! certificates.
+//! NEO tenants have no tenant admin API (404) and serve the proxy and real-time paths on their own
+//! hosts: `/ipsproxy/api/v1/…` on `ipsproxy<p>-<c>.<region>` (OAuth clients of the Neo cockpit,
+//! simulated by the tenant's IAS administrators) and `/ipsproxy/certapi/v1/…` on the `.cert.` host,
+//! where the client certificate must be among the LMS source system's inbound certificates.
 
 use crate::api::{ApiError, Ctx, Style, authenticate, json_response, require, scim};
 use crate::ids::{random_hex, random_uuid};
@@ -403,7 +402,7 @@ async fn proxy(
             format!("Resource {resource} not found"),
         ));
     }
-    // Proxy systems page with count 1..100, default 25 (DOMAIN.md §2.7).
+    // Proxy systems page with count 1..100, default 25 (docs/sap-facts.md: proxy systems).
     let paging = paging(&q, 25, 100, style)?;
     let filter = parse_filter(&q, style)?;
     let users = matching_users(&data.spec.users, filter.as_ref(), style)?;

@@ -2,9 +2,9 @@
 //! `--scenario FILE` reads, what `--export DIR` writes as `scenario.toml`, what
 //! `GET /_sim/tenants/{id}` returns and what `PUT /_sim/tenants/{id}` takes.
 //!
-//! Names follow the SAP vocabulary of DOMAIN.md: permission toggles are the exact console labels
-//! (§1.3), job statuses the UI's (§2.4), `source_system = 101` marks users provisioned from
-//! SuccessFactors Learning (§1.2). The format is documented with an example in
+//! Names follow the SAP vocabulary of `docs/sap-facts.md`: permission toggles are the exact
+//! console labels, job statuses the UI's, `source_system = 101` marks users provisioned from
+//! SuccessFactors Learning. The format is documented with an example in
 //! `fixtures/scenario.example.toml` and in `docs/simulator.md`.
 
 use chrono::{DateTime, Utc};
@@ -196,7 +196,8 @@ pub struct TenantSpec {
     /// `expires_in` of tokens from `POST /oauth2/token`, in seconds.
     #[serde(default = "token_lifetime")]
     pub token_lifetime_secs: u64,
-    /// Administrator records (`[[tenant.admin]]`): system users with client IDs, secrets and certificates, and human administrators.
+    /// Administrator records (`[[tenant.admin]]`): system users with client IDs, secrets and
+    /// certificates, and human administrators.
     #[serde(default, rename = "admin", alias = "admins")]
     pub admins: Vec<AdminSpec>,
     /// IPS systems (`[[tenant.system]]`): the LMS source, the IAS target, proxy systems.
@@ -246,7 +247,8 @@ pub struct AdminSpec {
     /// Client secrets (up to two in IAS). Simulated values, not real credentials.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<String>,
-    /// Permission toggles that are on, with the exact console labels of DOMAIN.md §1.3.
+    /// Permission toggles that are on, with the exact console labels (docs/sap-facts.md:
+    /// administrator permissions).
     #[serde(default)]
     pub permissions: Vec<String>,
     /// Certificates configured under Configure System Authentication → Certificate (PEM).
@@ -280,7 +282,7 @@ pub struct SystemSpec {
     pub name: String,
     /// Source, target or proxy.
     pub kind: SystemKind,
-    /// `connectorTypeString` of the system export (DOMAIN.md §2.1).
+    /// `connectorTypeString` of the system export (docs/sap-facts.md: NEO and converged IPS).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub connector: String,
     /// NEO: certificates imported under Inbound Certificates (PEM).
@@ -361,7 +363,7 @@ pub struct GroupSpec {
     pub members: Vec<String>,
 }
 
-/// An application of the Applications API (DOMAIN.md §1.5).
+/// An application of the Applications API (docs/sap-facts.md: Applications API).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApplicationSpec {
@@ -393,7 +395,7 @@ pub struct ApiCertificateSpec {
     pub authorization_scopes: Vec<String>,
 }
 
-/// An IPS provisioning job as the job-log UI shows it (DOMAIN.md §2.4).
+/// An IPS provisioning job as the job-log UI shows it (docs/sap-facts.md: IPS job logs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JobSpec {
@@ -713,7 +715,8 @@ impl Faults {
     }
 }
 
-/// The permission toggles of an IAS administrator, with the console's labels (DOMAIN.md §1.3).
+/// The permission toggles of an IAS administrator, with the console's labels (docs/sap-facts.md:
+/// administrator permissions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum Permission {
     ManageApplications,

@@ -1,6 +1,6 @@
 //! Identity Directory SCIM 2.0: `/scim/Users`, `/scim/Users/{id}`, `/scim/Groups`,
-//! `/scim/Groups/{id}` (DOMAIN.md §1.2), with filters, index and cursor paging and SAP's user
-//! extension. The resource shapes follow real IAS responses recorded by SAP's Terraform
+//! `/scim/Groups/{id}` (docs/sap-facts.md: IAS SCIM), with filters, index and cursor paging and
+//! SAP's user extension. The resource shapes follow real IAS responses recorded by SAP's Terraform
 //! provider.
 
 use crate::api::{ApiError, Ctx, SCIM_LIST, Style, authenticate, require, scim};
@@ -91,7 +91,7 @@ pub(crate) fn list_response<T>(
                 .map(|t| render(t))
                 .collect();
             // Real IAS reports the page size asked for (100 by default), not the number of
-            // resources returned (DOMAIN.md §1.2: 8 users, "itemsPerPage":100).
+            // resources returned (docs/sap-facts.md, IAS SCIM: 8 users, "itemsPerPage":100).
             Ok(json!({
                 "schemas": [SCIM_LIST],
                 "totalResults": total,
@@ -142,7 +142,7 @@ fn ts(d: &chrono::DateTime<chrono::Utc>) -> String {
     d.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// A user as IAS returns it (DOMAIN.md §1.2 "Real list response").
+/// A user as IAS returns it (the recorded list response in docs/sap-facts.md, IAS SCIM).
 pub(crate) fn user_json(u: &UserSpec, host: &str, groups: usize) -> Value {
     let mut core = json!({
         "id": u.id,

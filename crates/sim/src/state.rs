@@ -256,8 +256,8 @@ pub(crate) enum Limit {
     Reject { retry_after: Duration },
 }
 
-/// The documented limits (DOMAIN.md §1.6, §2.6), on a clock where a minute lasts
-/// `minute` of real time.
+/// The documented limits (docs/sap-facts.md: IAS rate limits, real-time provisioning), on a clock
+/// where a minute lasts `minute` of real time.
 pub(crate) fn rate_limit(
     state: &mut LimitState,
     family: Family,

@@ -42,7 +42,8 @@ impl Generated {
         s
     }
 
-    /// The audit command of SPEC §7 for an export in `dir` and a simulator at `addr`.
+    /// The audit command (as `mtls-audit sim --export` prints it) for an export in `dir` and a
+    /// simulator at `addr`.
     pub fn audit_command(&self, dir: &Path, addr: SocketAddr) -> String {
         let d = |f: &str| shell_quote(&dir.join(f).display().to_string());
         format!(
@@ -68,10 +69,10 @@ impl Generated {
         })
     }
 
-    /// Writes the export (SPEC §7): `scenario.toml`, `inventory.csv`, `credentials.toml`,
-    /// `secrets.env`, `lms.pem`, `lms.key`, `reference.pem`, `ca.pem` (the simulator's CA,
-    /// `ca_pem`), `client-ca.pem`, `expected.json`, `certs/`, `keys/`, and with the
-    /// simulator's address `AUDIT_COMMAND.txt`.
+    /// Writes the export (`--export DIR`, see `docs/simulator.md`): `scenario.toml`,
+    /// `inventory.csv`, `credentials.toml`, `secrets.env`, `lms.pem`, `lms.key`, `reference.pem`,
+    /// `ca.pem` (the simulator's CA, `ca_pem`), `client-ca.pem`, `expected.json`, `certs/`,
+    /// `keys/`, and with the simulator's address `AUDIT_COMMAND.txt`.
     pub fn write(
         &self,
         dir: &Path,
