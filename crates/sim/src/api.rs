@@ -37,13 +37,13 @@ pub(crate) enum Style {
 /// An error answer.
 #[derive(Debug)]
 pub(crate) struct ApiError {
-    pub status: StatusCode,
-    pub style: Style,
-    pub detail: String,
-    pub scim_type: Option<&'static str>,
-    pub message_code: Option<&'static str>,
-    pub oauth_error: &'static str,
-    pub retry_after: Option<u64>,
+    pub(crate) status: StatusCode,
+    pub(crate) style: Style,
+    pub(crate) detail: String,
+    pub(crate) scim_type: Option<&'static str>,
+    pub(crate) message_code: Option<&'static str>,
+    pub(crate) oauth_error: &'static str,
+    pub(crate) retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -155,19 +155,19 @@ pub(crate) fn scim(status: StatusCode, body: &serde_json::Value) -> Response {
 /// The tenant a request is for, put into the request by the tenant middleware.
 #[derive(Debug, Clone)]
 pub(crate) struct TenantCtx {
-    pub tenant: Arc<TenantRt>,
-    pub kind: HostKind,
-    pub host: String,
+    pub(crate) tenant: Arc<TenantRt>,
+    pub(crate) kind: HostKind,
+    pub(crate) host: String,
 }
 
 /// What a handler needs about its request.
 pub(crate) struct Ctx {
-    pub tenant: Arc<TenantRt>,
-    pub kind: HostKind,
-    pub host: String,
-    pub conn: Conn,
-    pub authorization: Option<String>,
-    pub content_type: Option<String>,
+    pub(crate) tenant: Arc<TenantRt>,
+    pub(crate) kind: HostKind,
+    pub(crate) host: String,
+    pub(crate) conn: Conn,
+    pub(crate) authorization: Option<String>,
+    pub(crate) content_type: Option<String>,
 }
 
 impl FromRequestParts<Arc<Shared>> for Ctx {

@@ -15,8 +15,9 @@ use tokio::sync::watch;
 /// How long shutdown waits for answers in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// A running simulator, returned by [`Server::start`](crate::Server::start). Dropping it does
-/// not stop the server; call [`SimHandle::shutdown`].
+/// A running simulator, returned by [`Server::start`](crate::Server::start). Dropping it stops
+/// accepting and starts a graceful shutdown without waiting for it; [`SimHandle::shutdown`]
+/// waits.
 pub struct SimHandle {
     pub(crate) addr: SocketAddr,
     pub(crate) ca_pem: String,

@@ -71,12 +71,12 @@ pub(crate) struct KnownCert {
 /// An admin record with its permissions as a set and its certificates fingerprinted.
 #[derive(Debug, Clone)]
 pub(crate) struct AdminRt {
-    pub name: String,
-    pub client_id: Option<String>,
-    pub secrets: Vec<String>,
-    pub permissions: Vec<Permission>,
-    pub certs: Vec<KnownCert>,
-    pub client_id_lock: bool,
+    pub(crate) name: String,
+    pub(crate) client_id: Option<String>,
+    pub(crate) secrets: Vec<String>,
+    pub(crate) permissions: Vec<Permission>,
+    pub(crate) certs: Vec<KnownCert>,
+    pub(crate) client_id_lock: bool,
 }
 
 impl AdminRt {
@@ -89,12 +89,12 @@ impl AdminRt {
 /// created at run time are added to it); the rest are indexes over it.
 #[derive(Debug, Clone)]
 pub(crate) struct TenantData {
-    pub spec: TenantSpec,
-    pub admins: Vec<AdminRt>,
+    pub(crate) spec: TenantSpec,
+    pub(crate) admins: Vec<AdminRt>,
     /// Per system of `spec.systems`, the fingerprints of its inbound certificates.
-    pub inbound: Vec<Vec<KnownCert>>,
+    pub(crate) inbound: Vec<Vec<KnownCert>>,
     /// Jobs started through the API at run time (they finish by themselves).
-    pub started_jobs: Vec<String>,
+    pub(crate) started_jobs: Vec<String>,
 }
 
 /// The fingerprints of `pems`, the certificates of `owner` (`admin '…'`, `system '…'`).
@@ -190,15 +190,15 @@ impl AdminKey {
 
 #[derive(Debug, Clone)]
 pub(crate) struct Token {
-    pub admin: AdminKey,
-    pub expires: Instant,
+    pub(crate) admin: AdminKey,
+    pub(crate) expires: Instant,
 }
 
 /// Failed-secret counts and locks per client ID, and issued tokens.
 #[derive(Debug, Default)]
 pub(crate) struct AuthState {
-    pub failures: HashMap<String, (u32, Option<Instant>)>,
-    pub tokens: HashMap<String, Token>,
+    pub(crate) failures: HashMap<String, (u32, Option<Instant>)>,
+    pub(crate) tokens: HashMap<String, Token>,
 }
 
 /// A sliding window of request times: how many requests fell in the last `span`.
@@ -233,10 +233,10 @@ impl Window {
 /// Rate-limit state of one tenant: SCIM, real-time + proxy together, and OAuth.
 #[derive(Debug, Default)]
 pub(crate) struct LimitState {
-    pub scim: Window,
-    pub scim_blocked_until: Option<Instant>,
-    pub ipsproxy: Window,
-    pub oauth: Window,
+    pub(crate) scim: Window,
+    pub(crate) scim_blocked_until: Option<Instant>,
+    pub(crate) ipsproxy: Window,
+    pub(crate) oauth: Window,
 }
 
 impl LimitState {
@@ -350,7 +350,7 @@ impl TenantCounters {
 
 #[derive(Debug, Default)]
 pub(crate) struct CounterState {
-    pub counters: TenantCounters,
+    pub(crate) counters: TenantCounters,
     windows: HashMap<Family, Window>,
 }
 
@@ -391,12 +391,12 @@ impl CounterState {
 /// One tenant at run time.
 #[derive(Debug)]
 pub(crate) struct TenantRt {
-    pub id: String,
-    pub data: RwLock<TenantData>,
-    pub faults: Mutex<Faults>,
-    pub auth: Mutex<AuthState>,
-    pub limits: Mutex<LimitState>,
-    pub counters: Mutex<CounterState>,
+    pub(crate) id: String,
+    pub(crate) data: RwLock<TenantData>,
+    pub(crate) faults: Mutex<Faults>,
+    pub(crate) auth: Mutex<AuthState>,
+    pub(crate) limits: Mutex<LimitState>,
+    pub(crate) counters: Mutex<CounterState>,
 }
 
 impl TenantRt {
@@ -432,9 +432,9 @@ impl TenantRt {
 /// All tenants and the index from host name to tenant.
 #[derive(Debug, Default)]
 pub(crate) struct World {
-    pub description: String,
-    pub tenants: Vec<Arc<TenantRt>>,
-    pub hosts: HashMap<String, (Arc<TenantRt>, HostKind)>,
+    pub(crate) description: String,
+    pub(crate) tenants: Vec<Arc<TenantRt>>,
+    pub(crate) hosts: HashMap<String, (Arc<TenantRt>, HostKind)>,
 }
 
 impl World {
@@ -528,9 +528,9 @@ impl World {
 #[derive(Debug, Clone)]
 pub(crate) struct PeerCert {
     pub sha256: [u8; 32],
-    pub subject: String,
-    pub not_before: DateTime<Utc>,
-    pub not_after: DateTime<Utc>,
+    pub(crate) subject: String,
+    pub(crate) not_before: DateTime<Utc>,
+    pub(crate) not_after: DateTime<Utc>,
 }
 
 impl PeerCert {

@@ -88,7 +88,7 @@ fn certified(
 
 /// The simulator's server-side PKI.
 pub(crate) struct ServerPki {
-    pub ca: Ca,
+    pub(crate) ca: Ca,
     untrusted: Ca,
     provider: Arc<CryptoProvider>,
     default: RwLock<Arc<CertifiedKey>>,
@@ -198,8 +198,8 @@ impl ServerPki {
 
 /// Picks the certificate by SNI: the shared one, a tenant's fault certificate, or none.
 pub(crate) struct SniResolver {
-    pub world: Arc<RwLock<World>>,
-    pub pki: Arc<ServerPki>,
+    pub(crate) world: Arc<RwLock<World>>,
+    pub(crate) pki: Arc<ServerPki>,
 }
 
 impl std::fmt::Debug for SniResolver {
@@ -308,21 +308,21 @@ pub(crate) fn server_config(
 /// What a request can learn about its connection.
 #[derive(Debug)]
 pub(crate) struct ConnInfo {
-    pub remote: SocketAddr,
-    pub sni: Option<String>,
-    pub peer: Option<PeerCert>,
+    pub(crate) remote: SocketAddr,
+    pub(crate) sni: Option<String>,
+    pub(crate) peer: Option<PeerCert>,
     /// Set by the reset fault: the connection is dropped with a TCP RST at the next I/O.
-    pub reset: AtomicBool,
+    pub(crate) reset: AtomicBool,
 }
 
 /// The connection info as an axum `ConnectInfo` (a local newtype for the `Connected` impl).
 #[derive(Debug, Clone)]
-pub(crate) struct Conn(pub Arc<ConnInfo>);
+pub(crate) struct Conn(pub(crate) Arc<ConnInfo>);
 
 /// A TLS stream that can be reset on request.
 pub(crate) struct SimIo {
     tls: tokio_rustls::server::TlsStream<TcpStream>,
-    pub conn: Conn,
+    pub(crate) conn: Conn,
 }
 
 impl SimIo {
@@ -402,8 +402,8 @@ impl AsyncWrite for SimIo {
 /// The listener axum serves: finished TLS handshakes arrive from the accept loop, so a slow or
 /// stalled handshake never holds up the others.
 pub(crate) struct TlsListener {
-    pub rx: mpsc::Receiver<(SimIo, SocketAddr)>,
-    pub local: SocketAddr,
+    pub(crate) rx: mpsc::Receiver<(SimIo, SocketAddr)>,
+    pub(crate) local: SocketAddr,
 }
 
 impl axum::serve::Listener for TlsListener {
