@@ -9,4 +9,4 @@ mod live;
 mod net;
 mod offline;
 mod reports;
-mod sim;
+mod sim_export;

@@ -20,16 +20,16 @@
 //! | `GET /_sim/counters/{id}` | one tenant's counters |
 //! | `DELETE /_sim/counters` | zero every counter |
 
-use super::scenario::{Faults, TenantSpec};
-use super::server::{Shared, SimError};
-use super::state::{TenantCounters, lock, read, write};
+use crate::error::error_chain;
+use crate::scenario::{Faults, TenantSpec};
+use crate::shared::Shared;
+use crate::state::{lock, read, write};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 fn answer(status: StatusCode, body: Value) -> Response {
@@ -49,8 +49,9 @@ fn no_tenant(id: &str) -> Response {
     problem(StatusCode::NOT_FOUND, format!("no tenant '{id}'"))
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
-    serde_json::from_slice(body).map_err(|e| format!("invalid JSON: {e}"))
+/// The 400 answer to a request body that is not the JSON expected.
+fn invalid_json(e: &serde_json::Error) -> Response {
+    problem(StatusCode::BAD_REQUEST, format!("invalid JSON: {e}"))
 }
 
 pub(crate) fn routes() -> Router<Arc<Shared>> {
@@ -92,24 +93,6 @@ async fn log_request(req: axum::extract::Request, next: axum::middleware::Next) 
     resp
 }
 
-pub(crate) fn all_counters(sh: &Shared) -> BTreeMap<String, TenantCounters> {
-    read(&sh.world)
-        .tenants
-        .iter()
-        .map(|t| (t.id.clone(), lock(&t.counters).counters.clone()))
-        .collect()
-}
-
-/// Adds or replaces a tenant, re-issuing the shared server certificate when new host names
-/// need it.
-pub(crate) fn upsert(sh: &Shared, spec: TenantSpec) -> Result<(), SimError> {
-    let id = spec.id.clone();
-    write(&sh.world).upsert(spec)?;
-    sh.pki.forget(&id);
-    sh.pki.ensure_names(sh.tenant_names())?;
-    Ok(())
-}
-
 async fn health(State(sh): State<Arc<Shared>>) -> Response {
     let w = read(&sh.world);
     answer(
@@ -136,11 +119,7 @@ async fn ca(State(sh): State<Arc<Shared>>) -> Response {
 }
 
 async fn scenario(State(sh): State<Arc<Shared>>) -> Response {
-    let w = read(&sh.world);
-    let s = super::scenario::Scenario {
-        description: w.description.clone(),
-        tenants: w.tenants.iter().map(|t| t.snapshot()).collect(),
-    };
+    let s = read(&sh.world).scenario();
     answer(
         StatusCode::OK,
         serde_json::to_value(&s).unwrap_or(Value::Null),
@@ -161,9 +140,9 @@ async fn tenants(State(sh): State<Arc<Shared>>) -> Response {
 }
 
 async fn add_tenant(State(sh): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
-    let spec: TenantSpec = match parse(&body) {
+    let spec: TenantSpec = match serde_json::from_slice(&body) {
         Ok(s) => s,
-        Err(e) => return problem(StatusCode::BAD_REQUEST, e),
+        Err(e) => return invalid_json(&e),
     };
     if read(&sh.world).tenant(&spec.id).is_some() {
         return problem(
@@ -172,9 +151,9 @@ async fn add_tenant(State(sh): State<Arc<Shared>>, body: axum::body::Bytes) -> R
         );
     }
     let id = spec.id.clone();
-    match upsert(&sh, spec) {
+    match sh.upsert(spec) {
         Ok(()) => answer(StatusCode::CREATED, json!({"id": id})),
-        Err(e) => problem(StatusCode::BAD_REQUEST, e),
+        Err(e) => problem(StatusCode::BAD_REQUEST, error_chain(&e)),
     }
 }
 
@@ -193,9 +172,9 @@ async fn put_tenant(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    let spec: TenantSpec = match parse(&body) {
+    let spec: TenantSpec = match serde_json::from_slice(&body) {
         Ok(s) => s,
-        Err(e) => return problem(StatusCode::BAD_REQUEST, e),
+        Err(e) => return invalid_json(&e),
     };
     if !spec.id.eq_ignore_ascii_case(&id) {
         return problem(
@@ -206,9 +185,9 @@ async fn put_tenant(
     if read(&sh.world).tenant(&id).is_none() {
         return no_tenant(&id);
     }
-    match upsert(&sh, spec) {
+    match sh.upsert(spec) {
         Ok(()) => answer(StatusCode::OK, json!({"id": id})),
-        Err(e) => problem(StatusCode::BAD_REQUEST, e),
+        Err(e) => problem(StatusCode::BAD_REQUEST, error_chain(&e)),
     }
 }
 
@@ -235,9 +214,9 @@ async fn put_faults(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    let faults: Faults = match parse(&body) {
+    let faults: Faults = match serde_json::from_slice(&body) {
         Ok(f) => f,
-        Err(e) => return problem(StatusCode::BAD_REQUEST, e),
+        Err(e) => return invalid_json(&e),
     };
     match read(&sh.world).tenant(&id) {
         Some(t) => {
@@ -264,10 +243,7 @@ async fn clear_faults(State(sh): State<Arc<Shared>>, Path(id): Path<String>) -> 
 async fn clear_limits(State(sh): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
     match read(&sh.world).tenant(&id) {
         Some(t) => {
-            lock(&t.limits).reset();
-            let mut auth = lock(&t.auth);
-            auth.failures.clear();
-            auth.tokens.clear();
+            t.reset_limits();
             StatusCode::NO_CONTENT.into_response()
         }
         None => no_tenant(&id),
@@ -277,7 +253,7 @@ async fn clear_limits(State(sh): State<Arc<Shared>>, Path(id): Path<String>) -> 
 async fn counters(State(sh): State<Arc<Shared>>) -> Response {
     answer(
         StatusCode::OK,
-        json!({"tenants": serde_json::to_value(all_counters(&sh)).unwrap_or(Value::Null)}),
+        json!({"tenants": serde_json::to_value(sh.counters()).unwrap_or(Value::Null)}),
     )
 }
 

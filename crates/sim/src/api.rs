@@ -1,10 +1,11 @@
 //! What every SAP endpoint of the simulator shares: error bodies in SAP's shapes, response
 //! headers, the request context (tenant, host, connection) and authentication as IAS does it.
 
-use super::scenario::Permission;
-use super::server::Shared;
-use super::state::{AdminKey, AdminRt, HostKind, TenantRt, Token, lock, read};
-use super::tls::Conn;
+use crate::ids::random_hex;
+use crate::scenario::Permission;
+use crate::shared::Shared;
+use crate::state::{AdminKey, AdminRt, HostKind, TenantRt, Token, lock, read};
+use crate::tls::Conn;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -17,11 +18,12 @@ pub(crate) const SCIM_JSON: &str = "application/scim+json";
 pub(crate) const SCIM_ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 pub(crate) const SCIM_LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
-/// Failed secrets before a client ID locks, and for how long (DOMAIN.md §1.1).
+/// Failed secrets before a client ID locks, and for how long (docs/sap-facts.md: IAS
+/// authentication).
 const LOCK_AFTER: u32 = 5;
 const LOCK_FOR: Duration = Duration::from_secs(60 * 60);
 
-/// The error body shape an endpoint family uses (DOMAIN.md §4).
+/// The error body shape an endpoint family uses (docs/sap-facts.md: errors).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Style {
     /// `{"schemas":[…Error],"status":"404","detail":"…"}` as `application/scim+json`.
@@ -35,17 +37,17 @@ pub(crate) enum Style {
 /// An error answer.
 #[derive(Debug)]
 pub(crate) struct ApiError {
-    pub status: StatusCode,
-    pub style: Style,
-    pub detail: String,
-    pub scim_type: Option<&'static str>,
-    pub message_code: Option<&'static str>,
-    pub oauth_error: &'static str,
-    pub retry_after: Option<u64>,
+    pub(crate) status: StatusCode,
+    pub(crate) style: Style,
+    pub(crate) detail: String,
+    pub(crate) scim_type: Option<&'static str>,
+    pub(crate) message_code: Option<&'static str>,
+    pub(crate) oauth_error: &'static str,
+    pub(crate) retry_after: Option<u64>,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, style: Style, detail: impl Into<String>) -> ApiError {
+    pub(crate) fn new(status: StatusCode, style: Style, detail: impl Into<String>) -> ApiError {
         ApiError {
             status,
             style,
@@ -57,26 +59,26 @@ impl ApiError {
         }
     }
 
-    pub fn not_found(style: Style, detail: impl Into<String>) -> ApiError {
+    pub(crate) fn not_found(style: Style, detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, style, detail)
     }
 
-    pub fn bad_request(style: Style, detail: impl Into<String>) -> ApiError {
+    pub(crate) fn bad_request(style: Style, detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, style, detail)
     }
 
-    pub fn unauthorized(style: Style, detail: impl Into<String>) -> ApiError {
+    pub(crate) fn unauthorized(style: Style, detail: impl Into<String>) -> ApiError {
         let mut e = ApiError::new(StatusCode::UNAUTHORIZED, style, detail);
         e.oauth_error = "invalid_client";
         e
     }
 
-    pub fn scim_type(mut self, t: &'static str) -> ApiError {
+    pub(crate) fn scim_type(mut self, t: &'static str) -> ApiError {
         self.scim_type = Some(t);
         self
     }
 
-    pub fn oauth(mut self, e: &'static str) -> ApiError {
+    pub(crate) fn oauth(mut self, e: &'static str) -> ApiError {
         self.oauth_error = e;
         self
     }
@@ -119,7 +121,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Headers real IAS responses carry (DOMAIN.md §1.2, from recorded responses).
+/// Headers real IAS responses carry (docs/sap-facts.md: IAS SCIM, from recorded responses).
 pub(crate) fn sap_headers(h: &mut HeaderMap) {
     h.insert(
         header::CACHE_CONTROL,
@@ -153,19 +155,19 @@ pub(crate) fn scim(status: StatusCode, body: &serde_json::Value) -> Response {
 /// The tenant a request is for, put into the request by the tenant middleware.
 #[derive(Debug, Clone)]
 pub(crate) struct TenantCtx {
-    pub tenant: Arc<TenantRt>,
-    pub kind: HostKind,
-    pub host: String,
+    pub(crate) tenant: Arc<TenantRt>,
+    pub(crate) kind: HostKind,
+    pub(crate) host: String,
 }
 
 /// What a handler needs about its request.
 pub(crate) struct Ctx {
-    pub tenant: Arc<TenantRt>,
-    pub kind: HostKind,
-    pub host: String,
-    pub conn: Conn,
-    pub authorization: Option<String>,
-    pub content_type: Option<String>,
+    pub(crate) tenant: Arc<TenantRt>,
+    pub(crate) kind: HostKind,
+    pub(crate) host: String,
+    pub(crate) conn: Conn,
+    pub(crate) authorization: Option<String>,
+    pub(crate) content_type: Option<String>,
 }
 
 impl FromRequestParts<Arc<Shared>> for Ctx {
@@ -219,7 +221,7 @@ impl FromRequestParts<Arc<Shared>> for Ctx {
 
 impl Ctx {
     /// 404 unless the request came to one of `kinds` on a tenant of the right IPS type.
-    pub fn only_on(&self, kinds: &[HostKind], style: Style) -> Result<(), ApiError> {
+    pub(crate) fn only_on(&self, kinds: &[HostKind], style: Style) -> Result<(), ApiError> {
         if kinds.contains(&self.kind) {
             Ok(())
         } else {
@@ -227,8 +229,9 @@ impl Ctx {
         }
     }
 
-    /// A JSON request body must be declared as JSON (SCIM: 415 otherwise, DOMAIN.md §1.2).
-    pub fn require_json(&self, style: Style) -> Result<(), ApiError> {
+    /// A JSON request body must be declared as JSON (SCIM: 415 otherwise; docs/sap-facts.md: IAS
+    /// SCIM).
+    pub(crate) fn require_json(&self, style: Style) -> Result<(), ApiError> {
         let ok = self.content_type.as_deref().is_some_and(|ct| {
             let base = ct
                 .split(';')
@@ -398,7 +401,7 @@ pub(crate) fn authenticate(sh: &Shared, ctx: &Ctx, style: Style) -> Result<Admin
     }
 }
 
-/// 403 unless the admin has one of `any` (DOMAIN.md §6 table).
+/// 403 unless the admin has one of `any` (the permission table of docs/simulator.md).
 pub(crate) fn require(admin: &AdminRt, any: &[Permission], style: Style) -> Result<(), ApiError> {
     if any.iter().any(|p| admin.has(*p)) {
         return Ok(());
@@ -431,63 +434,6 @@ pub(crate) fn issue_token(tenant: &TenantRt, admin: &AdminRt, lifetime: Duration
         },
     );
     token
-}
-
-/// `n` random bytes as lowercase hex (tokens, job IDs).
-pub(crate) fn random_hex(n: usize) -> String {
-    use ring::rand::SecureRandom as _;
-    let mut buf = vec![0u8; n];
-    if ring::rand::SystemRandom::new().fill(&mut buf).is_err() {
-        // The OS random source failing is not recoverable in any useful way; fall back to the
-        // clock so the simulator keeps answering (these are simulated tokens).
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
-        for (i, b) in buf.iter_mut().enumerate() {
-            *b = (t >> ((i % 16) * 8)) as u8 ^ i as u8;
-        }
-    }
-    hex(&buf)
-}
-
-/// Lowercase hex of bytes.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
-/// A version-4 UUID from 16 bytes (random or seeded).
-pub(crate) fn uuid_from_bytes(mut b: [u8; 16]) -> String {
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex(&b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
-}
-
-pub(crate) fn random_uuid() -> String {
-    use ring::rand::SecureRandom as _;
-    let mut b = [0u8; 16];
-    if ring::rand::SystemRandom::new().fill(&mut b).is_err() {
-        // See random_hex: simulated identifiers only need to be unique, not secret.
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
-        b = t.to_le_bytes();
-    }
-    uuid_from_bytes(b)
 }
 
 /// Parses an `application/x-www-form-urlencoded` body.
@@ -531,6 +477,8 @@ pub(crate) fn form(body: &[u8]) -> Vec<(String, String)> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
 
     #[test]

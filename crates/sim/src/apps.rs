@@ -1,13 +1,13 @@
 //! `POST /oauth2/token` (client credentials) and the Applications API `/Applications/v1`
-//! with cursor paging (DOMAIN.md §1.1, §1.5).
+//! with cursor paging (docs/sap-facts.md: IAS authentication, Applications API).
 
-use super::api::{
+use crate::api::{
     ApiError, Ctx, Style, admin_by_certificate, authenticate, basic, check_secret, form,
     issue_token, json_response, require,
 };
-use super::scenario::{ApplicationSpec, Permission};
-use super::server::Shared;
-use super::state::{HostKind, read};
+use crate::scenario::{ApplicationSpec, Permission};
+use crate::shared::Shared;
+use crate::state::{HostKind, read};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};

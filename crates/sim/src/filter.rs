@@ -44,6 +44,35 @@ pub(crate) enum Filter {
     Not(Box<Filter>),
 }
 
+/// Why a filter cannot be parsed or evaluated.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub(crate) enum FilterError {
+    #[error("the filter is empty")]
+    Empty,
+    #[error("unterminated string")]
+    UnterminatedString,
+    #[error("expected '('")]
+    ExpectedOpen,
+    #[error("expected ')'")]
+    ExpectedClose,
+    #[error("expected an attribute name, found {0}")]
+    ExpectedAttribute(String),
+    #[error("expected an attribute name")]
+    MissingAttribute,
+    #[error("expected an operator after '{0}'")]
+    ExpectedOperator(String),
+    #[error("unknown operator '{0}'")]
+    UnknownOperator(String),
+    #[error("'{0}' is not a value (strings are quoted)")]
+    NotAValue(String),
+    #[error("expected a value after '{0}'")]
+    ExpectedValue(String),
+    #[error("unexpected {0}")]
+    Unexpected(String),
+    #[error("the attribute '{0}' is not supported in filters")]
+    UnsupportedAttribute(String),
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
     Word(String),
@@ -52,7 +81,7 @@ enum Tok {
     Close,
 }
 
-fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
+fn tokenize(s: &str) -> Result<Vec<Tok>, FilterError> {
     let mut out = Vec::new();
     let mut chars = s.chars().peekable();
     while let Some(&c) = chars.peek() {
@@ -74,10 +103,10 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
                 let mut v = String::new();
                 loop {
                     match chars.next() {
-                        None => return Err("unterminated string".to_string()),
+                        None => return Err(FilterError::UnterminatedString),
                         Some('\\') => match chars.next() {
                             Some(e) => v.push(e),
-                            None => return Err("unterminated string".to_string()),
+                            None => return Err(FilterError::UnterminatedString),
                         },
                         Some(ch) if ch == quote => break,
                         Some(ch) => v.push(ch),
@@ -117,7 +146,7 @@ impl Parser {
         t
     }
 
-    fn or(&mut self) -> Result<Filter, String> {
+    fn or(&mut self) -> Result<Filter, FilterError> {
         let mut left = self.and()?;
         while self.peek_word("or") {
             self.pos += 1;
@@ -126,7 +155,7 @@ impl Parser {
         Ok(left)
     }
 
-    fn and(&mut self) -> Result<Filter, String> {
+    fn and(&mut self) -> Result<Filter, FilterError> {
         let mut left = self.unary()?;
         while self.peek_word("and") {
             self.pos += 1;
@@ -135,19 +164,19 @@ impl Parser {
         Ok(left)
     }
 
-    fn group(&mut self) -> Result<Filter, String> {
+    fn group(&mut self) -> Result<Filter, FilterError> {
         match self.next() {
             Some(Tok::Open) => {}
-            _ => return Err("expected '('".to_string()),
+            _ => return Err(FilterError::ExpectedOpen),
         }
         let f = self.or()?;
         match self.next() {
             Some(Tok::Close) => Ok(f),
-            _ => Err("expected ')'".to_string()),
+            _ => Err(FilterError::ExpectedClose),
         }
     }
 
-    fn unary(&mut self) -> Result<Filter, String> {
+    fn unary(&mut self) -> Result<Filter, FilterError> {
         if self.peek_word("not") {
             self.pos += 1;
             return Ok(Filter::Not(Box::new(self.group()?)));
@@ -157,12 +186,12 @@ impl Parser {
         }
         let attr = match self.next() {
             Some(Tok::Word(w)) => w,
-            Some(t) => return Err(format!("expected an attribute name, found {t:?}")),
-            None => return Err("expected an attribute name".to_string()),
+            Some(t) => return Err(FilterError::ExpectedAttribute(format!("{t:?}"))),
+            None => return Err(FilterError::MissingAttribute),
         };
         let op = match self.next() {
             Some(Tok::Word(w)) => w.to_ascii_lowercase(),
-            _ => return Err(format!("expected an operator after '{attr}'")),
+            _ => return Err(FilterError::ExpectedOperator(attr)),
         };
         let op = match op.as_str() {
             "pr" => return Ok(Filter::Present(attr.to_ascii_lowercase())),
@@ -175,7 +204,7 @@ impl Parser {
             "ge" => Op::Ge,
             "lt" => Op::Lt,
             "le" => Op::Le,
-            other => return Err(format!("unknown operator '{other}'")),
+            other => return Err(FilterError::UnknownOperator(other.to_string())),
         };
         let value = match self.next() {
             Some(Tok::Str(s)) => Lit::Str(s),
@@ -183,12 +212,9 @@ impl Parser {
                 "true" => Lit::Bool(true),
                 "false" => Lit::Bool(false),
                 "null" => Lit::Null,
-                _ => Lit::Num(
-                    w.parse()
-                        .map_err(|_| format!("'{w}' is not a value (strings are quoted)"))?,
-                ),
+                _ => Lit::Num(w.parse().map_err(|_| FilterError::NotAValue(w.clone()))?),
             },
-            _ => return Err(format!("expected a value after '{attr}'")),
+            _ => return Err(FilterError::ExpectedValue(attr)),
         };
         Ok(Filter::Cmp {
             attr: attr.to_ascii_lowercase(),
@@ -199,24 +225,28 @@ impl Parser {
 }
 
 impl Filter {
-    pub fn parse(s: &str) -> Result<Filter, String> {
+    /// Parses a filter expression.
+    pub(crate) fn parse(s: &str) -> Result<Filter, FilterError> {
         let mut p = Parser {
             toks: tokenize(s)?,
             pos: 0,
         };
         if p.toks.is_empty() {
-            return Err("the filter is empty".to_string());
+            return Err(FilterError::Empty);
         }
         let f = p.or()?;
         if p.pos < p.toks.len() {
-            return Err(format!("unexpected {:?}", p.toks[p.pos]));
+            return Err(FilterError::Unexpected(format!("{:?}", p.toks[p.pos])));
         }
         Ok(f)
     }
 
     /// Evaluates against a resource; `get` returns the values of a (lowercase, URN-stripped)
     /// attribute, or an error for an attribute the resource type does not have.
-    pub fn matches(&self, get: &dyn Fn(&str) -> Result<Vec<Val>, String>) -> Result<bool, String> {
+    pub(crate) fn matches(
+        &self,
+        get: &dyn Fn(&str) -> Result<Vec<Val>, FilterError>,
+    ) -> Result<bool, FilterError> {
         Ok(match self {
             Filter::And(a, b) => a.matches(get)? && b.matches(get)?,
             Filter::Or(a, b) => a.matches(get)? || b.matches(get)?,
@@ -319,9 +349,11 @@ fn compare(v: &Val, op: Op, lit: &Lit, case_exact: bool) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
 
-    fn user(attr: &str) -> Result<Vec<Val>, String> {
+    fn user(attr: &str) -> Result<Vec<Val>, FilterError> {
         Ok(match attr {
             "id" => vec![Val::Str("AbC".into())],
             "username" => vec![Val::Str("JDoe".into())],
@@ -338,7 +370,7 @@ mod tests {
                     .with_timezone(&Utc),
             )],
             "displayname" => vec![],
-            other => return Err(format!("unknown attribute {other}")),
+            other => return Err(FilterError::UnsupportedAttribute(other.to_string())),
         })
     }
 

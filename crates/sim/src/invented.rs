@@ -1,28 +1,28 @@
-//! Every shape the simulator had to invent because SAP does not document it (DOMAIN.md §7
-//! "Open gaps"). Nothing here is an SAP fact; `docs/simulator.md` lists each item. Keeping them
+//! Every shape the simulator had to invent because SAP does not document it (docs/sap-facts.md:
+//! open gaps). Nothing here is an SAP fact; `docs/simulator.md` lists each item. Keeping them
 //! in one place means a client written against the simulator knows exactly which parts of its
 //! parsing are guesses.
 //!
-//! 1. The `startJob` response body and status (gap 2).
-//! 2. The contents of the job-log ZIP: file names and their JSON (gap 2).
-//! 3. The real-time provisioning payload rule and response bodies (gap 4).
+//! 1. The `startJob` response body and status.
+//! 2. The contents of the job-log ZIP: file names and their JSON.
+//! 3. The real-time provisioning payload rule and response bodies.
 //! 4. How long a job started through the API runs before it reports `Success`.
 //! 5. The IPS error body (the Applications API's shape is reused).
 
-use super::scenario::{EntityLog, JobSpec, JobStatistics, JobStatus};
+use crate::scenario::{EntityLog, JobSpec, JobStatistics, JobStatus};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde_json::{Value, json};
 use std::io::Write as _;
 use std::time::Duration;
 
 /// How long a job started with `startJob` runs (simulated time) before it is `Success`.
-pub const JOB_RUN_TIME: Duration = Duration::from_secs(30);
+pub(crate) const JOB_RUN_TIME: Duration = Duration::from_secs(30);
 
 /// Status of a `startJob` answer: the job runs asynchronously, so `202 Accepted`.
-pub const START_JOB_STATUS: u16 = 202;
+pub(crate) const START_JOB_STATUS: u16 = 202;
 
 /// The `startJob` answer.
-pub fn start_job_response(job: &JobSpec) -> Value {
+pub(crate) fn start_job_response(job: &JobSpec) -> Value {
     json!({
         "jobId": job.id,
         "sourceSystemId": job.source_system_id,
@@ -34,13 +34,15 @@ pub fn start_job_response(job: &JobSpec) -> Value {
     })
 }
 
-/// The `triggeredBy` of a job started through the API (the UI's wording, DOMAIN.md §2.3).
-pub fn triggered_by_api(client: &str) -> String {
+/// The `triggeredBy` of a job started through the API (the UI's wording; docs/sap-facts.md: IPS
+/// jobs).
+pub(crate) fn triggered_by_api(client: &str) -> String {
     format!("Identity Provisioning API – {client}")
 }
 
-/// The log types `jobLogs` accepts (DOMAIN.md §2.4, including the doc example's `allErrorsLog`).
-pub const LOG_TYPES: [&str; 7] = [
+/// The log types `jobLogs` accepts (docs/sap-facts.md: IPS job logs, including the doc example's
+/// `allErrorsLog`).
+pub(crate) const LOG_TYPES: [&str; 7] = [
     "commonLog",
     "failedEntitiesLog",
     "skippedEntitiesLog",
@@ -56,7 +58,7 @@ fn ts(d: DateTime<Utc>) -> String {
 
 /// The name of the one file in a job-log ZIP, after the UI's download names
 /// (`ips_jobErrorLogs_<job ID>_<date>_<time>`).
-pub fn log_file_name(job_id: &str, log_type: &str, at: DateTime<Utc>) -> String {
+pub(crate) fn log_file_name(job_id: &str, log_type: &str, at: DateTime<Utc>) -> String {
     let kind = match log_type {
         "commonLog" => "ips_jobCommonLogs",
         "failedEntitiesLog" => "ips_jobFailedEntitiesLogs",
@@ -84,7 +86,7 @@ fn entity_json(e: &EntityLog) -> Value {
 }
 
 /// The JSON document of one log type.
-pub fn log_document(job: &JobSpec, log_type: &str) -> Value {
+pub(crate) fn log_document(job: &JobSpec, log_type: &str) -> Value {
     match log_type {
         "commonLog" => json!({
             "jobId": job.id,
@@ -117,7 +119,7 @@ pub fn log_document(job: &JobSpec, log_type: &str) -> Value {
 }
 
 /// The ZIP `jobLogs?action=export&logType=…` returns: one JSON file.
-pub fn job_log_zip(
+pub(crate) fn job_log_zip(
     job: &JobSpec,
     log_type: &str,
     at: DateTime<Utc>,
@@ -142,7 +144,7 @@ pub fn job_log_zip(
 }
 
 /// A job started with `startJob` that has run `run` (`JOB_RUN_TIME`, scaled) is finished.
-pub fn finish_started_job(job: &mut JobSpec, now: DateTime<Utc>, run: Duration) {
+pub(crate) fn finish_started_job(job: &mut JobSpec, now: DateTime<Utc>, run: Duration) {
     if job.status != JobStatus::Running {
         return;
     }
@@ -155,8 +157,9 @@ pub fn finish_started_job(job: &mut JobSpec, now: DateTime<Utc>, run: Duration) 
     }
 }
 
-/// What a real-time call did, as the real-time log vocabulary says it (DOMAIN.md §2.5).
-pub fn realtime_response(
+/// What a real-time call did, as the real-time log vocabulary says it (docs/sap-facts.md: real-time
+/// logs).
+pub(crate) fn realtime_response(
     operation: &str,
     state: &str,
     entity_id: &str,
@@ -177,6 +180,8 @@ pub fn realtime_response(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
     use crate::scenario::{JobType, ReadMode, TriggerType};
     use std::io::Read as _;

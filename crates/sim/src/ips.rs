@@ -1,25 +1,23 @@
 //! Identity Provisioning: the tenant admin API (start a job, export job logs; converged only),
 //! the real-time provisioning endpoint LMS calls, and the proxy-system SCIM API
-//! (DOMAIN.md §2.3–§2.7).
+//! (docs/sap-facts.md: IPS jobs, job logs, real-time provisioning, proxy systems).
 //!
 //! Converged tenants serve IPS on their IAS host under `/ips/…` and `/ipsproxy/service/api/v1/…`.
-//! NEO tenants have no tenant admin API (404) and serve the proxy and real-time paths on their
-//! own hosts: `/ipsproxy/api/v1/…` on `ipsproxy<p>-<c>.<region>` (OAuth clients of the Neo
-//! cockpit, simulated by the tenant's IAS administrators) and `/ipsproxy/certapi/v1/…` on the
-//! `.cert.` host, where the client certificate must be among the LMS source system's inbound
-//! certificates.
+//! NEO tenants have no tenant admin API (404) and serve the proxy and real-time paths on their own
+//! hosts: `/ipsproxy/api/v1/…` on `ipsproxy<p>-<c>.<region>` (OAuth clients of the Neo cockpit,
+//! simulated by the tenant's IAS administrators) and `/ipsproxy/certapi/v1/…` on the `.cert.` host,
+//! where the client certificate must be among the LMS source system's inbound certificates.
 
-use super::api::{
-    ApiError, Ctx, Style, authenticate, json_response, random_hex, random_uuid, require, scim,
-};
-use super::invented;
-use super::scenario::IpsType;
-use super::scenario::{JobSpec, JobStatus, JobType, Permission, ReadMode, SystemKind, TriggerType};
-use super::scim::{
+use crate::api::{ApiError, Ctx, Style, authenticate, json_response, require, scim};
+use crate::ids::{random_hex, random_uuid};
+use crate::invented;
+use crate::scenario::IpsType;
+use crate::scenario::{JobSpec, JobStatus, JobType, Permission, ReadMode, SystemKind, TriggerType};
+use crate::scim::{
     list_response, matching_users, paging, parse_filter, user_from_payload, user_json,
 };
-use super::server::Shared;
-use super::state::{HostKind, TenantData, read, write};
+use crate::shared::Shared;
+use crate::state::{HostKind, TenantData, read, write};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -170,7 +168,7 @@ pub(crate) async fn job_logs(
     )) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    super::api::sap_headers(h);
+    crate::api::sap_headers(h);
     Ok(resp)
 }
 
@@ -321,7 +319,7 @@ async fn realtime(
 /// LMS-provisioned user (sourceSystem 101, sourceSystemId = the LMS tenant).
 fn upsert_lms_user(
     data: &mut TenantData,
-    user: &mut super::scenario::UserSpec,
+    user: &mut crate::scenario::UserSpec,
     tenant_id: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Response {
@@ -404,7 +402,7 @@ async fn proxy(
             format!("Resource {resource} not found"),
         ));
     }
-    // Proxy systems page with count 1..100, default 25 (DOMAIN.md §2.7).
+    // Proxy systems page with count 1..100, default 25 (docs/sap-facts.md: proxy systems).
     let paging = paging(&q, 25, 100, style)?;
     let filter = parse_filter(&q, style)?;
     let users = matching_users(&data.spec.users, filter.as_ref(), style)?;

@@ -1,8 +1,35 @@
-//! The IAS/IPS simulator: a whole fleet of SAP Cloud Identity Services tenants behind one real
-//! HTTPS server with optional client certificates (SPEC §7). It answers the documented API
-//! paths of `DOMAIN.md` with SAP's payload shapes, auth rules, errors and rate limits, routes
-//! by TLS SNI and Host header, and injects faults per tenant. What is faithful and what is
-//! invented is listed in `docs/simulator.md`; invented shapes live in [`invented`].
+//! `mtls-audit-sim`: a simulator of SAP Cloud Identity Services (IAS and IPS) for a whole fleet
+//! of SuccessFactors Learning tenants, over real HTTPS with client certificates. It holds the
+//! server (SAP's documented API paths, payload shapes, auth rules, errors and rate limits, routed
+//! by TLS SNI and Host header, with faults injected per tenant), the scenario format that
+//! describes a fleet, a generator of realistic fleets, and the rcgen certificate helpers ([`pki`])
+//! the tests of the whole workspace use.
+//!
+//! It must not know the auditor: it depends on no `mtls-audit` crate (only `mtls-audit-input`),
+//! speaks in SAP's terms rather than the auditor's (its own [`IpsType`], no finding types), and
+//! what it promises the auditor — that a generated fleet produces every finding — is checked by
+//! the root crate's tests. The SAP facts it follows, with their sources, are in
+//! `docs/sap-facts.md`; what is faithful and what is invented is listed in `docs/simulator.md`,
+//! and every invented shape lives in one module, `crates/sim/src/invented.rs`.
+//!
+//! # Public API
+//!
+//! - [`Server::start`]`(scenario, `[`SimOptions`]`) -> `[`SimHandle`]: `addr()`, `url()`,
+//!   `ca_pem()`, `listening_line()`, `counters()` and `tenant_counters()` ([`TenantCounters`],
+//!   [`FamilyCounters`] per [`Family`]), `set_faults()` ([`Faults`], [`ServerCertMode`]),
+//!   `reset_limits()`, `tenant()`, `upsert_tenant()`, `scenario()`, `shutdown().await`. Errors:
+//!   [`SimError`] ([`TlsSetupError`]).
+//! - [`Scenario`] (serde, TOML or JSON): the fleet's state, [`Scenario::load`], [`Scenario::parse`],
+//!   [`Scenario::to_toml`], [`Scenario::validate`]. Its parts: [`TenantSpec`], [`AdminSpec`]
+//!   ([`AdminKind`]), [`SystemSpec`] ([`SystemKind`]), [`UserSpec`], [`GroupSpec`],
+//!   [`ApplicationSpec`] ([`ApiCertificateSpec`]), [`JobSpec`] ([`JobType`], [`TriggerType`],
+//!   [`ReadMode`], [`JobStatus`], [`JobStatistics`], [`EntityLog`]), [`IpsType`],
+//!   [`Environment`], and [`TEST_USER`]. Errors: [`ScenarioError`] ([`PemError`]).
+//! - [`generate`]`(tenants, seed, today) -> `[`Generated`]: a realistic fleet with a stated mix
+//!   of healthy and broken tenants, everything `--export` writes ([`Generated::write`],
+//!   [`InventoryRow`], [`GeneratedFile`]), and per tenant the finding codes it was built to
+//!   produce ([`GeneratedTenant`]). Errors: [`GenerateError`].
+//! - [`pki`]: [`pki::Ca`], [`pki::LeafSpec`], [`pki::Issued`], [`pki::self_signed`].
 //!
 //! # Using it in-process (tests, `demo`, the live auditor's tests)
 //!
@@ -27,15 +54,6 @@
 //! # Ok(()) }
 //! ```
 //!
-//! # Public API
-//!
-//! - [`Scenario`] (serde, TOML or JSON): the fleet's state; [`Scenario::load`].
-//! - [`generate`]`(tenants, seed, today) -> `[`Generated`]: a realistic fleet with a stated mix of
-//!   healthy and broken tenants, everything `--export` writes, and per tenant the verdict codes it
-//!   was built to produce ([`GeneratedTenant::expected`]).
-//! - [`Server::start`]`(scenario, `[`SimOptions`]`) -> `[`SimHandle`]: `addr()`, `ca_pem()`,
-//!   `counters()`, `set_faults()`, `upsert_tenant()`, `reset_limits()`, `shutdown().await`.
-//!
 //! # Client certificates
 //!
 //! Optional at the TLS layer; any certificate passes the handshake if the client proves it holds
@@ -43,29 +61,46 @@
 //! DER) is configured on one of the tenant's admin records (IAS host) or among the LMS source
 //! system's inbound certificates (NEO `.cert.` host) and is valid on the simulated date;
 //! otherwise the answer is 401, as real IAS answers.
+//!
+//! # Layout
+//!
+//! `server.rs` (listener, routes, tenant middleware) and `handle.rs` (the in-process handle) sit
+//! on `shared.rs` (the state every handler shares) and `state.rs` (tenants at run time, rate
+//! limits, counters); the SAP endpoints are `api.rs` (errors, headers, authentication),
+//! `scim.rs` (with `filter.rs`), `apps.rs` and `ips.rs`; `admin.rs` serves `/_sim/`; `tls.rs`
+//! makes the server certificates and accepts connections; `scenario.rs`, `generate/` and
+//! `pki.rs` are the public data, generator and certificates.
 
-pub mod generate;
-pub mod invented;
 pub mod pki;
-pub mod scenario;
 
-pub(crate) mod admin;
-pub(crate) mod api;
-pub(crate) mod apps;
-pub(crate) mod filter;
-pub(crate) mod ips;
-pub(crate) mod scim;
-pub(crate) mod server;
-pub(crate) mod state;
-pub(crate) mod tls;
+mod admin;
+mod api;
+mod apps;
+mod error;
+mod filter;
+mod generate;
+mod handle;
+mod ids;
+mod invented;
+mod ips;
+mod scenario;
+mod scim;
+mod server;
+mod shared;
+mod state;
+mod tls;
 
-pub use generate::{GenerateError, Generated, GeneratedTenant, InventoryRow, generate};
+pub use error::SimError;
+pub use generate::{
+    GenerateError, Generated, GeneratedFile, GeneratedTenant, InventoryRow, generate,
+};
+pub use handle::SimHandle;
 pub use scenario::{
     AdminKind, AdminSpec, ApiCertificateSpec, ApplicationSpec, EntityLog, Environment, Family,
-    Faults, GroupSpec, IpsType, JobSpec, JobStatistics, JobStatus, JobType, Permission, ReadMode,
-    Scenario, ScenarioError, ServerCertMode, SystemKind, SystemSpec, TenantSpec, TriggerType,
-    UserSpec,
+    Faults, GroupSpec, IpsType, JobSpec, JobStatistics, JobStatus, JobType, PemError, ReadMode,
+    Scenario, ScenarioError, ServerCertMode, SystemKind, SystemSpec, TEST_USER, TenantSpec,
+    TriggerType, UserSpec,
 };
-pub use scim::TEST_USER;
-pub use server::{Server, SimError, SimHandle, SimOptions};
-pub use state::{FamilyCounters, HostKind, TenantCounters};
+pub use server::{Server, SimOptions};
+pub use state::{FamilyCounters, TenantCounters};
+pub use tls::TlsSetupError;

@@ -9,10 +9,13 @@ use rcgen::{
     Issuer, KeyPair, KeyUsagePurpose, SerialNumber,
 };
 
+/// Why a certificate could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum PkiError {
-    #[error("certificate generation failed: {0}")]
+    /// rcgen could not make the key or the certificate.
+    #[error("certificate generation failed")]
     Rcgen(#[from] rcgen::Error),
+    /// A validity date cannot be written into a certificate.
     #[error("date out of range for a certificate: {0}")]
     Date(DateTime<Utc>),
 }
@@ -20,9 +23,12 @@ pub enum PkiError {
 /// Key algorithm of a generated certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum KeyAlg {
+    /// ECDSA on P-256 with SHA-256 (the default).
     #[default]
     P256,
+    /// ECDSA on P-384 with SHA-384.
     P384,
+    /// Ed25519.
     Ed25519,
 }
 
@@ -39,23 +45,34 @@ impl KeyAlg {
 /// Extended key usages a generated leaf can carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Eku {
+    /// TLS client authentication (what an mTLS client certificate needs).
     ClientAuth,
+    /// TLS server authentication.
     ServerAuth,
+    /// Code signing.
     CodeSigning,
+    /// E-mail protection (S/MIME).
     EmailProtection,
 }
 
 /// What a leaf certificate should look like.
 #[derive(Debug, Clone)]
 pub struct LeafSpec {
+    /// The subject's CN.
     pub common_name: String,
+    /// The subject's O, if any.
     pub organization: Option<String>,
+    /// Start of validity.
     pub not_before: DateTime<Utc>,
+    /// End of validity.
     pub not_after: DateTime<Utc>,
-    /// `None`: no EKU extension at all.
+    /// Extended key usages; `None`: no EKU extension at all.
     pub ekus: Option<Vec<Eku>>,
+    /// DNS names of the subject alternative name (wildcards allowed).
     pub dns_names: Vec<String>,
+    /// The key algorithm.
     pub key: KeyAlg,
+    /// A fixed serial number; `None` lets rcgen pick a random one.
     pub serial: Option<u64>,
 }
 
@@ -100,8 +117,11 @@ impl LeafSpec {
 /// it only where a key belongs (the simulator's export, a test's temp dir) and never print it.
 #[derive(Clone)]
 pub struct Issued {
+    /// The certificate as PEM.
     pub cert_pem: String,
+    /// The certificate as DER.
     pub cert_der: Vec<u8>,
+    /// The private key as PEM (PKCS#8).
     pub key_pem: String,
 }
 
@@ -116,6 +136,7 @@ impl std::fmt::Debug for Issued {
 
 /// A certificate authority that can issue leaves.
 pub struct Ca {
+    /// The CA's own (self-signed) certificate and key.
     pub cert: Issued,
     issuer: Issuer<'static, KeyPair>,
 }
@@ -219,6 +240,8 @@ pub fn self_signed(spec: &LeafSpec) -> Result<Issued, PkiError> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
     use chrono::Duration;
 

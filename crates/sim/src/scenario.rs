@@ -2,9 +2,9 @@
 //! `--scenario FILE` reads, what `--export DIR` writes as `scenario.toml`, what
 //! `GET /_sim/tenants/{id}` returns and what `PUT /_sim/tenants/{id}` takes.
 //!
-//! Names follow the SAP vocabulary of DOMAIN.md: permission toggles are the exact console labels
-//! (§1.3), job statuses the UI's (§2.4), `source_system = 101` marks users provisioned from
-//! SuccessFactors Learning (§1.2). The format is documented with an example in
+//! Names follow the SAP vocabulary of `docs/sap-facts.md`: permission toggles are the exact
+//! console labels, job statuses the UI's, `source_system = 101` marks users provisioned from
+//! SuccessFactors Learning. The format is documented with an example in
 //! `fixtures/scenario.example.toml` and in `docs/simulator.md`.
 
 use chrono::{DateTime, Utc};
@@ -14,23 +14,89 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-/// Why a scenario cannot be used.
+/// The `userName` of the test user a failed real-time sync activation leaves behind in IAS
+/// (KBA 3248892); generated fleets plant it on purpose.
+pub const TEST_USER: &str = "ias_test_user_27F5AAEA";
+
+/// Why a scenario cannot be used. Each variant's text says what failed; the cause, where there is
+/// one, is its [`source`](std::error::Error::source) and is not repeated in the text.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
-    #[error("{path}: cannot read the scenario: {source}")]
+    /// The scenario file could not be read.
+    #[error("{path}: cannot read the scenario")]
     Io {
+        /// The scenario file.
         path: PathBuf,
+        /// Why reading failed.
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: not a valid TOML scenario: {message}")]
-    Toml { path: PathBuf, message: String },
-    #[error("{path}: not a valid JSON scenario: {message}")]
-    Json { path: PathBuf, message: String },
+    /// The file is not a valid TOML scenario.
+    #[error("{path}: not a valid TOML scenario")]
+    Toml {
+        /// The scenario file.
+        path: PathBuf,
+        /// What the TOML parser says (line, column and the offending text).
+        #[source]
+        source: toml::de::Error,
+    },
+    /// The file is not a valid JSON scenario.
+    #[error("{path}: not a valid JSON scenario")]
+    Json {
+        /// The scenario file.
+        path: PathBuf,
+        /// What the JSON parser says.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A tenant breaks a rule the server relies on.
     #[error("tenant '{tenant}': {message}")]
-    Invalid { tenant: String, message: String },
-    #[error("the scenario cannot be written as TOML: {0}")]
-    Serialize(String),
+    Invalid {
+        /// The tenant's ID.
+        tenant: String,
+        /// The rule it breaks.
+        message: String,
+    },
+    /// A certificate of a tenant (on an admin record or among a system's inbound certificates)
+    /// cannot be used.
+    #[error("tenant '{tenant}': {owner}: unusable certificate")]
+    Certificate {
+        /// The tenant's ID.
+        tenant: String,
+        /// Whose certificate: `admin '<name>'` or `system '<name>'`.
+        owner: String,
+        /// What is wrong with it.
+        #[source]
+        source: PemError,
+    },
+    /// A `certificate_files` entry could not be read.
+    #[error("tenant '{tenant}': cannot read the certificate file {path}")]
+    CertificateFile {
+        /// The tenant's ID.
+        tenant: String,
+        /// The file, resolved against the scenario's folder.
+        path: PathBuf,
+        /// Why reading failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The scenario could not be written as TOML.
+    #[error("the scenario cannot be written as TOML")]
+    Serialize(#[source] toml::ser::Error),
+}
+
+/// Why a PEM text is not a usable certificate.
+#[derive(Debug, thiserror::Error)]
+pub enum PemError {
+    /// A PEM block is malformed.
+    #[error("not a PEM certificate")]
+    Pem(#[source] rustls_pki_types::pem::Error),
+    /// The text holds no `CERTIFICATE` block.
+    #[error("no PEM certificate block found")]
+    Empty,
+    /// A block is not an X.509 certificate.
+    #[error("not a valid X.509 certificate")]
+    X509(#[source] x509_parser::nom::Err<x509_parser::error::X509Error>),
 }
 
 fn invalid(tenant: &str, message: impl Into<String>) -> ScenarioError {
@@ -47,6 +113,7 @@ pub struct Scenario {
     /// Free text shown by `/_sim/health`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
+    /// The tenants (`[[tenant]]` in TOML).
     #[serde(default, rename = "tenant", alias = "tenants")]
     pub tenants: Vec<TenantSpec>,
 }
@@ -111,7 +178,9 @@ impl std::fmt::Display for Environment {
 pub struct TenantSpec {
     /// The LMS tenant ID (the `sourceSystemId` of its users, the `<id>` of `SAP LMS – <id>`).
     pub id: String,
+    /// NEO or converged IPS: which hosts and paths serve IPS.
     pub ips_type: IpsType,
+    /// Preview or production (inventory and reports only).
     #[serde(default = "production")]
     pub environment: Environment,
     /// The IAS host, e.g. `acme.accounts.ondemand.com`. Converged IPS lives here too.
@@ -127,18 +196,26 @@ pub struct TenantSpec {
     /// `expires_in` of tokens from `POST /oauth2/token`, in seconds.
     #[serde(default = "token_lifetime")]
     pub token_lifetime_secs: u64,
+    /// Administrator records (`[[tenant.admin]]`): system users with client IDs, secrets and
+    /// certificates, and human administrators.
     #[serde(default, rename = "admin", alias = "admins")]
     pub admins: Vec<AdminSpec>,
+    /// IPS systems (`[[tenant.system]]`): the LMS source, the IAS target, proxy systems.
     #[serde(default, rename = "system", alias = "systems")]
     pub systems: Vec<SystemSpec>,
+    /// Identity Directory users (`[[tenant.user]]`).
     #[serde(default, rename = "user", alias = "users")]
     pub users: Vec<UserSpec>,
+    /// Identity Directory groups (`[[tenant.group]]`).
     #[serde(default, rename = "group", alias = "groups")]
     pub groups: Vec<GroupSpec>,
+    /// Applications of the Applications API (`[[tenant.application]]`).
     #[serde(default, rename = "application", alias = "applications")]
     pub applications: Vec<ApplicationSpec>,
+    /// IPS jobs whose logs `jobLogs` exports (`[[tenant.job]]`).
     #[serde(default, rename = "job", alias = "jobs")]
     pub jobs: Vec<JobSpec>,
+    /// Faults injected into the tenant's answers; none by default.
     #[serde(default, skip_serializing_if = "Faults::is_none")]
     pub faults: Faults,
 }
@@ -161,6 +238,7 @@ fn yes() -> bool {
 pub struct AdminSpec {
     /// Display name, e.g. `SAP LMS – ACME` (en dash, as KBA 3247849 writes it).
     pub name: String,
+    /// A system (technical user) or a person.
     #[serde(default)]
     pub kind: AdminKind,
     /// The system's client ID (a UUID, or a legacy `T000003`); `None` for certificate-only.
@@ -169,7 +247,8 @@ pub struct AdminSpec {
     /// Client secrets (up to two in IAS). Simulated values, not real credentials.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<String>,
-    /// Permission toggles that are on, with the exact console labels of DOMAIN.md §1.3.
+    /// Permission toggles that are on, with the exact console labels (docs/sap-facts.md:
+    /// administrator permissions).
     #[serde(default)]
     pub permissions: Vec<String>,
     /// Certificates configured under Configure System Authentication → Certificate (PEM).
@@ -183,10 +262,13 @@ pub struct AdminSpec {
     pub client_id_lock: bool,
 }
 
+/// Whether an administrator record is a system (technical user) or a person.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AdminKind {
+    /// A system administrator (technical user, e.g. `SAP LMS – <id>`).
     #[default]
     System,
+    /// A person.
     Human,
 }
 
@@ -196,23 +278,30 @@ pub enum AdminKind {
 pub struct SystemSpec {
     /// The ID at the end of the system's URL in the console (UUID-like).
     pub id: String,
+    /// The system's display name, e.g. `SAP SuccessFactors Learning`.
     pub name: String,
+    /// Source, target or proxy.
     pub kind: SystemKind,
-    /// `connectorTypeString` of the system export (DOMAIN.md §2.1).
+    /// `connectorTypeString` of the system export (docs/sap-facts.md: NEO and converged IPS).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub connector: String,
     /// NEO: certificates imported under Inbound Certificates (PEM).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inbound_certificates: Vec<String>,
+    /// Inbound certificate files, relative to the scenario file (inlined on load).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inbound_certificate_files: Vec<PathBuf>,
 }
 
+/// The role of an IPS system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SystemKind {
+    /// Reads identities from a system (the LMS source system).
     Source,
+    /// Writes identities to a system (the IAS target).
     Target,
+    /// Exposes a system to a client through the proxy-system SCIM API.
     Proxy,
 }
 
@@ -222,17 +311,24 @@ pub enum SystemKind {
 pub struct UserSpec {
     /// The user's UUID (`id` and the SAP extension's `userUuid`).
     pub id: String,
+    /// The `userName` (unique per tenant, matched case-insensitively).
     pub user_name: String,
+    /// E-mail addresses; the first is primary.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub emails: Vec<String>,
+    /// `name.givenName`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub given_name: Option<String>,
+    /// `name.familyName`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub family_name: Option<String>,
+    /// `displayName`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
+    /// `userType`, e.g. `employee` or `public`.
     #[serde(default = "employee")]
     pub user_type: String,
+    /// `active`; inactive users are listed with status `inactive`.
     #[serde(default = "yes")]
     pub active: bool,
     /// SAP extension `sourceSystem`: 101 SuccessFactors Learning, 100 SuccessFactors, …
@@ -244,7 +340,9 @@ pub struct UserSpec {
     /// SAP extension `userId`: the legacy `P000000` ID.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// `meta.created`.
     pub created: DateTime<Utc>,
+    /// `meta.lastModified`: what a sync-freshness check reads.
     pub last_modified: DateTime<Utc>,
 }
 
@@ -252,65 +350,88 @@ fn employee() -> String {
     "employee".to_string()
 }
 
+/// An IAS group (Identity Directory).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GroupSpec {
+    /// The group's ID.
     pub id: String,
+    /// `displayName`.
     pub display_name: String,
     /// User IDs (UUIDs) of the members.
     #[serde(default)]
     pub members: Vec<String>,
 }
 
-/// An application of the Applications API (DOMAIN.md §1.5).
+/// An application of the Applications API (docs/sap-facts.md: Applications API).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApplicationSpec {
+    /// The application's ID.
     pub id: String,
+    /// Its display name.
     pub name: String,
+    /// Free text.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
+    /// Certificates configured for API access to the application.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub api_certificates: Vec<ApiCertificateSpec>,
 }
 
+/// A certificate an application accepts for API access.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiCertificateSpec {
+    /// The certificate entry's ID.
     pub id: String,
+    /// The certificate's subject DN.
     pub dn: String,
+    /// Whether the certificate may call every API.
     #[serde(default)]
     pub all_apis_access: bool,
+    /// The scopes granted when not all APIs.
     #[serde(default)]
     pub authorization_scopes: Vec<String>,
 }
 
-/// An IPS provisioning job as the job-log UI shows it (DOMAIN.md §2.4).
+/// An IPS provisioning job as the job-log UI shows it (docs/sap-facts.md: IPS job logs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JobSpec {
     /// 20 hex characters, e.g. `cbc1eb01686664856111`.
     pub id: String,
+    /// The ID of the source system the job reads.
     pub source_system_id: String,
+    /// Read, resync or simulate.
     #[serde(default)]
     pub job_type: JobType,
+    /// Scheduled (`REPEAT`) or started by hand or API (`IMMEDIATE`).
     #[serde(default)]
     pub trigger_type: TriggerType,
+    /// Full or delta read.
     #[serde(default)]
     pub read_mode: ReadMode,
+    /// The job's status, spelled as the UI shows it.
     pub status: JobStatus,
+    /// When the job started.
     pub start: DateTime<Utc>,
+    /// When it ended; `None` while it runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end: Option<DateTime<Utc>>,
     /// `P000000`, `Identity Provisioning API – <uuid>` or `Identity Provisioning Internal API`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub triggered_by: String,
+    /// The job's error message, if it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
+    /// Counts per entity type and system.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub statistics: Vec<JobStatistics>,
+    /// Entities that failed (the `failedEntitiesLog`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed_entities: Vec<EntityLog>,
+    /// Entities that were skipped (the `skippedEntitiesLog`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped_entities: Vec<EntityLog>,
     /// A `Pending Restart` job resumes with a new job ID.
@@ -318,17 +439,22 @@ pub struct JobSpec {
     pub restarted_as: Option<String>,
 }
 
+/// What a job does.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum JobType {
+    /// `READ`: a (delta) read of the source.
     #[default]
     Read,
+    /// `RESYNC`: a full read.
     Resync,
+    /// `SIMULATE`: a dry run (only in scenarios; `startJob` refuses it).
     Simulate,
 }
 
 impl JobType {
-    pub fn as_str(self) -> &'static str {
+    /// The API spelling: `READ`, `RESYNC`, `SIMULATE`.
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             JobType::Read => "READ",
             JobType::Resync => "RESYNC",
@@ -337,16 +463,20 @@ impl JobType {
     }
 }
 
+/// How a job was started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum TriggerType {
+    /// Started by hand or through the API.
     Immediate,
+    /// Run on the system's schedule.
     #[default]
     Repeat,
 }
 
 impl TriggerType {
-    pub fn as_str(self) -> &'static str {
+    /// The API spelling: `IMMEDIATE`, `REPEAT`.
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             TriggerType::Immediate => "IMMEDIATE",
             TriggerType::Repeat => "REPEAT",
@@ -354,17 +484,21 @@ impl TriggerType {
     }
 }
 
+/// How much of the source a job reads.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ReadMode {
+    /// Every entity is read.
     #[serde(rename = "Full Read")]
     Full,
+    /// Only entities changed since the last run are read.
     #[default]
     #[serde(rename = "Delta Read")]
     Delta,
 }
 
 impl ReadMode {
-    pub fn as_str(self) -> &'static str {
+    /// The UI spelling: `Full Read`, `Delta Read`.
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ReadMode::Full => "Full Read",
             ReadMode::Delta => "Delta Read",
@@ -375,22 +509,29 @@ impl ReadMode {
 /// Job statuses with the UI's exact spelling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum JobStatus {
+    /// `Success`.
     #[serde(rename = "Success")]
     Success,
+    /// `Finished with Error`: the job ended, some entities failed.
     #[serde(rename = "Finished with Error")]
     FinishedWithError,
+    /// `Running`.
     #[serde(rename = "Running")]
     Running,
+    /// `Running with Error`.
     #[serde(rename = "Running with Error")]
     RunningWithError,
+    /// `Manually Terminated`.
     #[serde(rename = "Manually Terminated")]
     ManuallyTerminated,
+    /// `Pending Restart`: it resumes with a new job ID.
     #[serde(rename = "Pending Restart")]
     PendingRestart,
 }
 
 impl JobStatus {
-    pub fn as_str(self) -> &'static str {
+    /// The UI spelling, e.g. `Finished with Error`.
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             JobStatus::Success => "Success",
             JobStatus::FinishedWithError => "Finished with Error",
@@ -406,20 +547,27 @@ impl JobStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JobStatistics {
+    /// The entity type, `user` by default.
     #[serde(default = "user_entity")]
     pub entity_type: String,
     /// e.g. `SAP SuccessFactors Learning.source` or `Identity Authentication.target`.
     pub system: String,
+    /// Entities read.
     #[serde(default)]
     pub read: u64,
+    /// Entities created.
     #[serde(default)]
     pub created: u64,
+    /// Entities updated.
     #[serde(default)]
     pub updated: u64,
+    /// Entities deleted.
     #[serde(default)]
     pub deleted: u64,
+    /// Entities skipped.
     #[serde(default)]
     pub skipped: u64,
+    /// Entities that failed.
     #[serde(default)]
     pub failed: u64,
 }
@@ -432,13 +580,17 @@ fn user_entity() -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EntityLog {
+    /// The entity's ID in the source system.
     pub entity_id: String,
+    /// The entity type, `user` by default.
     #[serde(default = "user_entity")]
     pub entity_type: String,
     /// e.g. `IAS.target`.
     pub system: String,
+    /// What was tried: `CREATE`, `UPDATE`, `DELETE`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub operation: String,
+    /// Why it failed or was skipped, as the log says it.
     pub reason: String,
 }
 
@@ -463,17 +615,8 @@ pub enum Family {
 }
 
 impl Family {
-    pub const ALL: [Family; 7] = [
-        Family::Oauth,
-        Family::Scim,
-        Family::Applications,
-        Family::IpsAdmin,
-        Family::Realtime,
-        Family::Proxy,
-        Family::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
+    /// The spelling in counters, logs and scenario files, e.g. `ips_admin`.
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Family::Oauth => "oauth",
             Family::Scim => "scim",
@@ -552,12 +695,13 @@ fn is_valid_cert(m: &ServerCertMode) -> bool {
 }
 
 impl Faults {
-    pub fn is_none(&self) -> bool {
+    /// No fault at all (scenario files omit `[tenant.faults]` then).
+    pub(crate) fn is_none(&self) -> bool {
         *self == Faults::default()
     }
 
     /// Whether any per-request fault (everything but the server certificate) is set.
-    pub fn has_request_fault(&self) -> bool {
+    pub(crate) fn has_request_fault(&self) -> bool {
         self.latency_ms > 0
             || self.status.is_some()
             || self.reset
@@ -565,14 +709,16 @@ impl Faults {
             || self.malformed_json
     }
 
-    pub fn applies_to(&self, family: Family) -> bool {
+    /// Whether the request faults apply to requests of `family`.
+    pub(crate) fn applies_to(&self, family: Family) -> bool {
         self.families.is_empty() || self.families.contains(&family)
     }
 }
 
-/// The permission toggles of an IAS administrator, with the console's labels (DOMAIN.md §1.3).
+/// The permission toggles of an IAS administrator, with the console's labels (docs/sap-facts.md:
+/// administrator permissions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Permission {
+pub(crate) enum Permission {
     ManageApplications,
     ManageCorporateIdentityProviders,
     ManageUsers,
@@ -587,7 +733,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 11] = [
+    pub(crate) const ALL: [Permission; 11] = [
         Permission::ManageApplications,
         Permission::ManageCorporateIdentityProviders,
         Permission::ManageUsers,
@@ -602,7 +748,7 @@ impl Permission {
     ];
 
     /// The exact console label.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Permission::ManageApplications => "Manage Applications",
             Permission::ManageCorporateIdentityProviders => "Manage Corporate Identity Providers",
@@ -622,7 +768,7 @@ impl Permission {
 
     /// Matches a label as people copy it: case, runs of spaces and hyphens are loose
     /// (KBA 3394484 writes "Access Real-Time provisioning API").
-    pub fn parse(label: &str) -> Option<Permission> {
+    pub(crate) fn parse(label: &str) -> Option<Permission> {
         let norm = |s: &str| {
             s.to_lowercase()
                 .replace(['-', '_'], " ")
@@ -639,16 +785,15 @@ impl Permission {
 }
 
 /// Parses every certificate of a PEM text (one or more blocks).
-pub fn pem_certs(pem: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+pub(crate) fn pem_certs(pem: &str) -> Result<Vec<CertificateDer<'static>>, PemError> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem.as_bytes())
         .collect::<Result<_, _>>()
-        .map_err(|e| format!("not a PEM certificate: {e}"))?;
+        .map_err(PemError::Pem)?;
     if certs.is_empty() {
-        return Err("no PEM certificate block found".to_string());
+        return Err(PemError::Empty);
     }
     for c in &certs {
-        x509_parser::parse_x509_certificate(c.as_ref())
-            .map_err(|e| format!("not a valid X.509 certificate: {e}"))?;
+        x509_parser::parse_x509_certificate(c.as_ref()).map_err(PemError::X509)?;
     }
     Ok(certs)
 }
@@ -671,31 +816,32 @@ impl Scenario {
     pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         if text.trim_start().starts_with('{') {
-            serde_json::from_str(text).map_err(|e| ScenarioError::Json {
+            serde_json::from_str(text).map_err(|source| ScenarioError::Json {
                 path: path.to_path_buf(),
-                message: e.to_string(),
+                source,
             })
         } else {
-            toml::from_str(text).map_err(|e| ScenarioError::Toml {
+            toml::from_str(text).map_err(|source| ScenarioError::Toml {
                 path: path.to_path_buf(),
-                message: e.to_string(),
+                source,
             })
         }
     }
 
+    /// The scenario as TOML, as `--export` writes `scenario.toml`.
     pub fn to_toml(&self) -> Result<String, ScenarioError> {
-        toml::to_string(self).map_err(|e| ScenarioError::Serialize(e.to_string()))
+        toml::to_string(self).map_err(ScenarioError::Serialize)
     }
 
     /// Reads `certificate_files` / `inbound_certificate_files` into the PEM lists.
-    pub fn inline_files(&mut self, base: &Path) -> Result<(), ScenarioError> {
+    pub(crate) fn inline_files(&mut self, base: &Path) -> Result<(), ScenarioError> {
         for t in &mut self.tenants {
             let read = |p: &PathBuf| -> Result<String, ScenarioError> {
-                std::fs::read_to_string(base.join(p)).map_err(|e| {
-                    invalid(
-                        &t.id,
-                        format!("certificate file {}: {e}", base.join(p).display()),
-                    )
+                let path = base.join(p);
+                std::fs::read_to_string(&path).map_err(|source| ScenarioError::CertificateFile {
+                    tenant: t.id.clone(),
+                    path,
+                    source,
                 })
             };
             let mut admin_pems = Vec::new();
@@ -747,6 +893,7 @@ impl Scenario {
         Ok(())
     }
 
+    /// The tenant with this ID (case-insensitive).
     pub fn tenant(&self, id: &str) -> Option<&TenantSpec> {
         self.tenants.iter().find(|t| t.id.eq_ignore_ascii_case(id))
     }
@@ -771,7 +918,9 @@ impl TenantSpec {
         v
     }
 
-    pub fn validate(&self) -> Result<(), ScenarioError> {
+    /// Checks one tenant: ID and host names, the hosts its IPS type needs, permission labels,
+    /// client IDs, secrets and certificates.
+    pub(crate) fn validate(&self) -> Result<(), ScenarioError> {
         let id = &self.id;
         if id.trim().is_empty() {
             return Err(invalid(id, "the tenant ID is empty"));
@@ -822,12 +971,20 @@ impl TenantSpec {
                 ));
             }
             for pem in &a.certificates {
-                pem_certs(pem).map_err(|e| invalid(id, format!("admin '{}': {e}", a.name)))?;
+                pem_certs(pem).map_err(|source| ScenarioError::Certificate {
+                    tenant: id.clone(),
+                    owner: format!("admin '{}'", a.name),
+                    source,
+                })?;
             }
         }
         for s in &self.systems {
             for pem in &s.inbound_certificates {
-                pem_certs(pem).map_err(|e| invalid(id, format!("system '{}': {e}", s.name)))?;
+                pem_certs(pem).map_err(|source| ScenarioError::Certificate {
+                    tenant: id.clone(),
+                    owner: format!("system '{}'", s.name),
+                    source,
+                })?;
             }
         }
         Ok(())
@@ -836,6 +993,8 @@ impl TenantSpec {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
 
     const MIN: &str = r#"

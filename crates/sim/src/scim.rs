@@ -1,13 +1,13 @@
 //! Identity Directory SCIM 2.0: `/scim/Users`, `/scim/Users/{id}`, `/scim/Groups`,
-//! `/scim/Groups/{id}` (DOMAIN.md §1.2), with filters, index and cursor paging and SAP's user
-//! extension. The resource shapes follow real IAS responses recorded by SAP's Terraform
+//! `/scim/Groups/{id}` (docs/sap-facts.md: IAS SCIM), with filters, index and cursor paging and
+//! SAP's user extension. The resource shapes follow real IAS responses recorded by SAP's Terraform
 //! provider.
 
-use super::api::{ApiError, Ctx, SCIM_LIST, Style, authenticate, require, scim};
-use super::filter::{Filter, Val};
-use super::scenario::{GroupSpec, Permission, UserSpec};
-use super::server::Shared;
-use super::state::{HostKind, read, write};
+use crate::api::{ApiError, Ctx, SCIM_LIST, Style, authenticate, require, scim};
+use crate::filter::{Filter, FilterError, Val};
+use crate::scenario::{GroupSpec, Permission, UserSpec};
+use crate::shared::Shared;
+use crate::state::{HostKind, read, write};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -20,9 +20,6 @@ pub(crate) const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User
 pub(crate) const SAP_USER: &str = "urn:ietf:params:scim:schemas:extension:sap:2.0:User";
 const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const GROUP_EXT: &str = "urn:sap:cloud:scim:schemas:extension:custom:2.0:Group";
-
-/// The test user a failed real-time sync activation leaves behind (KBA 3248892).
-pub const TEST_USER: &str = "ias_test_user_27F5AAEA";
 
 const READ: &[Permission] = &[Permission::ReadUsers, Permission::ManageUsers];
 const READ_GROUPS: &[Permission] = &[
@@ -94,7 +91,7 @@ pub(crate) fn list_response<T>(
                 .map(|t| render(t))
                 .collect();
             // Real IAS reports the page size asked for (100 by default), not the number of
-            // resources returned (DOMAIN.md §1.2: 8 users, "itemsPerPage":100).
+            // resources returned (docs/sap-facts.md, IAS SCIM: 8 users, "itemsPerPage":100).
             Ok(json!({
                 "schemas": [SCIM_LIST],
                 "totalResults": total,
@@ -145,7 +142,7 @@ fn ts(d: &chrono::DateTime<chrono::Utc>) -> String {
     d.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// A user as IAS returns it (DOMAIN.md §1.2 "Real list response").
+/// A user as IAS returns it (the recorded list response in docs/sap-facts.md, IAS SCIM).
 pub(crate) fn user_json(u: &UserSpec, host: &str, groups: usize) -> Value {
     let mut core = json!({
         "id": u.id,
@@ -203,7 +200,7 @@ pub(crate) fn user_json(u: &UserSpec, host: &str, groups: usize) -> Value {
 }
 
 /// Attribute values of a user for filters (names lowercase, schema URN stripped).
-pub(crate) fn user_attr(u: &UserSpec, attr: &str) -> Result<Vec<Val>, String> {
+pub(crate) fn user_attr(u: &UserSpec, attr: &str) -> Result<Vec<Val>, FilterError> {
     let s = |v: &str| vec![Val::Str(v.to_string())];
     let opt = |v: &Option<String>| v.iter().map(|x| Val::Str(x.clone())).collect::<Vec<_>>();
     Ok(match attr {
@@ -226,9 +223,7 @@ pub(crate) fn user_attr(u: &UserSpec, attr: &str) -> Result<Vec<Val>, String> {
         "userid" => opt(&u.user_id),
         "status" => s(if u.active { "active" } else { "inactive" }),
         other => {
-            return Err(format!(
-                "the attribute '{other}' is not supported in filters"
-            ));
+            return Err(FilterError::UnsupportedAttribute(other.to_string()));
         }
     })
 }
@@ -252,15 +247,13 @@ fn group_json(g: &GroupSpec, host: &str) -> Value {
     })
 }
 
-fn group_attr(g: &GroupSpec, attr: &str) -> Result<Vec<Val>, String> {
+fn group_attr(g: &GroupSpec, attr: &str) -> Result<Vec<Val>, FilterError> {
     Ok(match attr {
         "id" => vec![Val::Str(g.id.clone())],
         "displayname" | "name" => vec![Val::Str(g.display_name.clone())],
         "members" | "members.value" => g.members.iter().map(|m| Val::Str(m.clone())).collect(),
         other => {
-            return Err(format!(
-                "the attribute '{other}' is not supported in filters"
-            ));
+            return Err(FilterError::UnsupportedAttribute(other.to_string()));
         }
     })
 }
@@ -289,9 +282,9 @@ pub(crate) fn matching_users<'a>(
     for u in users {
         let keep = match filter {
             None => true,
-            Some(f) => f
-                .matches(&|a| user_attr(u, a))
-                .map_err(|e| ApiError::bad_request(style, e).scim_type("invalidFilter"))?,
+            Some(f) => f.matches(&|a| user_attr(u, a)).map_err(|e| {
+                ApiError::bad_request(style, e.to_string()).scim_type("invalidFilter")
+            })?,
         };
         if keep {
             out.push(u);
@@ -363,19 +356,32 @@ pub(crate) async fn get_user(
     Ok(scim(StatusCode::OK, &user_json(u, &ctx.host, groups)))
 }
 
+/// Why a SCIM or real-time payload is not a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum PayloadError {
+    #[error("the payload is not a JSON object")]
+    NotAnObject,
+    #[error("userName is missing or empty")]
+    NoUserName,
+    #[error("emails must be an array")]
+    EmailsNotAnArray,
+    #[error("emails[].value must be an e-mail address")]
+    NotAnEmail,
+}
+
 /// A user from a SCIM (or real-time) payload: `userName` is required, the rest optional.
 pub(crate) fn user_from_payload(
     v: &Value,
     id: String,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<UserSpec, String> {
-    let obj = v.as_object().ok_or("the payload is not a JSON object")?;
+) -> Result<UserSpec, PayloadError> {
+    let obj = v.as_object().ok_or(PayloadError::NotAnObject)?;
     let user_name = obj
         .get("userName")
         .and_then(Value::as_str)
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .ok_or("userName is missing or empty")?;
+        .ok_or(PayloadError::NoUserName)?;
     let emails = match obj.get("emails") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(a)) => a
@@ -385,10 +391,10 @@ pub(crate) fn user_from_payload(
                     .and_then(Value::as_str)
                     .filter(|s| s.contains('@'))
                     .map(str::to_string)
-                    .ok_or("emails[].value must be an e-mail address")
+                    .ok_or(PayloadError::NotAnEmail)
             })
             .collect::<Result<Vec<_>, _>>()?,
-        Some(_) => return Err("emails must be an array".into()),
+        Some(_) => return Err(PayloadError::EmailsNotAnArray),
     };
     let name = obj.get("name");
     let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
@@ -429,8 +435,8 @@ pub(crate) async fn create_user(
         ApiError::bad_request(Style::Scim, format!("The request body is not JSON: {e}"))
             .scim_type("invalidSyntax")
     })?;
-    let user = user_from_payload(&v, super::api::random_uuid(), sh.clock.now())
-        .map_err(|e| ApiError::bad_request(Style::Scim, e).scim_type("invalidValue"))?;
+    let user = user_from_payload(&v, crate::ids::random_uuid(), sh.clock.now())
+        .map_err(|e| ApiError::bad_request(Style::Scim, e.to_string()).scim_type("invalidValue"))?;
     let mut data = write(&ctx.tenant.data);
     if data
         .spec
@@ -479,7 +485,7 @@ pub(crate) async fn delete_user(
     }
     let mut resp = Response::new(axum::body::Body::empty());
     *resp.status_mut() = StatusCode::NO_CONTENT;
-    super::api::sap_headers(resp.headers_mut());
+    crate::api::sap_headers(resp.headers_mut());
     Ok(resp)
 }
 
@@ -498,9 +504,9 @@ pub(crate) async fn list_groups(
     for g in &data.spec.groups {
         let keep = match &filter {
             None => true,
-            Some(f) => f
-                .matches(&|a| group_attr(g, a))
-                .map_err(|e| ApiError::bad_request(Style::Scim, e).scim_type("invalidFilter"))?,
+            Some(f) => f.matches(&|a| group_attr(g, a)).map_err(|e| {
+                ApiError::bad_request(Style::Scim, e.to_string()).scim_type("invalidFilter")
+            })?,
         };
         if keep {
             groups.push(g);
@@ -536,6 +542,8 @@ pub(crate) async fn get_group(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
 
     fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {

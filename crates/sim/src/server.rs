@@ -1,11 +1,15 @@
-//! The server: one TLS listener for every tenant, the tenant middleware (host → tenant,
-//! counters, faults, rate limits, one debug log line per request) and the in-process handle.
+//! The server: one TLS listener for every tenant, the routes, and the tenant middleware (host →
+//! tenant, counters, faults, rate limits, one debug log line per request). The handle it
+//! returns is in `handle.rs`, the state its handlers share in `shared.rs`.
 
-use super::api::{ApiError, Style, TenantCtx};
-use super::scenario::{Family, Faults, Scenario, ScenarioError, TenantSpec};
-use super::state::{Clock, HostKind, Limit, TenantCounters, World, lock, rate_limit, read, write};
-use super::tls::{self, Conn, ServerPki, SniResolver, TlsListener, TlsSetupError};
-use super::{admin, apps, ips, scim};
+use crate::api::{ApiError, Style, TenantCtx};
+use crate::error::SimError;
+use crate::handle::SimHandle;
+use crate::scenario::{Family, Faults, Scenario};
+use crate::shared::Shared;
+use crate::state::{Clock, Limit, World, lock, rate_limit, read};
+use crate::tls::{self, Conn, ServerPki, SniResolver, TlsListener};
+use crate::{admin, apps, ips, scim};
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{StatusCode, header};
@@ -13,38 +17,12 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
-
-/// Why the simulator could not start or a change was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum SimError {
-    #[error(transparent)]
-    Scenario(#[from] ScenarioError),
-    #[error("TLS setup failed: {0}")]
-    Tls(#[from] TlsSetupError),
-    #[error("cannot listen on {addr}: {source}")]
-    Listen {
-        addr: SocketAddr,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("cannot write the CA certificate to {path}: {source}")]
-    CaOut {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("no tenant '{0}'")]
-    NoTenant(String),
-    #[error("time_scale must be a positive number, got {0}")]
-    TimeScale(f64),
-}
 
 /// How to run the simulator.
 #[derive(Debug, Clone)]
@@ -74,57 +52,8 @@ impl Default for SimOptions {
     }
 }
 
-/// State shared by every request.
-pub(crate) struct Shared {
-    pub world: Arc<RwLock<World>>,
-    pub pki: Arc<ServerPki>,
-    pub clock: Clock,
-    /// The length of a rate-limit minute in real time.
-    pub minute: Duration,
-    pub time_scale: f64,
-    pub rate_limits: bool,
-    pub stop: watch::Receiver<bool>,
-    pub started: Instant,
-}
-
-impl Shared {
-    /// A simulated duration in real time.
-    pub fn scaled(&self, d: Duration) -> Duration {
-        d.div_f64(self.time_scale)
-    }
-
-    /// Sleeps `d`, or less if the simulator is stopping. Returns false when stopped.
-    pub async fn sleep(&self, d: Option<Duration>) -> bool {
-        let mut stop = self.stop.clone();
-        if *stop.borrow() {
-            return false;
-        }
-        let stopped = async move {
-            while stop.changed().await.is_ok() {
-                if *stop.borrow() {
-                    return;
-                }
-            }
-        };
-        match d {
-            Some(d) => tokio::select! {
-                _ = tokio::time::sleep(d) => true,
-                _ = stopped => false,
-            },
-            None => {
-                stopped.await;
-                false
-            }
-        }
-    }
-
-    pub fn tenant_names(&self) -> Vec<String> {
-        let w = read(&self.world);
-        tls::server_names(w.hosts.keys().map(String::as_str))
-    }
-}
-
-/// The simulator.
+/// The simulator: one HTTPS listener that serves every tenant of a scenario.
+#[derive(Debug)]
 pub struct Server;
 
 impl Server {
@@ -214,140 +143,6 @@ fn write_ca(path: &Path, pem: &str) -> Result<(), SimError> {
         std::fs::create_dir_all(parent).map_err(err)?;
     }
     std::fs::write(path, pem).map_err(err)
-}
-
-/// How long shutdown waits for answers in flight.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-
-/// A running simulator.
-pub struct SimHandle {
-    addr: SocketAddr,
-    ca_pem: String,
-    ca_path: Option<PathBuf>,
-    pub(crate) shared: Arc<Shared>,
-    stop: watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-}
-
-impl std::fmt::Debug for SimHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SimHandle")
-            .field("addr", &self.addr)
-            .finish()
-    }
-}
-
-impl SimHandle {
-    /// The bound address (the real port when listening on port 0).
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// `https://127.0.0.1:<port>`.
-    pub fn url(&self) -> String {
-        format!("https://{}", self.addr)
-    }
-
-    /// The CA certificate (PEM) that issued the server certificates: the trust anchor clients
-    /// need (`--ca-cert`).
-    pub fn ca_pem(&self) -> &str {
-        &self.ca_pem
-    }
-
-    /// Where the CA was written, if `ca_out` was set.
-    pub fn ca_path(&self) -> Option<&Path> {
-        self.ca_path.as_deref()
-    }
-
-    /// The one machine-readable line the CLI prints: `{"listening":"https://…","ca":"…"}`.
-    pub fn listening_line(&self) -> String {
-        // Written by hand so "listening" comes first, as SPEC §7 shows it.
-        let ca = match &self.ca_path {
-            Some(p) => serde_json::Value::from(p.display().to_string()),
-            None => serde_json::Value::Null,
-        };
-        format!(
-            "{{\"listening\":{},\"ca\":{}}}",
-            serde_json::Value::from(self.url()),
-            ca
-        )
-    }
-
-    /// Request counters of every tenant, by tenant ID.
-    pub fn counters(&self) -> BTreeMap<String, TenantCounters> {
-        admin::all_counters(&self.shared)
-    }
-
-    pub fn tenant_counters(&self, id: &str) -> Option<TenantCounters> {
-        let w = read(&self.shared.world);
-        w.tenant(id).map(|t| lock(&t.counters).counters.clone())
-    }
-
-    /// Zeroes every counter (not the rate-limit windows).
-    pub fn reset_counters(&self) {
-        for t in &read(&self.shared.world).tenants {
-            lock(&t.counters).reset();
-        }
-    }
-
-    /// Clears a tenant's rate-limit windows, client-ID locks and tokens.
-    pub fn reset_limits(&self, id: &str) -> Result<(), SimError> {
-        let w = read(&self.shared.world);
-        let t = w
-            .tenant(id)
-            .ok_or_else(|| SimError::NoTenant(id.to_string()))?;
-        lock(&t.limits).reset();
-        let mut auth = lock(&t.auth);
-        auth.failures.clear();
-        auth.tokens.clear();
-        Ok(())
-    }
-
-    /// Replaces a tenant's faults.
-    pub fn set_faults(&self, id: &str, faults: Faults) -> Result<(), SimError> {
-        let w = read(&self.shared.world);
-        let t = w
-            .tenant(id)
-            .ok_or_else(|| SimError::NoTenant(id.to_string()))?;
-        *lock(&t.faults) = faults;
-        Ok(())
-    }
-
-    /// A tenant's current state (as a scenario entry, with its faults).
-    pub fn tenant(&self, id: &str) -> Option<TenantSpec> {
-        read(&self.shared.world).tenant(id).map(|t| t.snapshot())
-    }
-
-    /// Replaces a tenant (matched by ID) or adds it.
-    pub fn upsert_tenant(&self, spec: TenantSpec) -> Result<(), SimError> {
-        admin::upsert(&self.shared, spec)
-    }
-
-    pub fn remove_tenant(&self, id: &str) -> bool {
-        write(&self.shared.world).remove(id)
-    }
-
-    /// The whole current state as a scenario.
-    pub fn scenario(&self) -> Scenario {
-        let w = read(&self.shared.world);
-        Scenario {
-            description: w.description.clone(),
-            tenants: w.tenants.iter().map(|t| t.snapshot()).collect(),
-        }
-    }
-
-    /// Stops accepting, lets answers in flight finish (stalled ones end with 503), and waits.
-    pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        for mut t in self.tasks {
-            // A client that keeps a half-sent request open must not hold the exit forever.
-            if tokio::time::timeout(SHUTDOWN_GRACE, &mut t).await.is_err() {
-                tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them");
-                t.abort();
-            }
-        }
-        tracing::info!("simulator stopped");
-    }
 }
 
 fn router(shared: Arc<Shared>) -> Router {
@@ -661,14 +456,4 @@ async fn tenant_layer(
         "request"
     );
     response
-}
-
-impl HostKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HostKind::Ias => "ias",
-            HostKind::NeoIps => "neo_ips",
-            HostKind::NeoIpsCert => "neo_ips_cert",
-        }
-    }
 }

@@ -1,7 +1,7 @@
 //! The simulator's run-time state: the tenants (compiled from the scenario for fast lookups),
 //! the host index, the simulated clock, rate-limit windows and request counters.
 
-use super::scenario::{Family, Faults, Permission, Scenario, ScenarioError, TenantSpec, pem_certs};
+use crate::scenario::{Family, Faults, Permission, Scenario, ScenarioError, TenantSpec, pem_certs};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -32,7 +32,7 @@ pub(crate) fn sha256(der: &[u8]) -> [u8; 32] {
 /// Which of a tenant's hosts a request came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum HostKind {
+pub(crate) enum HostKind {
     /// `<tenant>.accounts.ondemand.com`: IAS, and IPS on converged tenants.
     Ias,
     /// NEO `ipsproxy<p>-<c>.<region>`: OAuth paths `/ipsproxy/api/v1/…`.
@@ -49,14 +49,14 @@ pub(crate) struct Clock {
 }
 
 impl Clock {
-    pub fn new(today: DateTime<Utc>) -> Clock {
+    pub(crate) fn new(today: DateTime<Utc>) -> Clock {
         Clock {
             start: Instant::now(),
             start_utc: today,
         }
     }
 
-    pub fn now(&self) -> DateTime<Utc> {
+    pub(crate) fn now(&self) -> DateTime<Utc> {
         let elapsed = chrono::Duration::from_std(self.start.elapsed()).unwrap_or_default();
         self.start_utc + elapsed
     }
@@ -71,16 +71,16 @@ pub(crate) struct KnownCert {
 /// An admin record with its permissions as a set and its certificates fingerprinted.
 #[derive(Debug, Clone)]
 pub(crate) struct AdminRt {
-    pub name: String,
-    pub client_id: Option<String>,
-    pub secrets: Vec<String>,
-    pub permissions: Vec<Permission>,
-    pub certs: Vec<KnownCert>,
-    pub client_id_lock: bool,
+    pub(crate) name: String,
+    pub(crate) client_id: Option<String>,
+    pub(crate) secrets: Vec<String>,
+    pub(crate) permissions: Vec<Permission>,
+    pub(crate) certs: Vec<KnownCert>,
+    pub(crate) client_id_lock: bool,
 }
 
 impl AdminRt {
-    pub fn has(&self, p: Permission) -> bool {
+    pub(crate) fn has(&self, p: Permission) -> bool {
         self.permissions.contains(&p)
     }
 }
@@ -89,20 +89,22 @@ impl AdminRt {
 /// created at run time are added to it); the rest are indexes over it.
 #[derive(Debug, Clone)]
 pub(crate) struct TenantData {
-    pub spec: TenantSpec,
-    pub admins: Vec<AdminRt>,
+    pub(crate) spec: TenantSpec,
+    pub(crate) admins: Vec<AdminRt>,
     /// Per system of `spec.systems`, the fingerprints of its inbound certificates.
-    pub inbound: Vec<Vec<KnownCert>>,
+    pub(crate) inbound: Vec<Vec<KnownCert>>,
     /// Jobs started through the API at run time (they finish by themselves).
-    pub started_jobs: Vec<String>,
+    pub(crate) started_jobs: Vec<String>,
 }
 
-fn known(pems: &[String], tenant: &str) -> Result<Vec<KnownCert>, ScenarioError> {
+/// The fingerprints of `pems`, the certificates of `owner` (`admin '…'`, `system '…'`).
+fn known(pems: &[String], tenant: &str, owner: &str) -> Result<Vec<KnownCert>, ScenarioError> {
     let mut out = Vec::new();
     for pem in pems {
-        let certs = pem_certs(pem).map_err(|message| ScenarioError::Invalid {
+        let certs = pem_certs(pem).map_err(|source| ScenarioError::Certificate {
             tenant: tenant.to_string(),
-            message,
+            owner: owner.to_string(),
+            source,
         })?;
         // The first certificate of a PEM text is the one configured; the rest is its chain.
         if let Some(c) = certs.first() {
@@ -115,7 +117,7 @@ fn known(pems: &[String], tenant: &str) -> Result<Vec<KnownCert>, ScenarioError>
 }
 
 impl TenantData {
-    pub fn compile(mut spec: TenantSpec) -> Result<TenantData, ScenarioError> {
+    pub(crate) fn compile(mut spec: TenantSpec) -> Result<TenantData, ScenarioError> {
         spec.validate()?;
         let mut admins = Vec::new();
         for a in &spec.admins {
@@ -128,13 +130,17 @@ impl TenantData {
                     .iter()
                     .filter_map(|p| Permission::parse(p))
                     .collect(),
-                certs: known(&a.certificates, &spec.id)?,
+                certs: known(&a.certificates, &spec.id, &format!("admin '{}'", a.name))?,
                 client_id_lock: a.client_id_lock,
             });
         }
         let mut inbound = Vec::new();
         for s in &spec.systems {
-            inbound.push(known(&s.inbound_certificates, &spec.id)?);
+            inbound.push(known(
+                &s.inbound_certificates,
+                &spec.id,
+                &format!("system '{}'", s.name),
+            )?);
         }
         // Faults live in the tenant's fault cell, not in its data.
         spec.faults = Faults::default();
@@ -146,19 +152,19 @@ impl TenantData {
         })
     }
 
-    pub fn admin_by_client_id(&self, id: &str) -> Option<&AdminRt> {
+    pub(crate) fn admin_by_client_id(&self, id: &str) -> Option<&AdminRt> {
         self.admins
             .iter()
             .find(|a| a.client_id.as_deref() == Some(id))
     }
 
-    pub fn admin_by_cert(&self, fp: &[u8; 32]) -> Option<&AdminRt> {
+    pub(crate) fn admin_by_cert(&self, fp: &[u8; 32]) -> Option<&AdminRt> {
         self.admins
             .iter()
             .find(|a| a.certs.iter().any(|c| &c.sha256 == fp))
     }
 
-    pub fn admin_by_key(&self, key: &AdminKey) -> Option<&AdminRt> {
+    pub(crate) fn admin_by_key(&self, key: &AdminKey) -> Option<&AdminRt> {
         match key {
             AdminKey::ClientId(id) => self.admin_by_client_id(id),
             AdminKey::Name(n) => self.admins.iter().find(|a| &a.name == n),
@@ -174,7 +180,7 @@ pub(crate) enum AdminKey {
 }
 
 impl AdminKey {
-    pub fn of(a: &AdminRt) -> AdminKey {
+    pub(crate) fn of(a: &AdminRt) -> AdminKey {
         match &a.client_id {
             Some(id) => AdminKey::ClientId(id.clone()),
             None => AdminKey::Name(a.name.clone()),
@@ -184,15 +190,15 @@ impl AdminKey {
 
 #[derive(Debug, Clone)]
 pub(crate) struct Token {
-    pub admin: AdminKey,
-    pub expires: Instant,
+    pub(crate) admin: AdminKey,
+    pub(crate) expires: Instant,
 }
 
 /// Failed-secret counts and locks per client ID, and issued tokens.
 #[derive(Debug, Default)]
 pub(crate) struct AuthState {
-    pub failures: HashMap<String, (u32, Option<Instant>)>,
-    pub tokens: HashMap<String, Token>,
+    pub(crate) failures: HashMap<String, (u32, Option<Instant>)>,
+    pub(crate) tokens: HashMap<String, Token>,
 }
 
 /// A sliding window of request times: how many requests fell in the last `span`.
@@ -203,7 +209,7 @@ pub(crate) struct Window {
 
 impl Window {
     /// Records a request at `now` and returns the count in the window ending at `now`.
-    pub fn hit(&mut self, now: Instant, span: Duration) -> usize {
+    pub(crate) fn hit(&mut self, now: Instant, span: Duration) -> usize {
         self.expire(now, span);
         self.times.push_back(now);
         self.times.len()
@@ -227,14 +233,14 @@ impl Window {
 /// Rate-limit state of one tenant: SCIM, real-time + proxy together, and OAuth.
 #[derive(Debug, Default)]
 pub(crate) struct LimitState {
-    pub scim: Window,
-    pub scim_blocked_until: Option<Instant>,
-    pub ipsproxy: Window,
-    pub oauth: Window,
+    pub(crate) scim: Window,
+    pub(crate) scim_blocked_until: Option<Instant>,
+    pub(crate) ipsproxy: Window,
+    pub(crate) oauth: Window,
 }
 
 impl LimitState {
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.scim.clear();
         self.scim_blocked_until = None;
         self.ipsproxy.clear();
@@ -250,8 +256,8 @@ pub(crate) enum Limit {
     Reject { retry_after: Duration },
 }
 
-/// The documented limits (DOMAIN.md §1.6, §2.6), on a clock where a minute lasts
-/// `minute` of real time.
+/// The documented limits (docs/sap-facts.md: IAS rate limits, real-time provisioning), on a clock
+/// where a minute lasts `minute` of real time.
 pub(crate) fn rate_limit(
     state: &mut LimitState,
     family: Family,
@@ -329,12 +335,14 @@ pub struct FamilyCounters {
 /// Counters of one tenant.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct TenantCounters {
+    /// Counters per API family.
     pub families: BTreeMap<Family, FamilyCounters>,
     /// Requests per endpoint, e.g. `GET /scim/Users`.
     pub endpoints: BTreeMap<String, u64>,
 }
 
 impl TenantCounters {
+    /// One family's counters (all zero if it saw no request).
     pub fn family(&self, f: Family) -> FamilyCounters {
         self.families.get(&f).cloned().unwrap_or_default()
     }
@@ -342,12 +350,12 @@ impl TenantCounters {
 
 #[derive(Debug, Default)]
 pub(crate) struct CounterState {
-    pub counters: TenantCounters,
+    pub(crate) counters: TenantCounters,
     windows: HashMap<Family, Window>,
 }
 
 impl CounterState {
-    pub fn begin(&mut self, family: Family, endpoint: &str, now: Instant, minute: Duration) {
+    pub(crate) fn begin(&mut self, family: Family, endpoint: &str, now: Instant, minute: Duration) {
         let n = self.windows.entry(family).or_default().hit(now, minute) as u64;
         let c = self.counters.families.entry(family).or_default();
         c.requests += 1;
@@ -359,7 +367,7 @@ impl CounterState {
         }
     }
 
-    pub fn end(
+    pub(crate) fn end(
         &mut self,
         family: Family,
         status: u16,
@@ -374,7 +382,7 @@ impl CounterState {
         c.faulted += u64::from(faulted);
     }
 
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.counters = TenantCounters::default();
         self.windows.clear();
     }
@@ -383,16 +391,16 @@ impl CounterState {
 /// One tenant at run time.
 #[derive(Debug)]
 pub(crate) struct TenantRt {
-    pub id: String,
-    pub data: RwLock<TenantData>,
-    pub faults: Mutex<Faults>,
-    pub auth: Mutex<AuthState>,
-    pub limits: Mutex<LimitState>,
-    pub counters: Mutex<CounterState>,
+    pub(crate) id: String,
+    pub(crate) data: RwLock<TenantData>,
+    pub(crate) faults: Mutex<Faults>,
+    pub(crate) auth: Mutex<AuthState>,
+    pub(crate) limits: Mutex<LimitState>,
+    pub(crate) counters: Mutex<CounterState>,
 }
 
 impl TenantRt {
-    pub fn new(spec: TenantSpec) -> Result<TenantRt, ScenarioError> {
+    pub(crate) fn new(spec: TenantSpec) -> Result<TenantRt, ScenarioError> {
         let faults = spec.faults.clone();
         let id = spec.id.clone();
         Ok(TenantRt {
@@ -405,8 +413,16 @@ impl TenantRt {
         })
     }
 
+    /// Clears the rate-limit windows, client-ID locks and tokens.
+    pub(crate) fn reset_limits(&self) {
+        lock(&self.limits).reset();
+        let mut auth = lock(&self.auth);
+        auth.failures.clear();
+        auth.tokens.clear();
+    }
+
     /// The tenant as a scenario entry, with its current faults.
-    pub fn snapshot(&self) -> TenantSpec {
+    pub(crate) fn snapshot(&self) -> TenantSpec {
         let mut spec = read(&self.data).spec.clone();
         spec.faults = lock(&self.faults).clone();
         spec
@@ -416,13 +432,13 @@ impl TenantRt {
 /// All tenants and the index from host name to tenant.
 #[derive(Debug, Default)]
 pub(crate) struct World {
-    pub description: String,
-    pub tenants: Vec<Arc<TenantRt>>,
-    pub hosts: HashMap<String, (Arc<TenantRt>, HostKind)>,
+    pub(crate) description: String,
+    pub(crate) tenants: Vec<Arc<TenantRt>>,
+    pub(crate) hosts: HashMap<String, (Arc<TenantRt>, HostKind)>,
 }
 
 impl World {
-    pub fn new(scenario: &Scenario) -> Result<World, ScenarioError> {
+    pub(crate) fn new(scenario: &Scenario) -> Result<World, ScenarioError> {
         scenario.validate()?;
         let mut w = World {
             description: scenario.description.clone(),
@@ -435,7 +451,15 @@ impl World {
         Ok(w)
     }
 
-    pub fn reindex(&mut self) {
+    /// The whole current state as a scenario.
+    pub(crate) fn scenario(&self) -> Scenario {
+        Scenario {
+            description: self.description.clone(),
+            tenants: self.tenants.iter().map(|t| t.snapshot()).collect(),
+        }
+    }
+
+    pub(crate) fn reindex(&mut self) {
         self.hosts.clear();
         for t in &self.tenants {
             let d = read(&t.data);
@@ -453,16 +477,16 @@ impl World {
         }
     }
 
-    pub fn tenant(&self, id: &str) -> Option<&Arc<TenantRt>> {
+    pub(crate) fn tenant(&self, id: &str) -> Option<&Arc<TenantRt>> {
         self.tenants.iter().find(|t| t.id.eq_ignore_ascii_case(id))
     }
 
-    pub fn by_host(&self, host: &str) -> Option<(Arc<TenantRt>, HostKind)> {
+    pub(crate) fn by_host(&self, host: &str) -> Option<(Arc<TenantRt>, HostKind)> {
         self.hosts.get(host).cloned()
     }
 
     /// Replaces or adds a tenant. Hosts must stay unique across tenants.
-    pub fn upsert(&mut self, spec: TenantSpec) -> Result<Arc<TenantRt>, ScenarioError> {
+    pub(crate) fn upsert(&mut self, spec: TenantSpec) -> Result<Arc<TenantRt>, ScenarioError> {
         for h in spec.hosts() {
             if let Some((other, _)) = self.hosts.get(&h.to_ascii_lowercase())
                 && !other.id.eq_ignore_ascii_case(&spec.id)
@@ -491,7 +515,7 @@ impl World {
         Ok(rt)
     }
 
-    pub fn remove(&mut self, id: &str) -> bool {
+    pub(crate) fn remove(&mut self, id: &str) -> bool {
         let before = self.tenants.len();
         self.tenants.retain(|t| !t.id.eq_ignore_ascii_case(id));
         self.reindex();
@@ -504,13 +528,13 @@ impl World {
 #[derive(Debug, Clone)]
 pub(crate) struct PeerCert {
     pub sha256: [u8; 32],
-    pub subject: String,
-    pub not_before: DateTime<Utc>,
-    pub not_after: DateTime<Utc>,
+    pub(crate) subject: String,
+    pub(crate) not_before: DateTime<Utc>,
+    pub(crate) not_after: DateTime<Utc>,
 }
 
 impl PeerCert {
-    pub fn from_der(der: &[u8]) -> Option<PeerCert> {
+    pub(crate) fn from_der(der: &[u8]) -> Option<PeerCert> {
         let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
         let validity = cert.validity();
         Some(PeerCert {
@@ -524,6 +548,8 @@ impl PeerCert {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
 
     #[test]

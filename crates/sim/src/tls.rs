@@ -8,9 +8,9 @@
 //! where the tenant is known: real IAS answers an unknown certificate with 401, not with a
 //! handshake failure, and so does the simulator.
 
-use super::scenario::ServerCertMode;
-use super::state::{PeerCert, World, lock, read};
 use crate::pki::{Ca, Issued, LeafSpec, PkiError};
+use crate::scenario::ServerCertMode;
+use crate::state::{PeerCert, World, lock, read};
 use chrono::{DateTime, Duration as Days, Utc};
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
@@ -31,14 +31,18 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
+/// Why the simulator's TLS could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsSetupError {
+    /// The CA or a server certificate could not be made.
     #[error(transparent)]
     Pki(#[from] PkiError),
-    #[error("TLS configuration: {0}")]
+    /// rustls refused the configuration or a certificate.
+    #[error("rustls refused the TLS configuration")]
     Rustls(#[from] rustls::Error),
-    #[error("a generated key could not be read back: {0}")]
-    Key(String),
+    /// A key just generated could not be parsed back.
+    #[error("a generated key could not be read back")]
+    Key(#[source] rustls_pki_types::pem::Error),
 }
 
 /// The parent domain a wildcard for `host` would cover, if SAP would use one there: every
@@ -73,8 +77,8 @@ fn certified(
     ca: &Issued,
     provider: &CryptoProvider,
 ) -> Result<Arc<CertifiedKey>, TlsSetupError> {
-    let key = PrivateKeyDer::from_pem_slice(issued.key_pem.as_bytes())
-        .map_err(|e| TlsSetupError::Key(e.to_string()))?;
+    let key =
+        PrivateKeyDer::from_pem_slice(issued.key_pem.as_bytes()).map_err(TlsSetupError::Key)?;
     let chain = vec![
         CertificateDer::from(issued.cert_der.clone()),
         CertificateDer::from(ca.cert_der.clone()),
@@ -84,7 +88,7 @@ fn certified(
 
 /// The simulator's server-side PKI.
 pub(crate) struct ServerPki {
-    pub ca: Ca,
+    pub(crate) ca: Ca,
     untrusted: Ca,
     provider: Arc<CryptoProvider>,
     default: RwLock<Arc<CertifiedKey>>,
@@ -111,7 +115,7 @@ fn validity(today: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
 }
 
 impl ServerPki {
-    pub fn new(
+    pub(crate) fn new(
         provider: Arc<CryptoProvider>,
         today: DateTime<Utc>,
         names: Vec<String>,
@@ -141,20 +145,20 @@ impl ServerPki {
     }
 
     /// Re-issues the shared certificate when tenants with new host names were added.
-    pub fn ensure_names(&self, names: Vec<String>) -> Result<(), TlsSetupError> {
+    pub(crate) fn ensure_names(&self, names: Vec<String>) -> Result<(), TlsSetupError> {
         if names.iter().all(|n| read(&self.default_names).contains(n)) {
             return Ok(());
         }
         let (from, to) = validity(self.today);
         let leaf = self.ca.issue(&LeafSpec::server(&names, from, to))?;
         let key = certified(&leaf, &self.ca.cert, &self.provider)?;
-        *super::state::write(&self.default) = key;
-        *super::state::write(&self.default_names) = names;
+        *crate::state::write(&self.default) = key;
+        *crate::state::write(&self.default_names) = names;
         Ok(())
     }
 
     /// Drops a tenant's fault certificates (its hosts may have changed).
-    pub fn forget(&self, tenant: &str) {
+    pub(crate) fn forget(&self, tenant: &str) {
         let id = tenant.to_ascii_lowercase();
         lock(&self.special).retain(|(t, _), _| *t != id);
     }
@@ -194,8 +198,8 @@ impl ServerPki {
 
 /// Picks the certificate by SNI: the shared one, a tenant's fault certificate, or none.
 pub(crate) struct SniResolver {
-    pub world: Arc<RwLock<World>>,
-    pub pki: Arc<ServerPki>,
+    pub(crate) world: Arc<RwLock<World>>,
+    pub(crate) pki: Arc<ServerPki>,
 }
 
 impl std::fmt::Debug for SniResolver {
@@ -304,21 +308,21 @@ pub(crate) fn server_config(
 /// What a request can learn about its connection.
 #[derive(Debug)]
 pub(crate) struct ConnInfo {
-    pub remote: SocketAddr,
-    pub sni: Option<String>,
-    pub peer: Option<PeerCert>,
+    pub(crate) remote: SocketAddr,
+    pub(crate) sni: Option<String>,
+    pub(crate) peer: Option<PeerCert>,
     /// Set by the reset fault: the connection is dropped with a TCP RST at the next I/O.
-    pub reset: AtomicBool,
+    pub(crate) reset: AtomicBool,
 }
 
 /// The connection info as an axum `ConnectInfo` (a local newtype for the `Connected` impl).
 #[derive(Debug, Clone)]
-pub(crate) struct Conn(pub Arc<ConnInfo>);
+pub(crate) struct Conn(pub(crate) Arc<ConnInfo>);
 
 /// A TLS stream that can be reset on request.
 pub(crate) struct SimIo {
     tls: tokio_rustls::server::TlsStream<TcpStream>,
-    pub conn: Conn,
+    pub(crate) conn: Conn,
 }
 
 impl SimIo {
@@ -398,8 +402,8 @@ impl AsyncWrite for SimIo {
 /// The listener axum serves: finished TLS handshakes arrive from the accept loop, so a slow or
 /// stalled handshake never holds up the others.
 pub(crate) struct TlsListener {
-    pub rx: mpsc::Receiver<(SimIo, SocketAddr)>,
-    pub local: SocketAddr,
+    pub(crate) rx: mpsc::Receiver<(SimIo, SocketAddr)>,
+    pub(crate) local: SocketAddr,
 }
 
 impl axum::serve::Listener for TlsListener {
@@ -476,6 +480,8 @@ pub(crate) async fn accept_loop(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
 
     #[test]
