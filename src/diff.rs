@@ -28,7 +28,27 @@ pub enum ReadError {
         source: std::io::Error,
     },
     #[error("{path}: not an audit.json: {reason}")]
-    Format { path: PathBuf, reason: String },
+    Format { path: PathBuf, reason: FormatError },
+}
+
+/// Why bytes are not an `audit.json` a comparison can read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FormatError {
+    /// Nothing but whitespace.
+    #[error("the file is empty")]
+    Empty,
+    /// Not JSON (the parser's reason).
+    #[error("invalid JSON: {0}")]
+    Json(String),
+    /// JSON without a `tenants` array.
+    #[error("it has no \"tenants\" list")]
+    NoTenants,
+    /// A folder was given.
+    #[error("it is a folder (give the audit.json inside it)")]
+    Folder,
+    /// Over the size limit.
+    #[error("{0} bytes is more than the 1 GiB limit")]
+    TooLarge(u64),
 }
 
 // ----- Lenient input -----
@@ -56,7 +76,7 @@ fn list<'a>(v: &'a Value, key: &str) -> &'a [Value] {
 
 /// One finding as compared: `CODE@target` at a level.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub(crate) struct FindingKey {
+pub struct FindingKey {
     pub code: String,
     pub target: String,
     pub level: Level,
@@ -70,7 +90,7 @@ impl FindingKey {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct RunTenant {
+pub struct RunTenant {
     pub tenant_id: String,
     pub ips_type: String,
     pub environment: String,
@@ -119,13 +139,13 @@ pub fn read(path: &Path) -> Result<Run, ReadError> {
     if meta.is_dir() {
         return Err(ReadError::Format {
             path: path.to_path_buf(),
-            reason: "it is a folder (give the audit.json inside it)".to_string(),
+            reason: FormatError::Folder,
         });
     }
     if meta.len() > MAX_BYTES {
         return Err(ReadError::Format {
             path: path.to_path_buf(),
-            reason: format!("{} bytes is more than the 1 GiB limit", meta.len()),
+            reason: FormatError::TooLarge(meta.len()),
         });
     }
     let bytes = std::fs::read(path).map_err(io)?;
@@ -136,14 +156,15 @@ pub fn read(path: &Path) -> Result<Run, ReadError> {
 }
 
 /// Parses the text of an `audit.json`; `name` is how the run is named in the diff.
-pub(crate) fn parse(name: &str, bytes: &[u8]) -> Result<Run, String> {
+pub(crate) fn parse(name: &str, bytes: &[u8]) -> Result<Run, FormatError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err("the file is empty".to_string());
+        return Err(FormatError::Empty);
     }
-    let root: Value = serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
+    let root: Value =
+        serde_json::from_slice(bytes).map_err(|e| FormatError::Json(e.to_string()))?;
     let Some(raw_tenants) = root.get("tenants").and_then(Value::as_array) else {
-        return Err("it has no \"tenants\" list".to_string());
+        return Err(FormatError::NoTenants);
     };
     let mut notes = Vec::new();
     let mut tenants = Vec::with_capacity(raw_tenants.len());
@@ -223,7 +244,7 @@ pub(crate) fn parse(name: &str, bytes: &[u8]) -> Result<Run, String> {
 /// How a tenant changed between the runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub(crate) enum Change {
+pub enum Change {
     /// Was below `AT_RISK`, now at or above it.
     NewlyAtRisk,
     /// Risk level went up, but not across `AT_RISK`.
@@ -264,7 +285,7 @@ impl Change {
 
 /// A finding whose level changed between the runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct LevelChange {
+pub struct LevelChange {
     pub code: String,
     pub target: String,
     pub old: Level,
@@ -273,14 +294,14 @@ pub(crate) struct LevelChange {
 
 /// A certificate target whose certificate changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct CertChange {
+pub struct CertChange {
     pub target: String,
     pub old_sha256: Option<String>,
     pub new_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct TenantChange {
+pub struct TenantChange {
     pub tenant_id: String,
     pub change: Change,
     /// Whether this change makes the comparison worse (see the module documentation).
@@ -301,7 +322,7 @@ pub(crate) struct TenantChange {
 
 /// What the diff says about one side.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Side {
+pub struct Side {
     pub path: String,
     pub tool: Option<String>,
     pub version: Option<String>,
@@ -332,7 +353,7 @@ impl Side {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Counts {
+pub struct Counts {
     pub fixed: u64,
     pub newly_at_risk: u64,
     pub worse: u64,
@@ -805,10 +826,11 @@ mod tests {
             r.notes
         );
         assert!(r.notes.iter().any(|n| n.contains("no tenant_id")));
-        assert!(parse("x", b"{}").unwrap_err().contains("tenants"));
+        assert!(parse("x", b"{}").unwrap_err().to_string().contains("tenants"));
         assert!(
             parse("x", br#"{"tenants":{}}"#)
                 .unwrap_err()
+                .to_string()
                 .contains("tenants")
         );
         // Types that drifted: a numeric tenant_id and as_of still compare.
@@ -819,7 +841,7 @@ mod tests {
         .unwrap();
         assert_eq!(r.tenants[0].tenant_id, "42");
         assert_eq!(r.as_of.as_deref(), Some("20250715"));
-        assert!(parse("x", b"").unwrap_err().contains("empty"));
-        assert!(parse("x", b"[1,2").unwrap_err().contains("invalid JSON"));
+        assert!(parse("x", b"").unwrap_err().to_string().contains("empty"));
+        assert!(parse("x", b"[1,2").unwrap_err().to_string().contains("invalid JSON"));
     }
 }

@@ -115,20 +115,41 @@ pub enum TargetKind {
     Server { host: String, port: u16 },
 }
 
+/// Why a target of `inspect` is neither a file nor a server it can reach.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    /// A URL that does not parse.
+    #[error("'{target}' is not a valid URL: {reason}")]
+    InvalidUrl {
+        /// The target as given.
+        target: String,
+        /// The URL parser's reason.
+        reason: String,
+    },
+    /// A URL without a host.
+    #[error("'{0}' has no host name")]
+    NoHost(String),
+    /// Plain HTTP: there is no TLS to inspect.
+    #[error("'{0}': only https:// servers can be inspected")]
+    NotHttps(String),
+}
+
 /// `https://host[:port][/…]` and `host:port` are servers, unless a file of that name exists;
 /// anything else is a file.
-pub fn classify(target: &str) -> Result<TargetKind, String> {
+pub fn classify(target: &str) -> Result<TargetKind, TargetError> {
     let path = Path::new(target);
     if path.exists() {
         return Ok(TargetKind::File(path.to_path_buf()));
     }
     if target.starts_with("https://") {
-        let url = reqwest::Url::parse(target)
-            .map_err(|e| format!("'{target}' is not a valid URL: {e}"))?;
+        let url = reqwest::Url::parse(target).map_err(|e| TargetError::InvalidUrl {
+            target: target.to_string(),
+            reason: e.to_string(),
+        })?;
         let host = url
             .host_str()
             .filter(|h| !h.is_empty())
-            .ok_or_else(|| format!("'{target}' has no host name"))?;
+            .ok_or_else(|| TargetError::NoHost(target.to_string()))?;
         return Ok(TargetKind::Server {
             host: host
                 .trim_start_matches('[')
@@ -138,9 +159,7 @@ pub fn classify(target: &str) -> Result<TargetKind, String> {
         });
     }
     if target.starts_with("http://") {
-        return Err(format!(
-            "'{target}': only https:// servers can be inspected"
-        ));
+        return Err(TargetError::NotHttps(target.to_string()));
     }
     if let Some((host, port)) = target.rsplit_once(':')
         && !host.is_empty()
@@ -194,9 +213,9 @@ pub async fn server(
             }
             Ok(Seen::from_probe(&p))
         }
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e),
     };
-    let error = result.as_ref().err().cloned();
+    let error = result.as_ref().err().map(ToString::to_string);
     let dns_names = match &result {
         Ok(s) => s
             .chain

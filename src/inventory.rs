@@ -349,17 +349,51 @@ fn header_columns(header: &csv::ByteRecord, delimiter: u8) -> Result<Vec<String>
     Ok(columns)
 }
 
+/// Why a row cannot be audited; the text goes into the inventory error after `line N: `.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum RowError {
+    #[error("field {field} is not valid UTF-8")]
+    NotUtf8 { field: usize },
+    #[error("the row has {fields} fields but the header has {columns}")]
+    TooManyFields { fields: usize, columns: usize },
+    #[error("tenant_id is missing")]
+    NoTenantId,
+    #[error("tenant '{tenant}': ips_type is missing (expected neo or converged)")]
+    NoIpsType { tenant: String },
+    #[error("tenant '{tenant}': unknown ips_type '{value}' (expected neo or converged)")]
+    UnknownIpsType { tenant: String, value: String },
+    #[error("tenant '{tenant}': unknown environment '{value}' (expected preview or production)")]
+    UnknownEnvironment { tenant: String, value: String },
+    #[error("tenant '{tenant}': {column} {problem}")]
+    Url {
+        tenant: String,
+        column: &'static str,
+        problem: UrlProblem,
+    },
+}
+
+/// What is wrong with a URL column's value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum UrlProblem {
+    #[error("'{value}' is not a valid URL: {reason}")]
+    Invalid { value: String, reason: String },
+    #[error("'{value}' must be an https:// URL")]
+    NotHttps { value: String },
+    #[error("'{value}' has no host name")]
+    NoHost { value: String },
+}
+
 fn row_to_tenant(
     rec: &csv::ByteRecord,
     columns: &[String],
     line: u64,
     base: &Path,
-) -> Result<Tenant, String> {
+) -> Result<Tenant, RowError> {
     let mut values: HashMap<&str, String> = HashMap::new();
     let mut extra = BTreeMap::new();
     for (i, raw) in rec.iter().enumerate() {
         let value = std::str::from_utf8(raw)
-            .map_err(|_| format!("field {} is not valid UTF-8", i + 1))?
+            .map_err(|_| RowError::NotUtf8 { field: i + 1 })?
             .trim()
             .to_string();
         match columns.get(i) {
@@ -375,11 +409,10 @@ fn row_to_tenant(
                 extra.insert(format!("column_{}", i + 1), value);
             }
             None => {
-                return Err(format!(
-                    "the row has {} fields but the header has {}",
-                    rec.len(),
-                    columns.len()
-                ));
+                return Err(RowError::TooManyFields {
+                    fields: rec.len(),
+                    columns: columns.len(),
+                });
             }
         }
     }
@@ -388,26 +421,31 @@ fn row_to_tenant(
 
     let tenant_id = get("tenant_id").to_string();
     if tenant_id.is_empty() {
-        return Err("tenant_id is missing".to_string());
+        return Err(RowError::NoTenantId);
     }
     let ips_type = IpsType::parse(get("ips_type")).ok_or_else(|| {
-        let v = get("ips_type");
-        if v.is_empty() {
-            format!("tenant '{tenant_id}': ips_type is missing (expected neo or converged)")
+        let value = get("ips_type").to_string();
+        let tenant = tenant_id.clone();
+        if value.is_empty() {
+            RowError::NoIpsType { tenant }
         } else {
-            format!("tenant '{tenant_id}': unknown ips_type '{v}' (expected neo or converged)")
+            RowError::UnknownIpsType { tenant, value }
         }
     })?;
-    let environment = Environment::parse(get("environment")).ok_or_else(|| {
-        format!(
-            "tenant '{tenant_id}': unknown environment '{}' (expected preview or production)",
-            get("environment")
-        )
-    })?;
-    let ias_url =
-        parse_url(get("ias_url")).map_err(|e| format!("tenant '{tenant_id}': ias_url {e}"))?;
-    let mut ips_url =
-        parse_url(get("ips_url")).map_err(|e| format!("tenant '{tenant_id}': ips_url {e}"))?;
+    let environment =
+        Environment::parse(get("environment")).ok_or_else(|| RowError::UnknownEnvironment {
+            tenant: tenant_id.clone(),
+            value: get("environment").to_string(),
+        })?;
+    let url = |column: &'static str| {
+        parse_url(get(column)).map_err(|problem| RowError::Url {
+            tenant: tenant_id.clone(),
+            column,
+            problem,
+        })
+    };
+    let ias_url = url("ias_url")?;
+    let mut ips_url = url("ips_url")?;
     if ips_url.is_none() && ips_type == IpsType::Converged {
         ips_url = ias_url.clone();
     }
@@ -443,7 +481,7 @@ fn row_to_tenant(
 
 /// `https://host[:port][/path]`; a bare host name gets `https://`. Plain HTTP is refused: IAS
 /// and IPS are HTTPS only, and a typo should not send credentials in clear text.
-fn parse_url(v: &str) -> Result<Option<Url>, String> {
+fn parse_url(v: &str) -> Result<Option<Url>, UrlProblem> {
     if v.is_empty() {
         return Ok(None);
     }
@@ -452,12 +490,16 @@ fn parse_url(v: &str) -> Result<Option<Url>, String> {
     } else {
         format!("https://{v}")
     };
-    let url = Url::parse(&with_scheme).map_err(|e| format!("'{v}' is not a valid URL: {e}"))?;
+    let value = || v.to_string();
+    let url = Url::parse(&with_scheme).map_err(|e| UrlProblem::Invalid {
+        value: value(),
+        reason: e.to_string(),
+    })?;
     if url.scheme() != "https" {
-        return Err(format!("'{v}' must be an https:// URL"));
+        return Err(UrlProblem::NotHttps { value: value() });
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(format!("'{v}' has no host name"));
+        return Err(UrlProblem::NoHost { value: value() });
     }
     Ok(Some(url))
 }

@@ -16,6 +16,7 @@ fn main() -> ExitCode {
     match cli::run(args) {
         Ok(code) => code.into(),
         Err(e) => {
+            #[allow(clippy::print_stderr)] // the one place an error reaches the user
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 /// The tenant facts remediation text is written from, shared by all of a tenant's findings.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct TenantContext {
+pub struct TenantContext {
     pub tenant_id: String,
     pub ips_type: IpsType,
     pub ips_source_system_id: Option<String>,

@@ -122,7 +122,7 @@ impl TenantResult {
 
 /// Coverage of one check across the fleet.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Coverage {
+pub struct Coverage {
     pub run: u64,
     pub not_run: u64,
 }

@@ -15,16 +15,16 @@ use std::collections::BTreeMap;
 
 // ----- Fixed audit results -----
 
-pub fn deadline() -> DateTime<Utc> {
+pub(crate) fn deadline() -> DateTime<Utc> {
     as_of() + Duration::days(23)
 }
 
-pub fn cutover() -> DateTime<Utc> {
+pub(crate) fn cutover() -> DateTime<Utc> {
     as_of() + Duration::days(16)
 }
 
 /// A certificate object expiring `days` after the fixed as-of date.
-pub fn cert(
+pub(crate) fn cert(
     target: Target,
     subject: &str,
     days: i64,
@@ -60,7 +60,7 @@ pub fn cert(
     }
 }
 
-pub fn finding(code: Code, target: Target, level: Option<Level>, message: &str) -> Finding {
+pub(crate) fn finding(code: Code, target: Target, level: Option<Level>, message: &str) -> Finding {
     let f = Finding::new(code, target, message);
     match level {
         Some(l) => f.with_level(l),
@@ -69,7 +69,7 @@ pub fn finding(code: Code, target: Target, level: Option<Level>, message: &str) 
 }
 
 /// A tenant as the audit would finish it: remediation for its IPS type, risk, impacts.
-pub fn tenant(
+pub(crate) fn tenant(
     line: u64,
     id: &str,
     ips_type: IpsType,
@@ -124,7 +124,7 @@ pub fn tenant(
     }
 }
 
-pub fn report_of(tenants: Vec<TenantResult>, errors: Vec<InventoryError>) -> AuditReport {
+pub(crate) fn report_of(tenants: Vec<TenantResult>, errors: Vec<InventoryError>) -> AuditReport {
     let rows = (tenants.len() + errors.len()) as u64;
     let summary = Summary::from_tenants(&tenants, rows, errors.len() as u64);
     AuditReport {
@@ -152,7 +152,7 @@ pub fn report_of(tenants: Vec<TenantResult>, errors: Vec<InventoryError>) -> Aud
 /// Tenant `i` of a synthetic fleet: seven kinds of tenant in turn, expiries spread over a
 /// year. Kind is `i % 7`: 0 OK, 1 FAILING (expired), 2 AT_RISK (not the new certificate),
 /// 3 WARN, 4 UNKNOWN, 5 AT_RISK (permission), 6 FAILING preview.
-pub fn fleet_tenant(i: usize) -> TenantResult {
+pub(crate) fn fleet_tenant(i: usize) -> TenantResult {
     use Code::*;
     use Target::*;
     let id = format!("T{i:05}");
@@ -265,16 +265,16 @@ pub fn fleet_tenant(i: usize) -> TenantResult {
     }
 }
 
-pub fn fleet(n: usize) -> AuditReport {
+pub(crate) fn fleet(n: usize) -> AuditReport {
     report_of((0..n).map(fleet_tenant).collect(), Vec::new())
 }
 
-pub const HOSTILE_OWNER: &str = "Mallory <script>document.documentElement.setAttribute('data-pwned','owner')</script> | `x` *y*";
-pub const HOSTILE_SUBJECT: &str = "CN=<script>document.documentElement.setAttribute('data-pwned','subject')</script>,O=Evil | Corp";
-pub const HOSTILE_ID: &str = "EVIL<img src=x onerror=alert(1)>";
+pub(crate) const HOSTILE_OWNER: &str = "Mallory <script>document.documentElement.setAttribute('data-pwned','owner')</script> | `x` *y*";
+pub(crate) const HOSTILE_SUBJECT: &str = "CN=<script>document.documentElement.setAttribute('data-pwned','subject')</script>,O=Evil | Corp";
+pub(crate) const HOSTILE_ID: &str = "EVIL<img src=x onerror=alert(1)>";
 
 /// A small fleet with one tenant whose strings try to inject markup everywhere they appear.
-pub fn hostile_fleet() -> AuditReport {
+pub(crate) fn hostile_fleet() -> AuditReport {
     let mut tenants: Vec<TenantResult> = (0..9).map(fleet_tenant).collect();
     let mut evil = tenant(
         20,
@@ -308,7 +308,7 @@ pub fn hostile_fleet() -> AuditReport {
 // ----- HTML -----
 
 /// `target/test-artifacts/`, where tests leave files worth a look (reports, screenshots).
-pub fn artifacts() -> std::path::PathBuf {
+pub(crate) fn artifacts() -> std::path::PathBuf {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
         .expect("CARGO_TARGET_TMPDIR is target/tmp")

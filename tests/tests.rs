@@ -1,4 +1,6 @@
 //! The one integration-test binary (STYLE.md): this file only declares the modules.
+// Tests unwrap: a panic with the value is the failure message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod harness;
 

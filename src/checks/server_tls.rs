@@ -5,19 +5,19 @@
 use crate::certificate::{CertificateObject, CertificateView};
 use crate::dates::date;
 use crate::findings::{Code, Finding, Target};
-use crate::net::ChainProblem;
+use crate::net::{ChainProblem, NetError};
 use chrono::{DateTime, Utc};
 use mtls_audit_cert::CertFacts;
 use std::sync::Arc;
 
 /// What the probe saw at one host.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Observation {
     /// `host:port` as connected (by name; a `--connect-to` address is not shown).
     pub endpoint: String,
     /// The chain and its validation, or why no chain could be read: the network layer's
-    /// message, which says whether it was DNS, refused, a timeout, a reset or TLS.
-    pub result: Result<Seen, String>,
+    /// error, which says whether it was DNS, refused, a timeout, a reset or TLS.
+    pub result: Result<Seen, NetError>,
 }
 
 #[derive(Debug, Clone)]
@@ -56,7 +56,7 @@ pub(crate) fn check(
     let seen = match &obs.result {
         Ok(s) => s,
         Err(why) => {
-            let f = Finding::new(Code::EndpointUnreachable, target, why.as_str());
+            let f = Finding::new(Code::EndpointUnreachable, target, why.to_string());
             return (None, vec![f]);
         }
     };
@@ -132,7 +132,7 @@ pub(crate) fn check(
     let object = CertificateObject {
         target,
         source: obs.endpoint.as_str().into(),
-        cert: Arc::new(CertificateView::of(&leaf, as_of)),
+        cert: Arc::new(CertificateView::of(leaf, as_of)),
         reference_match: None,
         chain: seen.chain[1..]
             .iter()

@@ -11,7 +11,7 @@ use mtls_audit_cert::Limits;
 use std::path::PathBuf;
 
 /// `YYYY-MM-DD` (00:00:00 UTC) or RFC 3339.
-pub fn parse_date(s: &str) -> Result<DateTime<Utc>, String> {
+pub(super) fn parse_date(s: &str) -> Result<DateTime<Utc>, String> {
     let s = s.trim();
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         return d
@@ -31,10 +31,10 @@ pub fn parse_date(s: &str) -> Result<DateTime<Utc>, String> {
 /// `--fail-on`: a level, or `never` (no level fails the run). A newtype because clap treats a
 /// bare `Option` field as "flag may be absent".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FailOn(pub Option<Level>);
+pub(crate) struct FailOn(pub Option<Level>);
 
 /// A level for `--fail-on`, or `never` to always exit 0 on findings.
-pub fn parse_fail_on(s: &str) -> Result<FailOn, String> {
+pub(super) fn parse_fail_on(s: &str) -> Result<FailOn, String> {
     if matches!(s.trim().to_ascii_lowercase().as_str(), "never" | "none") {
         return Ok(FailOn(None));
     }
@@ -43,7 +43,7 @@ pub fn parse_fail_on(s: &str) -> Result<FailOn, String> {
     })
 }
 
-pub fn parse_days(s: &str) -> Result<i64, String> {
+pub(super) fn parse_days(s: &str) -> Result<i64, String> {
     let n: i64 = s
         .trim()
         .parse()
@@ -54,12 +54,12 @@ pub fn parse_days(s: &str) -> Result<i64, String> {
     Ok(n)
 }
 
-pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+pub(super) fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     humantime::parse_duration(s.trim())
         .map_err(|e| format!("'{s}' is not a duration like 10s or 500ms: {e}"))
 }
 
-pub fn parse_delimiter(s: &str) -> Result<u8, String> {
+pub(super) fn parse_delimiter(s: &str) -> Result<u8, String> {
     match s {
         "\\t" | "tab" => Ok(b'\t'),
         _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
@@ -69,7 +69,7 @@ pub fn parse_delimiter(s: &str) -> Result<u8, String> {
 
 /// The certificate options `audit` and `inspect` share.
 #[derive(Debug, Clone, Args)]
-pub struct CertArgs {
+pub(crate) struct CertArgs {
     /// The new LMS certificate: PEM, DER, .cer/.crt, .p7b or a .zip holding them (e.g. SAP's
     /// cer.zip as downloaded). Repeatable
     #[arg(long = "reference-cert", value_name = "FILE")]
@@ -101,7 +101,7 @@ pub struct CertArgs {
 impl CertArgs {
     /// Reads the reference certificates and builds the policy. `as_of` is truncated to whole
     /// seconds so reports show clean RFC 3339 times.
-    pub fn policy(&self, limits: &Limits) -> anyhow::Result<Policy> {
+    pub(crate) fn policy(&self, limits: &Limits) -> anyhow::Result<Policy> {
         let as_of = match self.as_of {
             Some(d) => d,
             None => {
@@ -158,7 +158,7 @@ mod tests {
 
 /// Network options shared by `audit` and `inspect`.
 #[derive(Debug, Clone, Args)]
-pub struct NetArgs {
+pub(crate) struct NetArgs {
     /// Timeout of each request (connect, TLS and response)
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
@@ -186,7 +186,7 @@ pub struct NetArgs {
 impl NetArgs {
     /// The network layer's settings and the LMS identity. Problems with files the user named
     /// are errors; warnings (a key readable by others) go to stderr.
-    pub fn config(
+    pub(crate) fn config(
         &self,
         concurrency: usize,
     ) -> anyhow::Result<(

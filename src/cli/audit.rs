@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Args)]
-pub struct AuditArgs {
+pub(crate) struct AuditArgs {
     /// The tenant inventory (CSV with a header row; see the README for the columns)
     #[arg(value_name = "INVENTORY.csv")]
     pub inventory: PathBuf,
@@ -64,7 +64,7 @@ pub struct AuditArgs {
     pub verbose: u8,
 }
 
-pub fn run(args: AuditArgs) -> anyhow::Result<Exit> {
+pub(super) fn run(args: AuditArgs) -> anyhow::Result<Exit> {
     let formats = report::parse_formats(&args.format).map_err(anyhow::Error::msg)?;
     let limits = Limits::default();
     let policy = args.cert.policy(&limits)?;
@@ -99,7 +99,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<Exit> {
 }
 
 /// Runs the live audit with Ctrl-C (and SIGTERM) stopping it cleanly.
-pub async fn run_live(
+pub(super) async fn run_live(
     inv: &inventory::Inventory,
     opts: &Options,
     live: Live,
@@ -160,7 +160,7 @@ fn live_setup(args: &AuditArgs) -> anyhow::Result<Live> {
 }
 
 /// Exit code of a finished run.
-pub fn exit_for(report: &AuditReport, opts: &Options) -> Exit {
+pub(super) fn exit_for(report: &AuditReport, opts: &Options) -> Exit {
     if !report.complete {
         Exit::Error
     } else if audit::fails(report, opts.fail_on, opts.allow_unknown) {
@@ -171,7 +171,7 @@ pub fn exit_for(report: &AuditReport, opts: &Options) -> Exit {
 }
 
 /// Writes the report files and prints the table (stdout) and where the files are (stderr).
-pub fn emit(
+pub(super) fn emit(
     report: &AuditReport,
     out: &std::path::Path,
     formats: &[Format],

@@ -11,7 +11,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DiffFormat {
+pub(crate) enum DiffFormat {
     Table,
     Csv,
     Json,
@@ -25,7 +25,7 @@ Worse means: a tenant's risk level went up, a tenant is newly at or above AT_RIS
 too), or a tenant gained a finding at AT_RISK or above.\n\n\
 Exit codes: 0 nothing got worse; 1 something got worse; 2 a file could not be read."
 )]
-pub struct DiffArgs {
+pub(crate) struct DiffArgs {
     /// The earlier run's audit.json
     #[arg(value_name = "OLD")]
     pub old: PathBuf,
@@ -40,7 +40,7 @@ pub struct DiffArgs {
     pub table_limit: usize,
 }
 
-pub fn run(args: DiffArgs) -> anyhow::Result<Exit> {
+pub(super) fn run(args: DiffArgs) -> anyhow::Result<Exit> {
     let old = diff::read(&args.old).context("reading OLD")?;
     let new = diff::read(&args.new).context("reading NEW")?;
     let d = diff::compare(&old, &new);

@@ -10,13 +10,13 @@ use mtls_audit_cert::Limits;
 use std::io::Write;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum InspectFormat {
+pub(crate) enum InspectFormat {
     Table,
     Json,
 }
 
 #[derive(Debug, Args)]
-pub struct InspectArgs {
+pub(crate) struct InspectArgs {
     /// Certificate files (PEM, DER, PKCS#7, ZIP) or servers (https://host[:port], host:port)
     #[arg(value_name = "TARGET", required = true)]
     pub targets: Vec<String>,
@@ -29,7 +29,7 @@ pub struct InspectArgs {
     pub format: InspectFormat,
 }
 
-pub fn run(args: InspectArgs) -> anyhow::Result<Exit> {
+pub(super) fn run(args: InspectArgs) -> anyhow::Result<Exit> {
     let limits = Limits::default();
     let policy = args.cert.policy(&limits)?;
     let kinds: Vec<TargetKind> = args

@@ -1,5 +1,7 @@
 //! The command line: clap types (one file per subcommand) and the glue that turns validated
 //! settings into library calls. This is the binary's edge, where errors become `anyhow`.
+// The binary prints: this is where results meet the terminal.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod args;
 mod audit;
@@ -38,7 +40,7 @@ Exit codes: 0 no tenant at or above --fail-on; 1 at least one (or an UNKNOWN ten
 --allow-unknown); 2 the tool could not do its job.",
     propagate_version = true
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
@@ -46,7 +48,7 @@ pub struct Cli {
 // Parsed once per run: the size of the largest variant costs nothing worth a Box.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Audit every tenant of an inventory CSV and write reports (the main job)
     Audit(Box<audit::AuditArgs>),
     /// Show everything about certificate files, zips or servers (support triage)
@@ -59,7 +61,7 @@ pub enum Command {
     Diff(diff::DiffArgs),
 }
 
-pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+pub(crate) fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Audit(a) => audit::run(*a),
         Command::Inspect(a) => inspect::run(a),
@@ -71,7 +73,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
 
 /// Logs go to stderr: warnings by default, `-v` one line per request, `-vv` everything;
 /// `RUST_LOG` overrides. Nothing secret is ever logged (see `net` and `sim`).
-pub fn init_logging(verbose: u8) {
+pub(crate) fn init_logging(verbose: u8) {
     let default = match verbose {
         0 => "warn,mtls_audit=info",
         1 => "warn,mtls_audit=debug",

@@ -21,7 +21,7 @@ against this simulator is printed to stderr and written to DIR/AUDIT_COMMAND.txt
 Endpoints under /_sim/ (health, tenants, faults, counters) are the simulator's own, not SAP \
 APIs; see docs/simulator.md."
 )]
-pub struct SimArgs {
+pub(crate) struct SimArgs {
     /// Scenario file (TOML or JSON) with the tenants to simulate
     #[arg(long, value_name = "FILE", conflicts_with_all = ["tenants", "seed", "export"])]
     pub scenario: Option<PathBuf>,
@@ -67,7 +67,7 @@ fn parse_scale(s: &str) -> Result<f64, String> {
     }
 }
 
-pub fn run(args: SimArgs) -> anyhow::Result<Exit> {
+pub(super) fn run(args: SimArgs) -> anyhow::Result<Exit> {
     super::init_logging(args.verbose);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

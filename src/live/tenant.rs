@@ -94,7 +94,7 @@ async fn server(
     };
     let result = match probed {
         Ok(p) => Ok(Seen::from_probe(&p)),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e),
     };
     let (object, findings) =
         server_tls::check(target, &Observation { endpoint, result }, as_of, warn_days);

@@ -295,30 +295,7 @@ fn inventory_errors(out: &mut String, report: &AuditReport) -> std::fmt::Result 
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
 
-    #[test]
-    fn inline_neutralises_markup_and_table_breaks() {
-        assert_eq!(text::markdown("a|b"), "a\\|b");
-        assert_eq!(
-            text::markdown("<script>x</script>"),
-            "&lt;script&gt;x&lt;/script&gt;"
-        );
-        assert_eq!(text::markdown("line1\r\nline2\nline3"), "line1 line2 line3");
-        assert_eq!(text::markdown("`rm -rf`"), "\\`rm -rf\\`");
-        assert_eq!(
-            text::markdown("[x](javascript:alert(1))"),
-            "\\[x\\](javascript:alert(1))"
-        );
-        assert_eq!(text::markdown("*bold* _em_"), "\\*bold\\* \\_em\\_");
-        assert_eq!(text::markdown("acme_prod_01"), "acme_prod_01");
-        assert_eq!(text::markdown("AT&T &lt;"), "AT&amp;T &amp;lt;");
-        assert_eq!(text::markdown("a & b"), "a & b");
-        assert!(matches!(text::markdown("plain – text"), Cow::Borrowed(_)));
-    }
-}
 
 /// For a ticket: the two runs, the summary, what got worse and what got better.
 pub fn render_diff(diff: &Diff) -> String {
@@ -398,4 +375,29 @@ fn diff_body(out: &mut String, diff: &Diff) -> std::fmt::Result {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_neutralises_markup_and_table_breaks() {
+        assert_eq!(text::markdown("a|b"), "a\\|b");
+        assert_eq!(
+            text::markdown("<script>x</script>"),
+            "&lt;script&gt;x&lt;/script&gt;"
+        );
+        assert_eq!(text::markdown("line1\r\nline2\nline3"), "line1 line2 line3");
+        assert_eq!(text::markdown("`rm -rf`"), "\\`rm -rf\\`");
+        assert_eq!(
+            text::markdown("[x](javascript:alert(1))"),
+            "\\[x\\](javascript:alert(1))"
+        );
+        assert_eq!(text::markdown("*bold* _em_"), "\\*bold\\* \\_em\\_");
+        assert_eq!(text::markdown("acme_prod_01"), "acme_prod_01");
+        assert_eq!(text::markdown("AT&T &lt;"), "AT&amp;T &amp;lt;");
+        assert_eq!(text::markdown("a & b"), "a & b");
+        assert!(matches!(text::markdown("plain – text"), Cow::Borrowed(_)));
+    }
 }

@@ -254,63 +254,7 @@ pub fn summary_line(report: &AuditReport) -> String {
     line
 }
 
-#[cfg(test)]
-mod tests {
-    use super::{Options, owner_short, render};
-    use crate::result::{AuditReport, Summary, ToolInfo};
 
-    fn empty_report() -> AuditReport {
-        AuditReport {
-            tool: ToolInfo::this(),
-            as_of: chrono::DateTime::from_timestamp(0, 0).unwrap(),
-            deadline: None,
-            cutover: None,
-            inventory: "inv.csv".into(),
-            complete: true,
-            settings: Default::default(),
-            summary: Summary::from_tenants(&[], 0, 0),
-            tenants: Vec::new(),
-            inventory_errors: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn colour_only_when_asked() {
-        let mut report = empty_report();
-        let json = serde_json::json!({"line":2,"tenant_id":"A","ips_type":"neo","environment":"production","owner":"o","risk":"FAILING","impacts":[],"certificates":[],"findings":[]});
-        report.tenants.push(serde_json::from_value(json).unwrap());
-        let coloured = render(
-            &report,
-            &Options {
-                color: true,
-                width: Some(80),
-                limit: 0,
-            },
-        );
-        assert!(coloured.contains("\u{1b}["), "{coloured}");
-        let plain = render(
-            &report,
-            &Options {
-                color: false,
-                width: Some(80),
-                limit: 0,
-            },
-        );
-        assert!(!plain.contains('\u{1b}'), "{plain}");
-        assert!(plain.lines().all(|l| l.chars().count() <= 80), "{plain}");
-    }
-
-    #[test]
-    fn owners_are_shortened_for_the_table_only() {
-        assert_eq!(
-            owner_short("Greta Costa <greta.costa@umbrella.example>"),
-            "Greta Costa"
-        );
-        assert_eq!(owner_short("<ops@x.example>"), "<ops@x.example>");
-        assert_eq!(owner_short("a\nb"), "a b");
-        assert_eq!(owner_short(&"x".repeat(30)).chars().count(), 24);
-    }
-}
 
 fn change_color(c: &TenantChange) -> Option<Color> {
     if c.worse {
@@ -432,4 +376,62 @@ pub fn diff(diff: &Diff, opts: &Options) -> String {
         out.push_str("(! marks a tenant that got worse)\n");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Options, owner_short, render};
+    use crate::result::{AuditReport, Summary, ToolInfo};
+
+    fn empty_report() -> AuditReport {
+        AuditReport {
+            tool: ToolInfo::this(),
+            as_of: chrono::DateTime::from_timestamp(0, 0).unwrap(),
+            deadline: None,
+            cutover: None,
+            inventory: "inv.csv".into(),
+            complete: true,
+            settings: Default::default(),
+            summary: Summary::from_tenants(&[], 0, 0),
+            tenants: Vec::new(),
+            inventory_errors: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let mut report = empty_report();
+        let json = serde_json::json!({"line":2,"tenant_id":"A","ips_type":"neo","environment":"production","owner":"o","risk":"FAILING","impacts":[],"certificates":[],"findings":[]});
+        report.tenants.push(serde_json::from_value(json).unwrap());
+        let coloured = render(
+            &report,
+            &Options {
+                color: true,
+                width: Some(80),
+                limit: 0,
+            },
+        );
+        assert!(coloured.contains("\u{1b}["), "{coloured}");
+        let plain = render(
+            &report,
+            &Options {
+                color: false,
+                width: Some(80),
+                limit: 0,
+            },
+        );
+        assert!(!plain.contains('\u{1b}'), "{plain}");
+        assert!(plain.lines().all(|l| l.chars().count() <= 80), "{plain}");
+    }
+
+    #[test]
+    fn owners_are_shortened_for_the_table_only() {
+        assert_eq!(
+            owner_short("Greta Costa <greta.costa@umbrella.example>"),
+            "Greta Costa"
+        );
+        assert_eq!(owner_short("<ops@x.example>"), "<ops@x.example>");
+        assert_eq!(owner_short("a\nb"), "a b");
+        assert_eq!(owner_short(&"x".repeat(30)).chars().count(), 24);
+    }
 }

@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 /// Installs the ring provider once per test process (STACK.md pitfall 1).
-pub fn crypto() {
+pub(crate) fn crypto() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -18,25 +18,25 @@ pub fn crypto() {
 }
 
 /// A fixed as-of time so certificate dates and days_left are reproducible.
-pub fn as_of() -> DateTime<Utc> {
+pub(crate) fn as_of() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2025-07-15T00:00:00Z")
         .expect("constant date parses")
         .with_timezone(&Utc)
 }
 
-pub const AS_OF: &str = "2025-07-15";
+pub(crate) const AS_OF: &str = "2025-07-15";
 
-pub fn days(n: i64) -> Duration {
+pub(crate) fn days(n: i64) -> Duration {
     Duration::days(n)
 }
 
 /// A per-test working folder, removed when the test ends (kept if KEEP_TEST_DIRS is set).
-pub struct TestDir {
+pub(crate) struct TestDir {
     dir: tempfile::TempDir,
 }
 
 impl TestDir {
-    pub fn new() -> TestDir {
+    pub(crate) fn new() -> TestDir {
         crypto();
         let dir = tempfile::Builder::new()
             .prefix("mtls-audit-test-")
@@ -45,16 +45,16 @@ impl TestDir {
         TestDir { dir }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    pub fn join(&self, rel: &str) -> PathBuf {
+    pub(crate) fn join(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
 
     /// Writes a file (creating folders) and returns its path.
-    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+    pub(crate) fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
         let p = self.join(rel);
         if let Some(parent) = p.parent() {
             std::fs::create_dir_all(parent).expect("mkdir");
@@ -63,12 +63,12 @@ impl TestDir {
         p
     }
 
-    pub fn read(&self, rel: &str) -> String {
+    pub(crate) fn read(&self, rel: &str) -> String {
         std::fs::read_to_string(self.join(rel))
             .unwrap_or_else(|e| panic!("reading {rel}: {e}\nfiles: {:?}", self.listing()))
     }
 
-    pub fn listing(&self) -> Vec<String> {
+    pub(crate) fn listing(&self) -> Vec<String> {
         let mut out = Vec::new();
         fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
             if let Ok(rd) = std::fs::read_dir(dir) {
@@ -88,7 +88,7 @@ impl TestDir {
     }
 
     /// Runs the binary with the folder as working directory.
-    pub fn run(&self, args: &[&str]) -> Run {
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
         let out = Command::new(env!("CARGO_BIN_EXE_mtls-audit"))
             .args(args)
             .current_dir(self.path())
@@ -105,22 +105,22 @@ impl TestDir {
 }
 
 /// The result of one run of the binary, with helpful assertion messages.
-pub struct Run {
+pub(crate) struct Run {
     pub args: Vec<String>,
     pub out: Output,
 }
 
 impl Run {
-    pub fn code(&self) -> i32 {
+    pub(crate) fn code(&self) -> i32 {
         self.out.status.code().unwrap_or(-1)
     }
-    pub fn stdout(&self) -> String {
+    pub(crate) fn stdout(&self) -> String {
         String::from_utf8_lossy(&self.out.stdout).into_owned()
     }
-    pub fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.out.stderr).into_owned()
     }
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!(
             "mtls-audit {}\nexit: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
             self.args.join(" "),
@@ -130,7 +130,7 @@ impl Run {
         )
     }
     /// Asserts the exit code and returns self for chaining.
-    pub fn expect_code(&self, code: i32) -> &Run {
+    pub(crate) fn expect_code(&self, code: i32) -> &Run {
         assert_eq!(
             self.code(),
             code,
@@ -139,20 +139,20 @@ impl Run {
         );
         self
     }
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.out.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON: {e}\n{}", self.describe()))
     }
 }
 
 /// A test CA valid around the fixed as-of date.
-pub fn ca() -> Ca {
+pub(crate) fn ca() -> Ca {
     crypto();
     Ca::new("Test Root CA", as_of() - days(3650), as_of() + days(3650)).expect("CA")
 }
 
 /// A client leaf valid from `from` to `to` days relative to the fixed as-of date.
-pub fn client_cert(ca: &Ca, cn: &str, from: i64, to: i64) -> Issued {
+pub(crate) fn client_cert(ca: &Ca, cn: &str, from: i64, to: i64) -> Issued {
     ca.issue(&LeafSpec::client(
         cn,
         as_of() + days(from),
@@ -161,13 +161,13 @@ pub fn client_cert(ca: &Ca, cn: &str, from: i64, to: i64) -> Issued {
     .expect("issue leaf")
 }
 
-pub fn leaf_with(ca: &Ca, f: impl FnOnce(&mut LeafSpec)) -> Issued {
+pub(crate) fn leaf_with(ca: &Ca, f: impl FnOnce(&mut LeafSpec)) -> Issued {
     let mut spec = LeafSpec::client("LMS client", as_of() - days(30), as_of() + days(335));
     f(&mut spec);
     ca.issue(&spec).expect("issue leaf")
 }
 
-pub fn self_signed(cn: &str, from: i64, to: i64) -> Issued {
+pub(crate) fn self_signed(cn: &str, from: i64, to: i64) -> Issued {
     crypto();
     pki::self_signed(&LeafSpec::client(
         cn,
@@ -178,7 +178,7 @@ pub fn self_signed(cn: &str, from: i64, to: i64) -> Issued {
 }
 
 /// Runs `openssl` with the arguments; panics with its stderr if it fails.
-pub fn openssl(args: &[&str], dir: &Path) -> String {
+pub(crate) fn openssl(args: &[&str], dir: &Path) -> String {
     let out = Command::new("openssl")
         .args(args)
         .current_dir(dir)
@@ -195,7 +195,7 @@ pub fn openssl(args: &[&str], dir: &Path) -> String {
 
 /// The real binary, started like hickory-dns's harness does: read the listening line, talk to
 /// it, stop it with SIGTERM. A watchdog kills it if the test fails first.
-pub struct Child {
+pub(crate) struct Child {
     pub proc: std::process::Child,
     /// Lines the simulator printed to stdout after its listening line.
     pub more: std::sync::mpsc::Receiver<String>,
@@ -208,9 +208,9 @@ impl Drop for Child {
     }
 }
 
-pub fn start_binary(args: &[&str], dir: &std::path::Path) -> (Child, serde_json::Value) {
+pub(crate) fn start_binary(args: &[&str], dir: &Path) -> (Child, serde_json::Value) {
     use std::io::BufRead as _;
-    let mut proc = std::process::Command::new(env!("CARGO_BIN_EXE_mtls-audit"))
+    let mut proc = Command::new(env!("CARGO_BIN_EXE_mtls-audit"))
         .args(args)
         .current_dir(dir)
         .env_remove("RUST_LOG")
@@ -245,9 +245,9 @@ pub fn start_binary(args: &[&str], dir: &std::path::Path) -> (Child, serde_json:
 }
 
 /// Stops the simulator with SIGTERM, waits for it, and checks it printed nothing more.
-pub fn terminate(mut child: Child) -> std::process::ExitStatus {
+pub(crate) fn terminate(mut child: Child) -> std::process::ExitStatus {
     let pid = child.proc.id().to_string();
-    let ok = std::process::Command::new("kill")
+    let ok = Command::new("kill")
         .args(["-TERM", &pid])
         .status()
         .unwrap();

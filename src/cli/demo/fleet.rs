@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
-pub enum DemoError {
+pub(super) enum DemoError {
     #[error(transparent)]
     Generate(#[from] sim::GenerateError),
     #[error("the simulator did not start: {0}")]
@@ -47,7 +47,7 @@ pub enum DemoError {
 
 /// How the sample is made.
 #[derive(Debug, Clone)]
-pub struct DemoOptions {
+pub(super) struct DemoOptions {
     pub out: PathBuf,
     pub tenants: usize,
     pub seed: u64,
@@ -56,7 +56,7 @@ pub struct DemoOptions {
 
 /// What the demo produced.
 #[derive(Debug)]
-pub struct DemoRun {
+pub(super) struct DemoRun {
     pub report: AuditReport,
     pub options: Options,
     pub inventory: PathBuf,
@@ -72,7 +72,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
 }
 
 /// A zip holding one file, as SAP's `cer.zip`.
-pub fn write_zip(path: &Path, name: &str, bytes: &[u8]) -> Result<(), DemoError> {
+pub(super) fn write_zip(path: &Path, name: &str, bytes: &[u8]) -> Result<(), DemoError> {
     let zerr = |source| DemoError::Zip {
         path: path.to_path_buf(),
         source,
@@ -95,7 +95,7 @@ fn bad_rows(first_id: &str) -> String {
 }
 
 /// Generates the sample, serves it and audits it. The simulator is stopped before returning.
-pub async fn run(
+pub(super) async fn run(
     opts: &DemoOptions,
     progress: &dyn Progress,
     stop: &StopFlag,

@@ -15,7 +15,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
-pub struct DemoArgs {
+pub(crate) struct DemoArgs {
     /// Folder for the sample fleet and every report format
     #[arg(long, value_name = "DIR", default_value = "reports/demo")]
     pub out: PathBuf,
@@ -30,7 +30,7 @@ pub struct DemoArgs {
     pub table_limit: usize,
 }
 
-pub fn run(args: DemoArgs) -> anyhow::Result<Exit> {
+pub(super) fn run(args: DemoArgs) -> anyhow::Result<Exit> {
     if args.tenants == 0 {
         anyhow::bail!("--tenants must be at least 1");
     }
