@@ -7,7 +7,6 @@
 
 use crate::harness::*;
 use chrono::{DateTime, NaiveDateTime, Utc};
-use mtls_audit_cert::hex;
 use mtls_audit_cert::{Bundle, CertFacts, Container, Limits, LoadError, load_bytes, load_file};
 use proptest::prelude::*;
 use rcgen::string::{BmpString, Ia5String, PrintableString, TeletexString, UniversalString};
@@ -107,7 +106,11 @@ fn der_to_pem(der: &[u8], label: &str) -> String {
 }
 
 fn sha256_hex(der: &[u8]) -> String {
-    hex(ring::digest::digest(&ring::digest::SHA256, der).as_ref())
+    ring::digest::digest(&ring::digest::SHA256, der)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// A certificate with its key and parameters, so it can issue others.

@@ -36,6 +36,7 @@ pub enum ZipError {
 
 /// What the visitor is given for one entry.
 pub enum Entry<'a> {
+    /// The entry's uncompressed bytes (at most [`ZipLimits::max_entry_bytes`]).
     Data(&'a [u8]),
     /// The entry is password-protected (ZipCrypto or AES); its content was not read.
     Encrypted,
@@ -171,7 +172,7 @@ fn io_reason(e: &std::io::Error) -> String {
 }
 
 /// An entry name fit for a message: control characters replaced, at most 80 characters.
-pub fn display_name(name: &str) -> String {
+fn display_name(name: &str) -> String {
     let mut out: String = name
         .chars()
         .map(|c| if c.is_control() { '?' } else { c })
@@ -186,7 +187,7 @@ pub fn display_name(name: &str) -> String {
 /// The largest entry count any end-of-central-directory record near the end of the archive
 /// declares (ZIP64 included). `None` if there is no such record (the zip crate then reports
 /// the archive as damaged).
-pub fn declared_entries(bytes: &[u8]) -> Option<u64> {
+fn declared_entries(bytes: &[u8]) -> Option<u64> {
     const EOCD: &[u8] = b"PK\x05\x06";
     // The record is 22 bytes plus a comment of at most 65535 bytes.
     let from = bytes.len().saturating_sub(22 + 65_535);
@@ -243,7 +244,7 @@ fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use std::io::Write;
     use zip::write::SimpleFileOptions;
@@ -338,6 +339,15 @@ mod tests {
             let err = collect(&z[..cut], &LIMITS).unwrap_err();
             assert!(matches!(err, ZipError::Damaged(_)), "cut {cut}: {err:?}");
         }
+    }
+
+    #[test]
+    fn rfind_finds_the_last_match() {
+        assert_eq!(rfind(b"a--b--", b"--"), Some(4));
+        assert_eq!(rfind(b"", b"--"), None);
+        assert_eq!(rfind(b"---", b"--"), Some(1));
+        assert_eq!(rfind(b"x-y", b""), None);
+        assert_eq!(rfind(b"ab", b"ab"), Some(0));
     }
 
     #[test]
