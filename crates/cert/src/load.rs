@@ -11,16 +11,17 @@ use crate::facts::CertFacts;
 use crate::pem::{self, Encoding};
 use crate::pkcs7::{self, Pkcs7Error};
 use mtls_audit_input::zip::{self, Entry, ZipError, ZipLimits};
+use mtls_audit_input::{FileError, FileLimit, FileProblem};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
-use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
 /// Caps on what is read, so a multi-gigabyte file or a zip bomb cannot exhaust memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Largest file read at all.
+    /// Largest file read at all (raised on the command line with
+    /// [`Limits::MAX_FILE_BYTES_OPTION`]).
     pub max_file_bytes: u64,
     /// Most entries looked at in one zip archive.
     pub max_zip_entries: usize,
@@ -45,6 +46,20 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// The command-line option that sets [`Limits::max_file_bytes`]. The message of a
+    /// certificate file over that limit ([`LoadError::TooLarge`]) names it, so the CLI declares
+    /// its option from this constant and the two cannot drift apart.
+    pub const MAX_FILE_BYTES_OPTION: &'static str = "--max-cert-size";
+
+    /// The file limit of these limits, for `mtls_audit_input::read_file`.
+    fn file(&self) -> FileLimit {
+        FileLimit {
+            bytes: self.max_file_bytes,
+            what: "certificate file",
+            option: Limits::MAX_FILE_BYTES_OPTION,
+        }
+    }
+
     /// The archive limits of these limits.
     fn zip(&self) -> ZipLimits {
         ZipLimits {
@@ -167,6 +182,13 @@ pub enum LoadError {
     /// The path is a directory.
     #[error("it is a directory, not a certificate file")]
     Directory,
+    /// The path is a FIFO, a socket or a device (`kind` says which): reading it could block
+    /// or never end, so it is refused before anything is read.
+    #[error("it is a {kind}, not a regular file; refused (reading it could block or never end)")]
+    NotRegular {
+        /// `FIFO (named pipe)`, `socket`, `device` or `special file`.
+        kind: &'static str,
+    },
     /// This user may not read the file.
     #[error("permission denied: this user may not read the file")]
     PermissionDenied,
@@ -179,7 +201,8 @@ pub enum LoadError {
     /// The file holds only whitespace.
     #[error("the file is empty (only whitespace)")]
     Blank,
-    /// The file or the bytes are over [`Limits::max_file_bytes`].
+    /// The file or the bytes are over [`Limits::max_file_bytes`]; the text names the option
+    /// that raises it ([`Limits::MAX_FILE_BYTES_OPTION`]).
     #[error("{}", too_large(*.size, *.limit))]
     TooLarge {
         /// The size, when the file system reports it (`None` when only reading found out).
@@ -243,11 +266,14 @@ impl From<ZipError> for LoadError {
 }
 
 fn too_large(size: Option<u64>, limit: u64) -> String {
+    let option = Limits::MAX_FILE_BYTES_OPTION;
     match size {
         Some(s) => format!(
-            "the file is {s} bytes, over the {limit}-byte limit for certificate files; not read"
+            "the file is {s} bytes, over the {limit}-byte limit for certificate files; not read (raise the limit with {option})"
         ),
-        None => format!("the file is over the {limit}-byte limit for certificate files; not read"),
+        None => format!(
+            "the file is over the {limit}-byte limit for certificate files; not read (raise the limit with {option})"
+        ),
     }
 }
 
@@ -261,30 +287,27 @@ fn io_error(e: &std::io::Error) -> LoadError {
     }
 }
 
-/// Reads a certificate file. At most `max_file_bytes` are read whatever the metadata says
-/// (special files report no size).
+/// The error for a file `mtls_audit_input::read_file` did not read. The path is left out:
+/// callers put it in front of the message.
+fn file_error(e: FileError) -> LoadError {
+    match e.problem {
+        FileProblem::Missing => LoadError::Missing,
+        FileProblem::Directory => LoadError::Directory,
+        FileProblem::NotRegular(kind) => LoadError::NotRegular { kind },
+        FileProblem::PermissionDenied => LoadError::PermissionDenied,
+        FileProblem::TooLarge { size } => LoadError::TooLarge {
+            size,
+            limit: e.limit.bytes,
+        },
+        FileProblem::Io(io) => io_error(&io),
+    }
+}
+
+/// Reads a certificate file through `mtls_audit_input::read_file`: a FIFO, socket or device is
+/// refused before anything is read, and at most `max_file_bytes` are read whatever the
+/// metadata says (a file may grow while it is read).
 pub fn load_file(path: &Path, limits: &Limits) -> Result<Bundle, LoadError> {
-    let meta = std::fs::metadata(path).map_err(|e| io_error(&e))?;
-    if meta.is_dir() {
-        return Err(LoadError::Directory);
-    }
-    if meta.is_file() && meta.len() > limits.max_file_bytes {
-        return Err(LoadError::TooLarge {
-            size: Some(meta.len()),
-            limit: limits.max_file_bytes,
-        });
-    }
-    let file = std::fs::File::open(path).map_err(|e| io_error(&e))?;
-    let mut bytes = Vec::with_capacity(meta.len().min(limits.max_file_bytes) as usize);
-    file.take(limits.max_file_bytes.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|e| io_error(&e))?;
-    if bytes.len() as u64 > limits.max_file_bytes {
-        return Err(LoadError::TooLarge {
-            size: None,
-            limit: limits.max_file_bytes,
-        });
-    }
+    let bytes = mtls_audit_input::read_file(path, &limits.file()).map_err(file_error)?;
     load_bytes(&bytes, limits)
 }
 
@@ -893,6 +916,60 @@ mod tests {
             io_error(&Error::from(ErrorKind::IsADirectory)),
             LoadError::Directory
         );
+    }
+
+    #[test]
+    fn file_problems_keep_their_texts_and_too_large_names_the_option() {
+        let err = |problem| FileError {
+            path: "x.pem".into(),
+            limit: Limits::default().file(),
+            problem,
+        };
+        let limit = Limits::default().max_file_bytes;
+        let cases = [
+            (FileProblem::Missing, "the file does not exist"),
+            (
+                FileProblem::Directory,
+                "it is a directory, not a certificate file",
+            ),
+            (
+                FileProblem::PermissionDenied,
+                "permission denied: this user may not read the file",
+            ),
+            (
+                FileProblem::NotRegular("FIFO (named pipe)"),
+                "it is a FIFO (named pipe), not a regular file; refused (reading it could block or never end)",
+            ),
+            (
+                FileProblem::Io(std::io::Error::other("disk on fire")),
+                "cannot read the file: disk on fire",
+            ),
+        ];
+        for (problem, text) in cases {
+            assert_eq!(file_error(err(problem)).to_string(), text);
+        }
+        let e = file_error(err(FileProblem::TooLarge { size: Some(20) }));
+        assert_eq!(
+            e,
+            LoadError::TooLarge {
+                size: Some(20),
+                limit
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "the file is 20 bytes, over the {limit}-byte limit for certificate files; not read (raise the limit with --max-cert-size)"
+            )
+        );
+        let e = file_error(err(FileProblem::TooLarge { size: None }));
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "the file is over the {limit}-byte limit for certificate files; not read (raise the limit with --max-cert-size)"
+            )
+        );
+        assert_eq!(Limits::MAX_FILE_BYTES_OPTION, "--max-cert-size");
     }
 
     #[test]
