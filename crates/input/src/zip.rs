@@ -350,6 +350,46 @@ mod tests {
         assert_eq!(rfind(b"ab", b"ab"), Some(0));
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)) {
+            let _ = collect(&bytes, &LIMITS);
+            // Behind a zip magic, so the archive reader gets past its first check.
+            let _ = collect(&[b"PK\x03\x04".as_slice(), &bytes].concat(), &LIMITS);
+        }
+
+        #[test]
+        fn mutated_archives_never_panic_nor_exceed_the_limits(
+            method in proptest::sample::select(vec![CompressionMethod::Stored, CompressionMethod::Deflated]),
+            flips in proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), proptest::prelude::any::<u8>()), 0..8),
+            cut in proptest::option::of(proptest::prelude::any::<proptest::sample::Index>()),
+        ) {
+            let mut z = zip_of(
+                &[("a.pem", b"-----BEGIN CERTIFICATE-----\nMIIB\n".as_slice()), ("b", &[0u8; 3000])],
+                method,
+            );
+            for (at, v) in &flips {
+                let i = at.index(z.len());
+                z[i] ^= v | 1;
+            }
+            if let Some(c) = cut {
+                z.truncate(c.index(z.len()));
+            }
+            let small = ZipLimits { max_entries: 4, max_entry_bytes: 4096, max_total: 6000 };
+            if let Ok(entries) = collect(&z, &small) {
+                proptest::prop_assert!(entries.len() <= small.max_entries);
+                let data: Vec<usize> = entries.iter().map(|e| e.1).filter(|&n| n < usize::MAX - 1).collect();
+                proptest::prop_assert!(data.iter().all(|&n| n as u64 <= small.max_entry_bytes));
+                proptest::prop_assert!(data.iter().sum::<usize>() as u64 <= small.max_total);
+            }
+        }
+    }
+
     #[test]
     fn names_are_sanitised() {
         assert_eq!(display_name("a\nb\u{7}"), "a?b?");
