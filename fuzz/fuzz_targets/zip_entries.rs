@@ -19,7 +19,10 @@ fuzz_target!(|data: &[u8]| {
     let _ = for_each_entry(data, &LIMITS, &mut budget, |name, entry, left| {
         entries += 1;
         assert!(name.chars().count() <= 81, "entry name not shortened");
-        assert!(!name.chars().any(char::is_control), "control character in a name");
+        assert!(
+            !name.chars().any(char::is_control),
+            "control character in a name"
+        );
         if let Entry::Data(d) = entry {
             assert!(d.len() as u64 <= LIMITS.max_entry_bytes);
             inflated += d.len() as u64;
