@@ -6,6 +6,8 @@
 //! the x509-limbo corpus, property tests) is tested through its library API in the cert
 //! crate's own test binary, `crates/cert/tests/load/`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use crate::harness::*;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use std::collections::HashMap;
@@ -82,9 +84,6 @@ impl Openssl {
         NaiveDateTime::parse_from_str(&s, "%b %d %H:%M:%S %Y GMT")
             .unwrap_or_else(|e| panic!("openssl date {s}: {e}"))
             .and_utc()
-    }
-    fn fingerprint(&self, k: &str) -> String {
-        self.get(k).replace(':', "").to_ascii_lowercase()
     }
 }
 
