@@ -5,20 +5,18 @@
 //! input, so hostile bytes can only make it return an error.
 
 /// Nesting depth at which indefinite-length parsing gives up (stack safety).
-pub const MAX_DEPTH: usize = 32;
+pub(crate) const MAX_DEPTH: usize = 32;
 
-pub const BOOLEAN: u32 = 1;
-pub const INTEGER: u32 = 2;
-pub const BIT_STRING: u32 = 3;
-pub const OCTET_STRING: u32 = 4;
-pub const OID: u32 = 6;
-pub const SEQUENCE: u32 = 16;
-pub const SET: u32 = 17;
-pub const UTC_TIME: u32 = 23;
-pub const GENERALIZED_TIME: u32 = 24;
+pub(crate) const INTEGER: u32 = 2;
+pub(crate) const BIT_STRING: u32 = 3;
+pub(crate) const OCTET_STRING: u32 = 4;
+pub(crate) const OID: u32 = 6;
+pub(crate) const SEQUENCE: u32 = 16;
+pub(crate) const UTC_TIME: u32 = 23;
+pub(crate) const GENERALIZED_TIME: u32 = 24;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Class {
+pub(crate) enum Class {
     Universal,
     Application,
     Context,
@@ -26,36 +24,36 @@ pub enum Class {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Tag {
-    pub class: Class,
-    pub constructed: bool,
-    pub number: u32,
+pub(crate) struct Tag {
+    pub(crate) class: Class,
+    pub(crate) constructed: bool,
+    pub(crate) number: u32,
 }
 
 impl Tag {
     /// A universal tag with this number (primitive or constructed).
-    pub fn is_universal(&self, number: u32) -> bool {
+    pub(crate) fn is_universal(&self, number: u32) -> bool {
         self.class == Class::Universal && self.number == number
     }
 
     /// `[number]` in the context class, constructed (EXPLICIT or IMPLICIT SET/SEQUENCE).
-    pub fn is_context_constructed(&self, number: u32) -> bool {
+    pub(crate) fn is_context_constructed(&self, number: u32) -> bool {
         self.class == Class::Context && self.constructed && self.number == number
     }
 }
 
 /// One tag-length-value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Tlv<'a> {
-    pub tag: Tag,
+pub(crate) struct Tlv<'a> {
+    pub(crate) tag: Tag,
     /// The content octets (for an indefinite length: without the end-of-contents marker).
-    pub value: &'a [u8],
+    pub(crate) value: &'a [u8],
     /// The whole encoding, header and end-of-contents marker included.
-    pub raw: &'a [u8],
+    pub(crate) raw: &'a [u8],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum DerError {
+pub(crate) enum DerError {
     #[error("the data ends inside an ASN.1 element (truncated)")]
     Truncated,
     #[error("an ASN.1 length is malformed")]
@@ -68,17 +66,17 @@ pub enum DerError {
 
 impl<'a> Tlv<'a> {
     /// The children of a constructed value, in order.
-    pub fn children(&self) -> Children<'a> {
+    pub(crate) fn children(&self) -> Children<'a> {
         Children { rest: self.value }
     }
 
     /// All children, or an error if any of them is malformed.
-    pub fn child_vec(&self) -> Result<Vec<Tlv<'a>>, DerError> {
+    pub(crate) fn child_vec(&self) -> Result<Vec<Tlv<'a>>, DerError> {
         self.children().collect()
     }
 
     /// The value as a small unsigned integer (INTEGER of at most 8 bytes, not negative).
-    pub fn small_uint(&self) -> Option<u64> {
+    pub(crate) fn small_uint(&self) -> Option<u64> {
         if !self.tag.is_universal(INTEGER) || self.value.is_empty() || self.value.len() > 9 {
             return None;
         }
@@ -94,7 +92,7 @@ impl<'a> Tlv<'a> {
 }
 
 /// Iterator over the TLVs of a byte string. Stops at the first error (which it yields).
-pub struct Children<'a> {
+pub(crate) struct Children<'a> {
     rest: &'a [u8],
 }
 
@@ -119,7 +117,7 @@ impl<'a> Iterator for Children<'a> {
 }
 
 /// Parses the first TLV of `input` and returns it with the bytes after it.
-pub fn parse(input: &[u8]) -> Result<(Tlv<'_>, &[u8]), DerError> {
+pub(crate) fn parse(input: &[u8]) -> Result<(Tlv<'_>, &[u8]), DerError> {
     parse_at_depth(input, 0)
 }
 
@@ -228,7 +226,7 @@ fn read_tag(input: &[u8]) -> Result<(Tag, usize), DerError> {
 }
 
 /// Dotted-decimal text of an OBJECT IDENTIFIER's content octets, or `None` if malformed.
-pub fn oid_string(value: &[u8]) -> Option<String> {
+pub(crate) fn oid_string(value: &[u8]) -> Option<String> {
     let mut arcs: Vec<u128> = Vec::new();
     let mut acc: u128 = 0;
     let mut in_arc = false;
@@ -261,20 +259,30 @@ pub fn oid_string(value: &[u8]) -> Option<String> {
     Some(out)
 }
 
-/// Appends a DER length (used to rebuild the encoding of a value).
-pub fn push_length(out: &mut Vec<u8>, len: usize) {
-    if len < 0x80 {
-        out.push(len as u8);
-        return;
+/// Helpers for the unit tests of this crate: DER encodings built by hand.
+#[cfg(test)]
+pub(crate) mod test_support {
+    /// One tag-length-value with a definite DER length.
+    pub(crate) fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        let len = value.len();
+        if len < 0x80 {
+            out.push(len as u8);
+        } else {
+            let bytes = len.to_be_bytes();
+            let skip = bytes.iter().take_while(|&&b| b == 0).count();
+            out.push(0x80 | (bytes.len() - skip) as u8);
+            out.extend_from_slice(&bytes[skip..]);
+        }
+        out.extend_from_slice(value);
+        out
     }
-    let bytes = len.to_be_bytes();
-    let skip = bytes.iter().take_while(|&&b| b == 0).count();
-    out.push(0x80 | (bytes.len() - skip) as u8);
-    out.extend_from_slice(&bytes[skip..]);
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::test_support::tlv;
     use super::*;
 
     #[test]
@@ -346,9 +354,7 @@ mod tests {
     #[test]
     fn lengths_round_trip() {
         for len in [0usize, 1, 127, 128, 255, 256, 65_535, 70_000] {
-            let mut enc = vec![0x04];
-            push_length(&mut enc, len);
-            enc.extend(std::iter::repeat_n(0u8, len));
+            let enc = tlv(0x04, &vec![0u8; len]);
             let (t, rest) = parse(&enc).unwrap();
             assert_eq!(t.value.len(), len);
             assert!(rest.is_empty());

@@ -10,10 +10,13 @@ use ring::digest;
 use x509_parser::oid_registry::Oid;
 use x509_parser::prelude::*;
 
+/// Why DER gave no facts. The text is copied into [`crate::LoadError::Damaged`] messages.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FactsError {
+    /// x509-parser refused the certificate (or its extended key usage); the text says why.
     #[error("not a valid X.509 certificate: {0}")]
     Invalid(String),
+    /// A validity date chrono cannot represent.
     #[error("the certificate's validity dates are out of range")]
     DateRange,
 }
@@ -47,14 +50,19 @@ impl std::fmt::Display for KeyInfo {
 pub struct CertFacts {
     /// RFC 4514 order (most specific first, as `openssl -nameopt RFC2253` prints it).
     pub subject: String,
+    /// The issuer's name, as [`CertFacts::subject`].
     pub issuer: String,
     /// Lowercase hex of the serial number's magnitude, no separators, `-` prefix if negative.
     pub serial: String,
+    /// Start of validity (second precision, UTC).
     pub not_before: DateTime<Utc>,
+    /// End of validity (second precision, UTC).
     pub not_after: DateTime<Utc>,
     /// Lowercase hex SHA-256 of the DER, no separators.
     pub sha256: String,
+    /// Lowercase hex SHA-1 of the DER, no separators.
     pub sha1: String,
+    /// Key type and size.
     pub key: KeyInfo,
     /// OpenSSL's long name, e.g. `sha256WithRSAEncryption`, `ecdsa-with-SHA256`.
     pub signature_algorithm: String,
@@ -62,12 +70,16 @@ pub struct CertFacts {
     pub ekus: Option<Vec<String>>,
     /// DNS names of the subject alternative name extension (server certificates).
     pub dns_names: Vec<String>,
+    /// Whether basic constraints say CA.
     pub is_ca: bool,
+    /// The DER of the subject name, to tell which certificate issued which.
     pub subject_der: Vec<u8>,
+    /// The DER of the issuer name.
     pub issuer_der: Vec<u8>,
 }
 
 impl CertFacts {
+    /// The facts of one DER certificate.
     pub fn from_der(der: &[u8]) -> Result<CertFacts, FactsError> {
         let (_, cert) =
             X509Certificate::from_der(der).map_err(|e| FactsError::Invalid(e.to_string()))?;
@@ -143,6 +155,7 @@ impl CertFacts {
         s.starts_with("md2") || s.starts_with("md4") || s.starts_with("md5") || s.contains("sha1")
     }
 
+    /// Whether subject and issuer are the same name (a root, or a self-signed certificate).
     pub fn self_issued(&self) -> bool {
         self.subject_der == self.issuer_der
     }
@@ -153,7 +166,8 @@ pub fn days_between(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
     (to - from).num_seconds().div_euclid(86_400)
 }
 
-pub fn hex(bytes: &[u8]) -> String {
+/// Lowercase hex, no separators.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -215,7 +229,7 @@ fn key_info(spki: &SubjectPublicKeyInfo<'_>) -> KeyInfo {
     match alg.as_str() {
         "1.2.840.113549.1.1.1" | "1.2.840.113549.1.1.10" => {
             let bits = match spki.parsed() {
-                Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => Some(bit_len(rsa.modulus)),
+                Ok(public_key::PublicKey::RSA(rsa)) => Some(bit_len(rsa.modulus)),
                 _ => None,
             };
             KeyInfo {
@@ -261,7 +275,7 @@ fn key_info(spki: &SubjectPublicKeyInfo<'_>) -> KeyInfo {
             // DSA: the size is that of the prime p in the parameters; the public value Y is a
             // fair stand-in (same length up to leading zeros) and needs no parameter parsing.
             let bits = match spki.parsed() {
-                Ok(x509_parser::public_key::PublicKey::DSA(y)) => Some(bit_len(y)),
+                Ok(public_key::PublicKey::DSA(y)) => Some(bit_len(y)),
                 _ => None,
             };
             KeyInfo {
@@ -328,12 +342,12 @@ fn sig_name(oid: &Oid<'_>) -> String {
 ///   UniversalString as UCS-4), other types are dumped as `#` hex DER;
 /// * `,+"\<>;` are escaped with a backslash, as are a leading space or `#` and a trailing space;
 ///   control characters become `\XX`.
-pub fn dn_string(name: &X509Name<'_>) -> String {
+pub(crate) fn dn_string(name: &X509Name<'_>) -> String {
     dn_from_der(name.as_raw()).unwrap_or_else(|| name.to_string())
 }
 
 /// [`dn_string`] of the DER of a Name; `None` if it is not a well-formed Name.
-pub fn dn_from_der(raw: &[u8]) -> Option<String> {
+pub(crate) fn dn_from_der(raw: &[u8]) -> Option<String> {
     let (seq, _) = der::parse(raw).ok()?;
     if !seq.tag.is_universal(der::SEQUENCE) {
         return None;
@@ -557,7 +571,9 @@ fn escape_dn_value(v: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use crate::der::test_support::tlv;
     use chrono::TimeZone;
 
     #[test]
@@ -586,12 +602,6 @@ mod tests {
 
     #[test]
     fn dn_matches_openssl_rfc2253_order_and_dumps() {
-        fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
-            let mut out = vec![tag];
-            der::push_length(&mut out, value.len());
-            out.extend_from_slice(value);
-            out
-        }
         let atv =
             |oid: &[u8], tag: u8, v: &[u8]| tlv(0x30, &[tlv(0x06, oid), tlv(tag, v)].concat());
         let cn = [0x55, 0x04, 0x03];

@@ -1,12 +1,14 @@
-//! Certificates: bytes → a [`Bundle`] of certificates (`load`), one DER certificate → its
-//! [`CertFacts`] (`facts`).
+//! Certificates: bytes → a [`Bundle`] of certificates ([`load_bytes`], [`load_file`]), one DER
+//! certificate → its [`CertFacts`] ([`CertFacts::from_der`]).
 //!
 //! The format is detected from content, never from the file name (SPEC §4): PEM with any text
-//! around the blocks (`pem`), DER, PKCS#7 in PEM or DER (`pkcs7`, over the small TLV walker in
-//! `der`) and ZIP archives holding any of these (read through `mtls-audit-input`). Everything
-//! read is capped (see [`Limits`]) so a huge file or a zip bomb cannot exhaust memory.
+//! around the blocks, DER, PKCS#7 in PEM or DER (over a small TLV walker) and ZIP archives
+//! holding any of these. Every byte comes through `mtls-audit-input`, so a certificate file
+//! must be a regular file (a FIFO or a device is refused before anything is read) and
+//! everything read is capped ([`Limits`]): a huge file or a zip bomb cannot exhaust memory.
 //!
-//! This crate knows nothing of tenants, findings or reports: the auditor turns facts into
+//! This crate must know nothing of tenants, inventories, findings or reports: it says what a
+//! file holds, or in a [`LoadError`] why it holds no certificate; the auditor turns that into
 //! findings and views.
 
 mod der;
@@ -15,6 +17,6 @@ mod load;
 mod pem;
 mod pkcs7;
 
-pub use facts::{CertFacts, FactsError, KeyInfo, days_between, dn_from_der, hex};
+pub use facts::{CertFacts, FactsError, KeyInfo, days_between};
 pub use load::{Bundle, Container, Limits, LoadError, load_bytes, load_file};
-pub use pkcs7::certificates_in as pkcs7_certificates;
+pub use pkcs7::{Pkcs7Error, certificates_in as pkcs7_certificates};

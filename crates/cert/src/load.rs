@@ -6,21 +6,22 @@
 //! unreadable kinds. Every failure is a [`LoadError`] whose text says which kind of unreadable
 //! the file is and never quotes the file's content.
 
-use super::der::{self, BIT_STRING, INTEGER, OCTET_STRING, SEQUENCE, Tlv};
-use super::facts::CertFacts;
-use super::pem::{self, Encoding};
-use super::pkcs7::{self, Pkcs7Error};
+use crate::der::{self, BIT_STRING, INTEGER, OCTET_STRING, SEQUENCE, Tlv};
+use crate::facts::CertFacts;
+use crate::pem::{self, Encoding};
+use crate::pkcs7::{self, Pkcs7Error};
 use mtls_audit_input::zip::{self, Entry, ZipError, ZipLimits};
+use mtls_audit_input::{FileError, FileLimit, FileProblem};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
-use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
 /// Caps on what is read, so a multi-gigabyte file or a zip bomb cannot exhaust memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Largest file read at all.
+    /// Largest file read at all (raised on the command line with
+    /// [`Limits::MAX_FILE_BYTES_OPTION`]).
     pub max_file_bytes: u64,
     /// Most entries looked at in one zip archive.
     pub max_zip_entries: usize,
@@ -45,6 +46,20 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// The command-line option that sets [`Limits::max_file_bytes`]. The message of a
+    /// certificate file over that limit ([`LoadError::TooLarge`]) names it, so the CLI declares
+    /// its option from this constant and the two cannot drift apart.
+    pub const MAX_FILE_BYTES_OPTION: &'static str = "--max-cert-size";
+
+    /// The file limit of these limits, for `mtls_audit_input::read_file`.
+    fn file(&self) -> FileLimit {
+        FileLimit {
+            bytes: self.max_file_bytes,
+            what: "certificate file",
+            option: Limits::MAX_FILE_BYTES_OPTION,
+        }
+    }
+
     /// The archive limits of these limits.
     fn zip(&self) -> ZipLimits {
         ZipLimits {
@@ -59,16 +74,22 @@ impl Limits {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Container {
+    /// PEM blocks (`-----BEGIN CERTIFICATE-----`), any text around them.
     Pem,
+    /// One DER certificate, or several written back to back.
     Der,
+    /// A PKCS#7 SignedData in PEM (`-----BEGIN PKCS7-----`).
     Pkcs7Pem,
+    /// A PKCS#7 SignedData in DER (`.p7b`, `.p7c`).
     Pkcs7Der,
+    /// A ZIP archive holding any of the others.
     Zip,
     /// Base64 of a DER certificate or PKCS#7 without PEM header lines.
     Base64,
 }
 
 impl Container {
+    /// The format's name for people, e.g. `PKCS#7 (DER)`.
     pub fn as_str(self) -> &'static str {
         match self {
             Container::Pem => "PEM",
@@ -84,7 +105,10 @@ impl Container {
 /// The certificates of one file, in file order.
 #[derive(Debug, Clone)]
 pub struct Bundle {
+    /// The format the certificates were found in.
     pub format: Container,
+    /// The certificates, duplicates dropped; never empty when returned by [`load_bytes`] or
+    /// [`load_file`].
     pub certs: Vec<Arc<CertFacts>>,
     /// Things worth telling about the file that do not stop it from being read (a private key
     /// next to the certificate, entries skipped in a zip, …). Never key material.
@@ -115,6 +139,11 @@ impl Bundle {
     /// The leaf and the rest of the bundle in file order. With several candidates the leaf is
     /// one for which `prefer` holds (e.g. it matches a reference certificate), then the one
     /// that expires last, then the first in the file.
+    ///
+    /// # Panics
+    ///
+    /// If the bundle holds no certificate (a bundle from [`load_bytes`] or [`load_file`] always
+    /// holds one).
     pub fn split(
         &self,
         prefer: impl Fn(&CertFacts) -> bool,
@@ -142,47 +171,87 @@ impl Bundle {
 /// Why a file gives no certificate. The text says which kind of unreadable it is; it never
 /// quotes the file's content (which could be key material).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// The text is copied into reports (`CERT_UNREADABLE: <path>: <this text>`), so it is part of
+/// the report format: it names no path (the caller prefixes it) and holds no cause to be
+/// printed again, since no variant has a source.
 pub enum LoadError {
+    /// The file does not exist.
     #[error("the file does not exist")]
     Missing,
+    /// The path is a directory.
     #[error("it is a directory, not a certificate file")]
     Directory,
+    /// The path is a FIFO, a socket or a device (`kind` says which): reading it could block
+    /// or never end, so it is refused before anything is read.
+    #[error("it is a {kind}, not a regular file; refused (reading it could block or never end)")]
+    NotRegular {
+        /// `FIFO (named pipe)`, `socket`, `device` or `special file`.
+        kind: &'static str,
+    },
+    /// This user may not read the file.
     #[error("permission denied: this user may not read the file")]
     PermissionDenied,
+    /// Any other I/O error, as the system words it.
     #[error("cannot read the file: {0}")]
     Io(String),
+    /// The file has no byte.
     #[error("the file is empty (0 bytes)")]
     Empty,
+    /// The file holds only whitespace.
     #[error("the file is empty (only whitespace)")]
     Blank,
+    /// The file or the bytes are over [`Limits::max_file_bytes`]; the text names the option
+    /// that raises it ([`Limits::MAX_FILE_BYTES_OPTION`]).
     #[error("{}", too_large(*.size, *.limit))]
-    TooLarge { size: Option<u64>, limit: u64 },
+    TooLarge {
+        /// The size, when the file system reports it (`None` when only reading found out).
+        size: Option<u64>,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// Only private keys, in any form (PEM, DER, PKCS#1/#8, SEC1, encrypted, PuTTY).
     #[error(
         "the file holds a private key and no certificate (the key is not shown); give the certificate file instead"
     )]
     PrivateKeyOnly,
+    /// A PKCS#12 keystore.
     #[error(
         "the file is a PKCS#12 keystore (.p12/.pfx), which bundles the private key; export the certificate alone, e.g. `openssl pkcs12 -in FILE.p12 -nokeys -out cert.pem`"
     )]
     Pkcs12,
+    /// Something certificate-like that is not a certificate (CSR, public key, CRL, SSH key,
+    /// other PKCS#7 types); the text says what it is.
     #[error("not a certificate: {0}")]
     NotCertificate(String),
+    /// Every entry of the archive that could hold a certificate is encrypted.
     #[error("the zip archive is encrypted (password-protected); extract the certificate first")]
     EncryptedZip,
+    /// The archive is damaged, truncated or forged; the text says how.
     #[error("the zip archive is damaged: {0}")]
     DamagedZip(String),
+    /// The entries use compression methods this build cannot inflate (listed).
     #[error(
         "the zip archive uses a compression method this tool cannot read ({0}); extract the certificate first"
     )]
     UnsupportedZip(String),
+    /// No entry of the archive holds a certificate; the text lists the entries and why.
     #[error("the zip archive holds no certificate (entries: {0})")]
     ZipWithoutCertificate(String),
+    /// The archive is over one of the zip limits of [`Limits`]; the text says which.
     #[error("the zip archive is over the limits: {0}")]
     ZipTooLarge(String),
+    /// More certificates than [`Limits::max_certs`].
     #[error("the file holds more than {limit} certificates, the limit for one file; not read")]
-    TooManyCertificates { limit: usize },
+    TooManyCertificates {
+        /// The limit.
+        limit: usize,
+    },
+    /// A certificate (or PEM block, PKCS#7) that is there but does not parse; the text says
+    /// which one and why.
     #[error("damaged certificate: {0}")]
     Damaged(String),
+    /// Neither a certificate nor anything recognisable; the text says text or binary.
     #[error("not a certificate file: {0}")]
     Garbage(String),
 }
@@ -197,16 +266,19 @@ impl From<ZipError> for LoadError {
 }
 
 fn too_large(size: Option<u64>, limit: u64) -> String {
+    let option = Limits::MAX_FILE_BYTES_OPTION;
     match size {
         Some(s) => format!(
-            "the file is {s} bytes, over the {limit}-byte limit for certificate files; not read"
+            "the file is {s} bytes, over the {limit}-byte limit for certificate files; not read (raise the limit with {option})"
         ),
-        None => format!("the file is over the {limit}-byte limit for certificate files; not read"),
+        None => format!(
+            "the file is over the {limit}-byte limit for certificate files; not read (raise the limit with {option})"
+        ),
     }
 }
 
 /// The error for an I/O failure, by kind.
-pub fn io_error(e: &std::io::Error) -> LoadError {
+fn io_error(e: &std::io::Error) -> LoadError {
     match e.kind() {
         std::io::ErrorKind::NotFound => LoadError::Missing,
         std::io::ErrorKind::PermissionDenied => LoadError::PermissionDenied,
@@ -215,30 +287,27 @@ pub fn io_error(e: &std::io::Error) -> LoadError {
     }
 }
 
-/// Reads a certificate file. At most `max_file_bytes` are read whatever the metadata says
-/// (special files report no size).
+/// The error for a file `mtls_audit_input::read_file` did not read. The path is left out:
+/// callers put it in front of the message.
+fn file_error(e: FileError) -> LoadError {
+    match e.problem {
+        FileProblem::Missing => LoadError::Missing,
+        FileProblem::Directory => LoadError::Directory,
+        FileProblem::NotRegular(kind) => LoadError::NotRegular { kind },
+        FileProblem::PermissionDenied => LoadError::PermissionDenied,
+        FileProblem::TooLarge { size } => LoadError::TooLarge {
+            size,
+            limit: e.limit.bytes,
+        },
+        FileProblem::Io(io) => io_error(&io),
+    }
+}
+
+/// Reads a certificate file through `mtls_audit_input::read_file`: a FIFO, socket or device is
+/// refused before anything is read, and at most `max_file_bytes` are read whatever the
+/// metadata says (a file may grow while it is read).
 pub fn load_file(path: &Path, limits: &Limits) -> Result<Bundle, LoadError> {
-    let meta = std::fs::metadata(path).map_err(|e| io_error(&e))?;
-    if meta.is_dir() {
-        return Err(LoadError::Directory);
-    }
-    if meta.is_file() && meta.len() > limits.max_file_bytes {
-        return Err(LoadError::TooLarge {
-            size: Some(meta.len()),
-            limit: limits.max_file_bytes,
-        });
-    }
-    let file = std::fs::File::open(path).map_err(|e| io_error(&e))?;
-    let mut bytes = Vec::with_capacity(meta.len().min(limits.max_file_bytes) as usize);
-    file.take(limits.max_file_bytes.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|e| io_error(&e))?;
-    if bytes.len() as u64 > limits.max_file_bytes {
-        return Err(LoadError::TooLarge {
-            size: None,
-            limit: limits.max_file_bytes,
-        });
-    }
+    let bytes = mtls_audit_input::read_file(path, &limits.file()).map_err(file_error)?;
     load_bytes(&bytes, limits)
 }
 
@@ -828,7 +897,9 @@ fn short_reason(e: &LoadError) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use crate::der::test_support::tlv;
 
     #[test]
     fn io_errors_map_to_their_kind() {
@@ -848,13 +919,61 @@ mod tests {
     }
 
     #[test]
-    fn key_shapes_are_recognised() {
-        fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
-            let mut out = vec![tag];
-            der::push_length(&mut out, value.len());
-            out.extend_from_slice(value);
-            out
+    fn file_problems_keep_their_texts_and_too_large_names_the_option() {
+        let err = |problem| FileError {
+            path: "x.pem".into(),
+            limit: Limits::default().file(),
+            problem,
+        };
+        let limit = Limits::default().max_file_bytes;
+        let cases = [
+            (FileProblem::Missing, "the file does not exist"),
+            (
+                FileProblem::Directory,
+                "it is a directory, not a certificate file",
+            ),
+            (
+                FileProblem::PermissionDenied,
+                "permission denied: this user may not read the file",
+            ),
+            (
+                FileProblem::NotRegular("FIFO (named pipe)"),
+                "it is a FIFO (named pipe), not a regular file; refused (reading it could block or never end)",
+            ),
+            (
+                FileProblem::Io(std::io::Error::other("disk on fire")),
+                "cannot read the file: disk on fire",
+            ),
+        ];
+        for (problem, text) in cases {
+            assert_eq!(file_error(err(problem)).to_string(), text);
         }
+        let e = file_error(err(FileProblem::TooLarge { size: Some(20) }));
+        assert_eq!(
+            e,
+            LoadError::TooLarge {
+                size: Some(20),
+                limit
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "the file is 20 bytes, over the {limit}-byte limit for certificate files; not read (raise the limit with --max-cert-size)"
+            )
+        );
+        let e = file_error(err(FileProblem::TooLarge { size: None }));
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "the file is over the {limit}-byte limit for certificate files; not read (raise the limit with --max-cert-size)"
+            )
+        );
+        assert_eq!(Limits::MAX_FILE_BYTES_OPTION, "--max-cert-size");
+    }
+
+    #[test]
+    fn key_shapes_are_recognised() {
         let int = |n: u8| tlv(0x02, &[n]);
         let seq = |parts: &[Vec<u8>]| tlv(0x30, &parts.concat());
         let alg = seq(&[tlv(

@@ -2,15 +2,19 @@
 //! degenerate "certs-only" message `openssl crl2pkcs7 -nocrl` makes. Only the structure is
 //! read; signatures (there usually are none) are not verified.
 
-use super::der::{self, DerError, OID, SEQUENCE, Tlv};
+use crate::der::{self, DerError, OID, SEQUENCE, Tlv};
 
 /// `1.2.840.113549.1.7` (pkcs-7), content octets of the OID without the last arc.
 const PKCS7_ARC: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07];
 
+/// Why a PKCS#7 gave no list of certificates. The text is copied into [`crate::LoadError`]
+/// messages; it never quotes the content.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Pkcs7Error {
+    /// A PKCS#7 ContentInfo of another content type (named: `envelopedData`, …).
     #[error("a PKCS#7 {0} message, not SignedData with certificates")]
     NotSignedData(&'static str),
+    /// Not a ContentInfo, or a SignedData whose structure is broken; the text says where.
     #[error("damaged PKCS#7 SignedData: {0}")]
     Malformed(String),
 }
@@ -23,7 +27,7 @@ impl From<DerError> for Pkcs7Error {
 
 /// The last arc of a PKCS#7 content type if `tlv` is a ContentInfo
 /// (`SEQUENCE { OID 1.2.840.113549.1.7.n, ... }`).
-pub fn content_type(tlv: &Tlv<'_>) -> Option<u8> {
+pub(crate) fn content_type(tlv: &Tlv<'_>) -> Option<u8> {
     if !tlv.tag.is_universal(SEQUENCE) || !tlv.tag.constructed {
         return None;
     }
@@ -53,7 +57,7 @@ fn type_name(n: u8) -> &'static str {
 /// The DER of every certificate in a PKCS#7 SignedData ContentInfo, in order. Other
 /// certificate choices (attribute certificates, …) are skipped. An empty list is not an error
 /// here; the caller says "no certificate".
-pub fn certificates<'a>(content_info: &Tlv<'a>) -> Result<Vec<&'a [u8]>, Pkcs7Error> {
+pub(crate) fn certificates<'a>(content_info: &Tlv<'a>) -> Result<Vec<&'a [u8]>, Pkcs7Error> {
     match content_type(content_info) {
         Some(2) => {}
         Some(n) => return Err(Pkcs7Error::NotSignedData(type_name(n))),
@@ -95,7 +99,8 @@ pub fn certificates<'a>(content_info: &Tlv<'a>) -> Result<Vec<&'a [u8]>, Pkcs7Er
     Ok(out)
 }
 
-/// Convenience: parse `bytes` as one DER ContentInfo and list its certificates.
+/// The DER of every certificate in `bytes`, one DER PKCS#7 SignedData ContentInfo (a `.p7b`),
+/// in order; the slices borrow from `bytes`. An empty list is not an error.
 pub fn certificates_in(bytes: &[u8]) -> Result<Vec<&[u8]>, Pkcs7Error> {
     let (tlv, _) = der::parse(bytes)?;
     certificates(&tlv)
@@ -103,14 +108,9 @@ pub fn certificates_in(bytes: &[u8]) -> Result<Vec<&[u8]>, Pkcs7Error> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-
-    fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
-        let mut out = vec![tag];
-        der::push_length(&mut out, value.len());
-        out.extend_from_slice(value);
-        out
-    }
+    use crate::der::test_support::tlv;
 
     fn signed_data(certs: &[Vec<u8>]) -> Vec<u8> {
         let mut oid = PKCS7_ARC.to_vec();

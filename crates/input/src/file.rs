@@ -166,7 +166,7 @@ fn check_type(meta: &std::fs::Metadata) -> Result<(), FileProblem> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     const LIMIT: FileLimit = FileLimit {
@@ -224,5 +224,46 @@ mod tests {
             matches!(e.problem, FileProblem::NotRegular("device")),
             "{e}"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn refusals_name_the_file_and_the_kind_and_read_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        let e = read_file(&sock, &LIMIT).unwrap_err();
+        assert!(
+            matches!(e.problem, FileProblem::NotRegular("socket")),
+            "{e}"
+        );
+        let m = e.to_string();
+        assert!(
+            m.contains("sock") && m.contains("test input is a socket, not a regular file; refused"),
+            "{m}"
+        );
+        // Devices that never end (/dev/zero, /dev/urandom) or are always empty (/dev/null) are
+        // refused by their type, at once, whatever the limit.
+        let huge = FileLimit {
+            bytes: u64::MAX,
+            ..LIMIT
+        };
+        for dev in ["/dev/zero", "/dev/urandom", "/dev/null"] {
+            let p = Path::new(dev);
+            if !p.exists() {
+                continue;
+            }
+            let started = std::time::Instant::now();
+            let e = read_file(p, &huge).unwrap_err();
+            assert!(
+                matches!(e.problem, FileProblem::NotRegular("device")),
+                "{e}"
+            );
+            assert!(e.to_string().starts_with(dev), "{e}");
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(2),
+                "{dev}"
+            );
+        }
     }
 }

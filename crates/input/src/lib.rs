@@ -7,9 +7,12 @@
 //! - [`zip::for_each_entry`] walks a ZIP archive within [`zip::ZipLimits`] (entries, bytes
 //!   inflated per entry and in all), never trusting the sizes the archive declares.
 //!
-//! It knows nothing of certificates, inventories or reports.
+//! It must know nothing of certificates, inventories or reports: it hands bytes over, or an
+//! error that says which file, which limit and which option.
 
 mod file;
+// A public module rather than re-exports: `zip::for_each_entry`, `zip::Entry`,
+// `zip::ZipLimits` read better with their namespace than flattened next to `read_file`.
 pub mod zip;
 
 pub use file::{FileError, FileLimit, FileProblem, read_file};

@@ -36,6 +36,7 @@ pub enum ZipError {
 
 /// What the visitor is given for one entry.
 pub enum Entry<'a> {
+    /// The entry's uncompressed bytes (at most [`ZipLimits::max_entry_bytes`]).
     Data(&'a [u8]),
     /// The entry is password-protected (ZipCrypto or AES); its content was not read.
     Encrypted,
@@ -171,7 +172,7 @@ fn io_reason(e: &std::io::Error) -> String {
 }
 
 /// An entry name fit for a message: control characters replaced, at most 80 characters.
-pub fn display_name(name: &str) -> String {
+fn display_name(name: &str) -> String {
     let mut out: String = name
         .chars()
         .map(|c| if c.is_control() { '?' } else { c })
@@ -186,7 +187,7 @@ pub fn display_name(name: &str) -> String {
 /// The largest entry count any end-of-central-directory record near the end of the archive
 /// declares (ZIP64 included). `None` if there is no such record (the zip crate then reports
 /// the archive as damaged).
-pub fn declared_entries(bytes: &[u8]) -> Option<u64> {
+fn declared_entries(bytes: &[u8]) -> Option<u64> {
     const EOCD: &[u8] = b"PK\x05\x06";
     // The record is 22 bytes plus a comment of at most 65535 bytes.
     let from = bytes.len().saturating_sub(22 + 65_535);
@@ -243,7 +244,7 @@ fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use std::io::Write;
     use zip::write::SimpleFileOptions;
@@ -337,6 +338,55 @@ mod tests {
         for cut in [4, 20, z.len() / 2, z.len() - 1] {
             let err = collect(&z[..cut], &LIMITS).unwrap_err();
             assert!(matches!(err, ZipError::Damaged(_)), "cut {cut}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn rfind_finds_the_last_match() {
+        assert_eq!(rfind(b"a--b--", b"--"), Some(4));
+        assert_eq!(rfind(b"", b"--"), None);
+        assert_eq!(rfind(b"---", b"--"), Some(1));
+        assert_eq!(rfind(b"x-y", b""), None);
+        assert_eq!(rfind(b"ab", b"ab"), Some(0));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)) {
+            let _ = collect(&bytes, &LIMITS);
+            // Behind a zip magic, so the archive reader gets past its first check.
+            let _ = collect(&[b"PK\x03\x04".as_slice(), &bytes].concat(), &LIMITS);
+        }
+
+        #[test]
+        fn mutated_archives_never_panic_nor_exceed_the_limits(
+            method in proptest::sample::select(vec![CompressionMethod::Stored, CompressionMethod::Deflated]),
+            flips in proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), proptest::prelude::any::<u8>()), 0..8),
+            cut in proptest::option::of(proptest::prelude::any::<proptest::sample::Index>()),
+        ) {
+            let mut z = zip_of(
+                &[("a.pem", b"-----BEGIN CERTIFICATE-----\nMIIB\n".as_slice()), ("b", &[0u8; 3000])],
+                method,
+            );
+            for (at, v) in &flips {
+                let i = at.index(z.len());
+                z[i] ^= v | 1;
+            }
+            if let Some(c) = cut {
+                z.truncate(c.index(z.len()));
+            }
+            let small = ZipLimits { max_entries: 4, max_entry_bytes: 4096, max_total: 6000 };
+            if let Ok(entries) = collect(&z, &small) {
+                proptest::prop_assert!(entries.len() <= small.max_entries);
+                let data: Vec<usize> = entries.iter().map(|e| e.1).filter(|&n| n < usize::MAX - 1).collect();
+                proptest::prop_assert!(data.iter().all(|&n| n as u64 <= small.max_entry_bytes));
+                proptest::prop_assert!(data.iter().sum::<usize>() as u64 <= small.max_total);
+            }
         }
     }
 

@@ -1,13 +1,20 @@
 //! Certificate loading: bytes → bundle with facts (`load_bytes`), for each format the loader
 //! reads, plus how fast a zip bomb is refused.
 //!
-//! Run: `cargo bench --bench load -- --warm-up-time 1 --measurement-time 3`
+//! Run: `cargo bench -p mtls-audit-cert --bench load -- --warm-up-time 1 --measurement-time 3`
+//!
+//! The certificates are made with rcgen here (ECDSA P-256, as the simulator's PKI makes them).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use base64::Engine;
 use chrono::{Duration, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use mtls_audit_cert::{Limits, load_bytes};
-use mtls_audit_sim::pki::{self, Ca, LeafSpec};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
 use std::hint::black_box;
 use std::io::{Cursor, Read, Write};
 use zip::CompressionMethod;
@@ -72,30 +79,53 @@ fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     w.finish().unwrap().into_inner()
 }
 
-fn benches(c: &mut Criterion) {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+/// A certificate as the benchmark needs it.
+struct Made {
+    cert_der: Vec<u8>,
+    cert_pem: String,
+}
+
+/// Parameters for `cn`, valid from `from` to `to` days around now; a CA or a client leaf.
+fn params(cn: &str, from: i64, to: i64, ca: bool) -> CertificateParams {
     let now = Utc::now();
-    let ca = Ca::new(
-        "Bench Root",
-        now - Duration::days(3650),
-        now + Duration::days(3650),
-    )
-    .unwrap();
-    let leaf = ca
-        .issue(&LeafSpec::client(
-            "LMS client",
-            now - Duration::days(30),
-            now + Duration::days(335),
-        ))
+    let at = |d: i64| {
+        time::OffsetDateTime::from_unix_timestamp((now + Duration::days(d)).timestamp()).unwrap()
+    };
+    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.distinguished_name.push(DnType::CommonName, cn);
+    p.not_before = at(from);
+    p.not_after = at(to);
+    if ca {
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    } else {
+        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    }
+    p
+}
+
+fn benches(c: &mut Criterion) {
+    let ca_key = KeyPair::generate().unwrap();
+    let ca_params = params("Bench Root", -3650, 3650, true);
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let ca = Made {
+        cert_der: ca_cert.der().to_vec(),
+        cert_pem: ca_cert.pem(),
+    };
+    let issuer = Issuer::from_params(&ca_params, &ca_key);
+    let leaf_cert = params("LMS client", -30, 335, false)
+        .signed_by(&KeyPair::generate().unwrap(), &issuer)
         .unwrap();
-    let other = pki::self_signed(&LeafSpec::client(
-        "Other",
-        now - Duration::days(1),
-        now + Duration::days(100),
-    ))
-    .unwrap();
-    let p7 = pkcs7(&[&leaf.cert_der, &ca.cert.cert_der]);
-    let bundle = format!("{}{}{}", other.cert_pem, leaf.cert_pem, ca.cert.cert_pem);
+    let leaf = Made {
+        cert_der: leaf_cert.der().to_vec(),
+        cert_pem: leaf_cert.pem(),
+    };
+    let other = params("Other", -1, 100, false)
+        .self_signed(&KeyPair::generate().unwrap())
+        .unwrap()
+        .pem();
+    let p7 = pkcs7(&[&leaf.cert_der, &ca.cert_der]);
+    let bundle = format!("{}{}{}", other, leaf.cert_pem, ca.cert_pem);
     let headerless: String = leaf
         .cert_pem
         .lines()
@@ -103,7 +133,7 @@ fn benches(c: &mut Criterion) {
         .collect();
     let zip = zip_of(&[
         ("cer/new.cer", &leaf.cert_der),
-        ("cer/chain.pem", ca.cert.cert_pem.as_bytes()),
+        ("cer/chain.pem", ca.cert_pem.as_bytes()),
         ("readme.txt", b"Import the certificate into IPS and IAS.\n"),
     ]);
     let limits = Limits::default();
