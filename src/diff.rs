@@ -826,7 +826,12 @@ mod tests {
             r.notes
         );
         assert!(r.notes.iter().any(|n| n.contains("no tenant_id")));
-        assert!(parse("x", b"{}").unwrap_err().to_string().contains("tenants"));
+        assert!(
+            parse("x", b"{}")
+                .unwrap_err()
+                .to_string()
+                .contains("tenants")
+        );
         assert!(
             parse("x", br#"{"tenants":{}}"#)
                 .unwrap_err()
@@ -842,6 +847,11 @@ mod tests {
         assert_eq!(r.tenants[0].tenant_id, "42");
         assert_eq!(r.as_of.as_deref(), Some("20250715"));
         assert!(parse("x", b"").unwrap_err().to_string().contains("empty"));
-        assert!(parse("x", b"[1,2").unwrap_err().to_string().contains("invalid JSON"));
+        assert!(
+            parse("x", b"[1,2")
+                .unwrap_err()
+                .to_string()
+                .contains("invalid JSON")
+        );
     }
 }

@@ -116,11 +116,11 @@ pub struct Inventory {
 /// Why the inventory as a whole cannot be read. Row problems are [`InventoryError`]s instead.
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryFileError {
-    #[error("{path}: cannot read the inventory: {source}")]
+    // The cause is in the text, so it is not also a `source` (it would be printed twice).
+    #[error("{path}: cannot read the inventory: {cause}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path}: the inventory is {size} bytes, over the {limit}-byte limit")]
     TooLarge {
@@ -154,9 +154,9 @@ pub const REQUIRED: [&str; 2] = ["tenant_id", "ips_type"];
 /// Reads an inventory file. `delimiter` is a single byte (`,` by default, `;` for spreadsheets
 /// that use it).
 pub fn read_file(path: &Path, delimiter: u8) -> Result<Inventory, InventoryFileError> {
-    let io = |source| InventoryFileError::Io {
+    let io = |cause| InventoryFileError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     };
     let size = std::fs::metadata(path).map_err(io)?.len();
     if size > MAX_INVENTORY_BYTES {

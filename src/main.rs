@@ -6,6 +6,8 @@ mod cli;
 
 use std::process::ExitCode;
 
+// The one place an error reaches the user.
+#[allow(clippy::print_stderr)]
 fn main() -> ExitCode {
     // One crypto provider for every TLS user in the process (STACK.md pitfall 1). It can only
     // fail if one is installed already, which is what we want anyway.
@@ -16,7 +18,6 @@ fn main() -> ExitCode {
     match cli::run(args) {
         Ok(code) => code.into(),
         Err(e) => {
-            #[allow(clippy::print_stderr)] // the one place an error reaches the user
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }

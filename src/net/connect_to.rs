@@ -87,12 +87,9 @@ impl fmt::Display for ConnectTo {
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ResolveError {
     /// The system resolver failed (no such name, no DNS server, …).
-    #[error("DNS lookup of {host} failed: {source}")]
-    Lookup {
-        host: String,
-        #[source]
-        source: std::io::Error,
-    },
+    // The cause is in the text (findings quote it), so it is not also a `source`.
+    #[error("DNS lookup of {host} failed: {cause}")]
+    Lookup { host: String, cause: std::io::Error },
     /// The lookup succeeded but gave no address.
     #[error("DNS lookup of {host} returned no address")]
     NoAddress { host: String },
@@ -130,9 +127,9 @@ pub(crate) async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, Re
     }
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((bare, port))
         .await
-        .map_err(|source| ResolveError::Lookup {
+        .map_err(|cause| ResolveError::Lookup {
             host: bare.to_string(),
-            source,
+            cause,
         })?
         .collect();
     if addrs.is_empty() {

@@ -172,7 +172,7 @@ fn next<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdError + 'stat
 fn classify_one(e: &(dyn StdError + 'static), timeout: Duration) -> Option<Unreachable> {
     if let Some(r) = e.downcast_ref::<ResolveError>() {
         let detail = match r {
-            ResolveError::Lookup { source, .. } => source.to_string(),
+            ResolveError::Lookup { cause, .. } => cause.to_string(),
             ResolveError::NoAddress { .. } => "no address".to_string(),
         };
         return Some(Unreachable::Dns {
@@ -289,7 +289,7 @@ mod tests {
     fn resolve_errors_are_dns_whatever_their_text() {
         let e = ResolveError::Lookup {
             host: "x.invalid".into(),
-            source: io::Error::other("anything at all"),
+            cause: io::Error::other("anything at all"),
         };
         let wrapped = io::Error::other(e);
         match classify(&wrapped, Duration::ZERO) {

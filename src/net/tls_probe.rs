@@ -113,7 +113,7 @@ pub async fn probe(host: &str, port: u16, opts: &ProbeOptions) -> Result<ProbeRe
             return Err(Unreachable::Dns {
                 host: e.host().to_string(),
                 detail: match &e {
-                    super::connect_to::ResolveError::Lookup { source, .. } => source.to_string(),
+                    super::connect_to::ResolveError::Lookup { cause, .. } => cause.to_string(),
                     super::connect_to::ResolveError::NoAddress { .. } => "no address".into(),
                 },
             });

@@ -25,12 +25,9 @@ use super::provider::ring_provider;
 /// Why trust anchors could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum TrustError {
-    #[error("cannot read CA file {file}: {source}")]
-    Read {
-        file: String,
-        #[source]
-        source: std::io::Error,
-    },
+    // The cause is in the text, so it is not also a `source` (it would be printed twice).
+    #[error("cannot read CA file {file}: {cause}")]
+    Read { file: String, cause: std::io::Error },
     #[error("CA file {file} holds no certificate (expected PEM or DER)")]
     NoCertificate { file: String },
     #[error("a CA certificate cannot be used as a trust anchor: {reason}")]
@@ -44,9 +41,9 @@ pub enum TrustError {
 /// Reads a `--ca-cert` file: PEM with any number of certificates, or one DER certificate.
 pub fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, TrustError> {
     let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| TrustError::Read {
+    let bytes = std::fs::read(path).map_err(|cause| TrustError::Read {
         file: file.clone(),
-        source,
+        cause,
     })?;
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
         .filter_map(Result::ok)

@@ -295,8 +295,6 @@ fn inventory_errors(out: &mut String, report: &AuditReport) -> std::fmt::Result 
     Ok(())
 }
 
-
-
 /// For a ticket: the two runs, the summary, what got worse and what got better.
 pub fn render_diff(diff: &Diff) -> String {
     let mut out = String::new();

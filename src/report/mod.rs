@@ -79,7 +79,7 @@ pub fn parse_formats(list: &str) -> Result<Vec<Format>, String> {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write {path}: {source}")]
+#[error("cannot write {path}")]
 pub struct WriteError {
     pub path: PathBuf,
     #[source]

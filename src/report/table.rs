@@ -254,8 +254,6 @@ pub fn summary_line(report: &AuditReport) -> String {
     line
 }
 
-
-
 fn change_color(c: &TenantChange) -> Option<Color> {
     if c.worse {
         return Some(Color::Red);

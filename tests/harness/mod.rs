@@ -247,10 +247,7 @@ pub(crate) fn start_binary(args: &[&str], dir: &Path) -> (Child, serde_json::Val
 /// Stops the simulator with SIGTERM, waits for it, and checks it printed nothing more.
 pub(crate) fn terminate(mut child: Child) -> std::process::ExitStatus {
     let pid = child.proc.id().to_string();
-    let ok = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
+    let ok = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(ok.success());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let status = loop {

@@ -25,15 +25,15 @@ use std::sync::Arc;
 pub(super) enum DemoError {
     #[error(transparent)]
     Generate(#[from] sim::GenerateError),
-    #[error("the simulator did not start: {0}")]
+    #[error("the simulator did not start")]
     Sim(#[from] sim::SimError),
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot write the zip {path}: {source}")]
+    #[error("cannot write the zip {path}")]
     Zip {
         path: PathBuf,
         #[source]
