@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod architecture;
 mod browser;
 mod certs;
 mod cli;
