@@ -107,6 +107,7 @@ fn kill_group(pgid: u32) {
 }
 
 #[test]
+#[ignore = "needs Debian's chromium; .ci/run installs it and runs ignored tests"]
 fn chromium_renders_the_report_and_runs_its_script() {
     let t = TestDir::new();
     let report = hostile_fleet();
@@ -390,6 +391,7 @@ fn ids(rows: &[String]) -> Vec<&str> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Debian's chromium and chromium-driver; .ci/run installs them and runs ignored tests"]
 async fn filters_and_sorting_work_in_a_real_browser() {
     let t = TestDir::new();
     // 21 tenants, three of each kind: 6 FAILING, 6 AT_RISK, 3 UNKNOWN, 3 WARN, 3 OK; 9 NEO.
