@@ -169,6 +169,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     rt.block_on(run(args))
 }
 
+// The measurement line on stdout is the example's output.
+#[allow(clippy::print_stdout)]
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut handle = None;
     let (addr, ca_pem, host, user) = match &args.url {

@@ -20,11 +20,18 @@ use std::sync::Arc;
 /// Everything a run is judged by, apart from the inventory.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// Dates, thresholds and reference certificates the certificate findings are judged by.
     pub policy: Policy,
+    /// `--sync-stale-days`: `SYNC_STALE` when no LMS-provisioned user was created or changed
+    /// within this many days of the as-of.
     pub sync_stale_days: i64,
+    /// `--fail-on`: the level at which the run fails (exit 1); `None` for `never`.
     pub fail_on: Option<Level>,
+    /// `--allow-unknown`: `UNKNOWN` tenants and inventory errors do not fail the run.
     pub allow_unknown: bool,
+    /// `--offline`: only the offline checks run; no connection is made.
     pub offline: bool,
+    /// Size limits for reading evidence files (and the ZIPs that hold them).
     pub limits: Limits,
 }
 

@@ -19,16 +19,26 @@ use std::path::{Path, PathBuf};
 /// Files larger than this are refused rather than read into memory.
 const MAX_BYTES: u64 = 1024 * 1024 * 1024;
 
+/// Why an `audit.json` given to `diff` cannot be compared; the message starts with the path.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
+    /// The file cannot be opened or read (missing, no permission, …).
     #[error("{path}: cannot read the file")]
     Io {
+        /// The file as given on the command line.
         path: PathBuf,
+        /// The I/O error, printed as the cause.
         #[source]
         source: std::io::Error,
     },
+    /// The file was read but is not an `audit.json` (see [`FormatError`]).
     #[error("{path}: not an audit.json: {reason}")]
-    Format { path: PathBuf, reason: FormatError },
+    Format {
+        /// The file as given on the command line.
+        path: PathBuf,
+        /// What is wrong with its content.
+        reason: FormatError,
+    },
 }
 
 /// Why bytes are not an `audit.json` a comparison can read.
@@ -77,8 +87,13 @@ fn list<'a>(v: &'a Value, key: &str) -> &'a [Value] {
 /// One finding as compared: `CODE@target` at a level.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct FindingKey {
+    /// The finding code as written in the file (`CERT_EXPIRED`, or a code this version does
+    /// not know); `UNSPECIFIED` when the finding had none.
     pub code: String,
+    /// The target as written in the file (`ias_admin_cert`, …); empty when missing.
     pub target: String,
+    /// Its level in that run: as written, else the code's default level; a level this version
+    /// does not know is compared as `UNKNOWN`.
     pub level: Level,
 }
 
@@ -89,12 +104,19 @@ impl FindingKey {
     }
 }
 
+/// One tenant of a run as the comparison reads it; text fields are empty when the file
+/// lacks them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunTenant {
+    /// The key tenants are matched by between the two runs (compared exactly).
     pub tenant_id: String,
+    /// `neo` or `converged`, as written in the file.
     pub ips_type: String,
+    /// `preview` or `production`, as written in the file.
     pub environment: String,
+    /// The inventory's `owner` column.
     pub owner: String,
+    /// The tenant's risk; when the file has none, its worst finding's level (a note says so).
     pub risk: Level,
     /// Keyed by `(code, target)`, each once at its highest level.
     pub findings: BTreeMap<(String, String), Level>,
@@ -107,10 +129,15 @@ pub struct RunTenant {
 pub struct Run {
     /// The file as given.
     pub path: String,
+    /// `tool.name` of the file (`mtls-audit`).
     pub tool: Option<String>,
+    /// `tool.version` of the file: the version of the tool that wrote it.
     pub version: Option<String>,
+    /// The run's `as_of` as written (RFC 3339); used to warn when NEW is older than OLD.
     pub as_of: Option<String>,
+    /// The `inventory` path the run audited.
     pub inventory: Option<String>,
+    /// How many rows the run could not audit (length of its `inventory_errors`).
     pub inventory_errors: u64,
     /// In file order.
     pub tenants: Vec<RunTenant>,
@@ -286,50 +313,77 @@ impl Change {
 /// A finding whose level changed between the runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LevelChange {
+    /// The finding code, as text.
     pub code: String,
+    /// The finding target, as text.
     pub target: String,
+    /// Its level in the old run.
     pub old: Level,
+    /// Its level in the new run.
     pub new: Level,
 }
 
 /// A certificate target whose certificate changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertChange {
+    /// The certificate's target (`ias_admin_cert`, `ips_inbound_cert`, `ias_server`, …).
     pub target: String,
+    /// SHA-256 fingerprint (hex) in the old run; `null` when the target had no certificate.
     pub old_sha256: Option<String>,
+    /// SHA-256 fingerprint (hex) in the new run; `null` when the target has no certificate.
     pub new_sha256: Option<String>,
 }
 
+/// One tenant that changed between the runs (an element of `changes` in `diff --format json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantChange {
+    /// The tenant's `tenant_id`.
     pub tenant_id: String,
+    /// The kind of change, the most important one when several apply.
     pub change: Change,
     /// Whether this change makes the comparison worse (see the module documentation).
     pub worse: bool,
     /// Why it is worse, one reason per line.
     pub reasons: Vec<String>,
+    /// Risk in the old run; `null` for an added tenant.
     pub old_risk: Option<Level>,
+    /// Risk in the new run; `null` for a removed tenant.
     pub new_risk: Option<Level>,
+    /// The new run's `ips_type`, or the old one's for a removed tenant.
     pub ips_type: String,
+    /// The new run's `environment`, or the old one's for a removed tenant.
     pub environment: String,
     /// The new run's owner, or the old one's for a removed tenant.
     pub owner: String,
+    /// Findings (`CODE@target`) only in the new run, at their new level.
     pub gained: Vec<FindingKey>,
+    /// Findings only in the old run, at their old level.
     pub lost: Vec<FindingKey>,
+    /// Findings in both runs at different levels.
     pub level_changed: Vec<LevelChange>,
+    /// Evidence or server certificates whose SHA-256 differs between the runs (tenants in both
+    /// runs only).
     pub certificates: Vec<CertChange>,
 }
 
 /// What the diff says about one side.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Side {
+    /// The `audit.json` as given on the command line.
     pub path: String,
+    /// The tool that wrote it (`tool.name`), when the file says.
     pub tool: Option<String>,
+    /// The tool version that wrote it (`tool.version`), when the file says.
     pub version: Option<String>,
+    /// The run's `as_of`, as written.
     pub as_of: Option<String>,
+    /// The inventory file the run audited.
     pub inventory: Option<String>,
+    /// Tenants compared (those with a `tenant_id`, each once).
     pub tenants: u64,
+    /// Inventory rows the run could not audit.
     pub inventory_errors: u64,
+    /// Tenants per risk level, every level present (zero included).
     pub by_risk: BTreeMap<Level, u64>,
 }
 
@@ -352,27 +406,45 @@ impl Side {
     }
 }
 
+/// How many tenants had each kind of [`Change`] (`summary` in `diff --format json`); every
+/// compared tenant is counted once, under its change or as `unchanged`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
+    /// Tenants [`Change::Fixed`].
     pub fixed: u64,
+    /// Tenants [`Change::NewlyAtRisk`].
     pub newly_at_risk: u64,
+    /// Tenants [`Change::Worse`].
     pub worse: u64,
+    /// Tenants [`Change::Better`].
     pub better: u64,
+    /// Tenants [`Change::Added`].
     pub added: u64,
+    /// Tenants [`Change::Removed`].
     pub removed: u64,
+    /// Tenants [`Change::FindingsChanged`].
     pub findings_changed: u64,
+    /// Tenants [`Change::CertificateReplaced`].
     pub certificate_replaced: u64,
+    /// Tenants in both runs with the same risk, findings and certificates.
     pub unchanged: u64,
+    /// Findings gained, summed over tenants in both runs (added and removed tenants are not
+    /// counted).
     pub findings_gained: u64,
+    /// Findings lost, summed over tenants in both runs.
     pub findings_lost: u64,
 }
 
+/// The comparison of two runs: what `diff` renders, and `diff --format json` as it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diff {
+    /// The earlier run (OLD).
     pub old: Side,
+    /// The later run (NEW).
     pub new: Side,
     /// Whether anything got worse: the exit code of `mtls-audit diff`.
     pub worse: bool,
+    /// Tenants per kind of change, and findings gained and lost.
     pub summary: Counts,
     /// Changed tenants, those that got worse first.
     pub changes: Vec<TenantChange>,

@@ -9,10 +9,19 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Level {
+    /// `OK`: nothing wrong was found (the risk of a tenant without findings).
     Ok,
+    /// `WARN`: worth attention, not known to break anything yet (a certificate expiring within
+    /// `--warn-days`, a weak key, a stale sync).
     Warn,
+    /// `UNKNOWN`: a check that had its evidence could not run (unreadable file, unreachable
+    /// endpoint, refused credential); the answer is not known.
     Unknown,
+    /// `AT_RISK`: a known problem that puts user sync or site creation at risk (an expiry
+    /// before the deadline, a missing reference certificate or permission, …).
     AtRisk,
+    /// `FAILING`: a known problem that breaks them now (an expired certificate, the LMS
+    /// certificate rejected).
     Failing,
 }
 
@@ -25,6 +34,8 @@ impl Level {
         Level::Failing,
     ];
 
+    /// The spelling in reports and on the command line: `OK`, `WARN`, `UNKNOWN`, `AT_RISK`,
+    /// `FAILING`.
     pub fn as_str(self) -> &'static str {
         match self {
             Level::Ok => "OK",
@@ -52,12 +63,21 @@ impl fmt::Display for Level {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Target {
+    /// `ias_admin_cert`: the certificate on the IAS admin record `SAP LMS – <tenant>`.
     IasAdminCert,
+    /// `ips_inbound_cert`: the certificate in the NEO IPS LMS source system's Inbound
+    /// Certificates.
     IpsInboundCert,
+    /// `ias_server`: the TLS server of the tenant's IAS host.
     IasServer,
+    /// `ips_server`: the TLS server of the tenant's IPS host.
     IpsServer,
+    /// `tech_user`: the SAP LMS admin record as LMS uses it (its permissions, whether the LMS
+    /// certificate is accepted).
     TechUser,
+    /// `sync`: user provisioning from LMS to IAS (provisioned users, test user, IPS job).
     Sync,
+    /// `inventory`: the tenant's inventory row itself.
     Inventory,
     /// A certificate file given to `inspect`.
     Certificate,
@@ -91,7 +111,9 @@ impl fmt::Display for Target {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Impact {
+    /// `user_sync`: Real Time User Sync from LMS to IAS (new Learning users reach IAS).
     UserSync,
+    /// `site_creation`: the creation of Learning sites.
     SiteCreation,
 }
 
@@ -114,12 +136,14 @@ macro_rules! codes {
         /// description used in `--help`, the README table and the HTML legend.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         pub enum Code {
-            $( #[serde(rename = $name)] $variant, )*
+            $( #[doc = concat!("`", $name, "`: ", $summary, ".")] #[serde(rename = $name)] $variant, )*
         }
 
         impl Code {
+            /// Every code, in the order the README's findings table lists them.
             pub const ALL: &'static [Code] = &[ $( Code::$variant, )* ];
 
+            /// The spelling in reports: `CERT_EXPIRED`, ….
             pub fn as_str(self) -> &'static str {
                 match self { $( Code::$variant => $name, )* }
             }
@@ -130,14 +154,19 @@ macro_rules! codes {
                 match self { $( Code::$variant => Level::$level, )* }
             }
 
+            /// The capabilities a finding with this code puts at risk (none for the codes
+            /// that say a check could not run).
             pub fn impacts(self) -> &'static [Impact] {
                 match self { $( Code::$variant => $impacts, )* }
             }
 
+            /// One line saying what the code means (the HTML legend, report.md, the README
+            /// table).
             pub fn summary(self) -> &'static str {
                 match self { $( Code::$variant => $summary, )* }
             }
 
+            /// The code of an exact spelling (`CERT_EXPIRED`; surrounding spaces ignored).
             pub fn parse(s: &str) -> Option<Code> {
                 match s.trim() { $( $name => Some(Code::$variant), )* _ => None }
             }
@@ -182,9 +211,14 @@ impl fmt::Display for Code {
 /// One finding: data only. Checks make them; renderers show them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
+    /// What was found.
     pub code: Code,
+    /// What it was found about.
     pub target: Target,
+    /// The code's default level, unless the check raised it (`CERT_NOT_REFERENCE` after the
+    /// cutover).
     pub level: Level,
+    /// The code's impacts.
     pub impacts: Vec<Impact>,
     /// Shared between tenants that point at the same evidence (one allocation per file).
     pub message: std::sync::Arc<str>,
@@ -203,6 +237,7 @@ impl Finding {
         }
     }
 
+    /// The same finding at another level.
     pub fn with_level(mut self, level: Level) -> Finding {
         self.level = level;
         self

@@ -8,11 +8,16 @@ use mtls_audit_cert::{Bundle, Limits, LoadError, load_file};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+/// What `inspect` found for one target (an element of `targets` in `inspect --format json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InspectTarget {
     /// The target as given on the command line.
     pub target: String,
+    /// At most one: the leaf, with the rest of the file or presented chain under its `chain`;
+    /// empty when nothing could be read.
     pub certificates: Vec<CertificateObject>,
+    /// The certificate (and, with the LMS identity, mTLS) findings, worst first; without
+    /// remediation steps.
     pub findings: Vec<Finding>,
     /// Why the target could not be read, or `null`.
     pub error: Option<String>,
@@ -37,8 +42,10 @@ impl InspectTarget {
     }
 }
 
+/// Everything `inspect` found: `inspect --format json` as it is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InspectReport {
+    /// One entry per target, in command-line order.
     pub targets: Vec<InspectTarget>,
 }
 
@@ -111,8 +118,15 @@ pub(crate) fn from_bundle(
 /// What a target of `inspect` names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TargetKind {
+    /// A certificate file (or ZIP) to load; the path as given.
     File(std::path::PathBuf),
-    Server { host: String, port: u16 },
+    /// A TLS server to probe.
+    Server {
+        /// Host name or IP address, without brackets.
+        host: String,
+        /// The port given, 443 for an `https://` URL without one.
+        port: u16,
+    },
 }
 
 /// Why a target of `inspect` is neither a file nor a server it can reach.

@@ -11,10 +11,15 @@ use std::path::{Path, PathBuf};
 /// Inventories larger than this are refused rather than read into memory.
 const MAX_INVENTORY_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
+/// Which Identity Provisioning a tenant uses (the `ips_type` column); it decides which evidence
+/// applies and which remediation steps are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum IpsType {
+    /// `neo`: IPS on SAP BTP Neo, with its own host; the LMS certificate is imported twice
+    /// (IPS Inbound Certificates and the IAS admin record).
     Neo,
+    /// `converged`: IPS inside IAS; the IAS admin record's certificate is the only one.
     Converged,
 }
 
@@ -41,10 +46,14 @@ impl fmt::Display for IpsType {
     }
 }
 
+/// The LMS landscape of a tenant (the `environment` column): LMS switches to the new
+/// certificate on different dates in each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Environment {
+    /// `preview`.
     Preview,
+    /// `production`; also an empty column and `prod`.
     Production,
 }
 
@@ -77,39 +86,61 @@ impl fmt::Display for Environment {
 pub struct Tenant {
     /// Line of the row in the file (the header is line 1).
     pub line: u64,
+    /// The LMS tenant ID, trimmed; unique in the inventory (compared case-insensitively).
     pub tenant_id: String,
+    /// `neo` or `converged`.
     pub ips_type: IpsType,
+    /// `preview` or `production` (an empty column is production).
     pub environment: Environment,
+    /// The IAS base URL, always `https://` (a bare host name gets it added).
     pub ias_url: Option<Url>,
     /// For converged tenants an empty `ips_url` is the `ias_url` (SPEC §3).
     pub ips_url: Option<Url>,
+    /// ID of the LMS source system in IPS, quoted in the remediation steps.
     pub ips_source_system_id: Option<String>,
+    /// The certificate file exported from the IAS admin record, resolved against the
+    /// inventory's folder.
     pub ias_admin_cert: Option<PathBuf>,
+    /// The certificate file from the IPS LMS source system's Inbound Certificates, resolved
+    /// against the inventory's folder (only checked for NEO tenants).
     pub ips_inbound_cert: Option<PathBuf>,
     /// `None` when the column is absent or empty (not checked); `Some(vec![])` for an explicit
     /// `-` or `none` (nothing toggled on).
     pub tech_user_permissions: Option<Vec<String>>,
+    /// Name of the API credential in the `--credentials` file (needed by the sync check).
     pub credential: Option<String>,
+    /// The IPS job whose logs are read (converged tenants).
     pub job_id: Option<String>,
+    /// Free text carried into every report; empty when not given.
     pub owner: String,
+    /// Columns the format does not define, by lowercased header name (`column_N` for a value
+    /// under an unnamed column); `extra` in audit.json.
     pub extra: BTreeMap<String, String>,
 }
 
 /// A row that could not be audited.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InventoryError {
+    /// Line of the row in the file (the header is line 1); 0 when the CSV reader could not
+    /// tell.
     pub line: u64,
+    /// `INVENTORY_INVALID_ROW` or `INVENTORY_DUPLICATE_TENANT`.
     pub code: Code,
+    /// What is wrong, starting with `line N: `.
     pub message: String,
 }
 
+/// A parsed inventory: every data row is either a tenant or an error (`rows = tenants.len() +
+/// errors.len()`).
 #[derive(Debug, Clone, Default)]
 pub struct Inventory {
     /// The file as given on the command line.
     pub path: PathBuf,
     /// Data rows read (blank lines are not rows).
     pub rows: u64,
+    /// The rows to audit, in file order (the first row of each `tenant_id`).
     pub tenants: Vec<Tenant>,
+    /// The rows that cannot be audited, in file order.
     pub errors: Vec<InventoryError>,
 }
 
@@ -117,21 +148,41 @@ pub struct Inventory {
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryFileError {
     // The cause is in the text, so it is not also a `source` (it would be printed twice).
+    /// The file cannot be read (missing, a folder, no permission, …).
     #[error("{path}: cannot read the inventory: {cause}")]
     Io {
+        /// The inventory as given.
         path: PathBuf,
+        /// The I/O error, quoted in the message.
         cause: std::io::Error,
     },
+    /// The file is over the 2 GiB the tool reads into memory.
     #[error("{path}: the inventory is {size} bytes, over the {limit}-byte limit")]
     TooLarge {
+        /// The inventory as given.
         path: PathBuf,
+        /// Its size in bytes.
         size: u64,
+        /// The limit in bytes.
         limit: u64,
     },
+    /// No header row: the file is empty or blank.
     #[error("{path}: the inventory is empty; a header row is required (columns: {columns})")]
-    Empty { path: PathBuf, columns: String },
+    Empty {
+        /// The inventory as given.
+        path: PathBuf,
+        /// The required columns, comma-separated, to say what the header needs.
+        columns: String,
+    },
+    /// The header row is unusable: a required column is missing, a name appears twice, or the
+    /// row is not valid CSV or UTF-8.
     #[error("{path}: line 1 (header): {reason}")]
-    Header { path: PathBuf, reason: String },
+    Header {
+        /// The inventory as given.
+        path: PathBuf,
+        /// What is wrong, with a `--delimiter` hint when the file looks `;`-separated.
+        reason: String,
+    },
 }
 
 const KNOWN: [&str; 12] = [
@@ -149,6 +200,7 @@ const KNOWN: [&str; 12] = [
     "owner",
 ];
 
+/// The columns every inventory must have.
 pub const REQUIRED: [&str; 2] = ["tenant_id", "ips_type"];
 
 /// Reads an inventory file. `delimiter` is a single byte (`,` by default, `;` for spreadsheets
@@ -176,7 +228,9 @@ pub fn read_file(path: &Path, delimiter: u8) -> Result<Inventory, InventoryFileE
 /// A whole-file problem found while parsing bytes, before the path is known.
 #[derive(Debug)]
 pub enum ParseError {
+    /// No header row (no bytes, or only blank lines).
     Empty,
+    /// The header row is unusable; the reason, as in [`InventoryFileError::Header`].
     Header(String),
 }
 

@@ -12,10 +12,16 @@ use std::sync::Arc;
 /// The tenant facts remediation text is written from, shared by all of a tenant's findings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TenantContext {
+    /// The tenant ID, which names its IAS admin record `SAP LMS – <tenant>`.
     pub tenant_id: String,
+    /// Which import steps apply: NEO imports in IPS and IAS, converged in IAS only.
     pub ips_type: IpsType,
+    /// The IPS source system ID, named in the IPS import step when known.
     pub ips_source_system_id: Option<String>,
+    /// The IPS job ID, named in the step for a failed job when known.
     pub job_id: Option<String>,
+    /// The credential's name in the credentials file, named in the step for a refused
+    /// credential when known.
     pub credential: Option<String>,
 }
 
@@ -36,10 +42,15 @@ impl TenantContext {
 /// reports read back from a file hold the text as written.
 #[derive(Debug, Clone)]
 pub enum Remediation {
+    /// Steps as written: read back from an `audit.json`, or made up front (empty by default).
     Text(String),
+    /// Steps written on demand for a finding of `code` about `target` on `tenant`.
     For {
+        /// The finding's code: which procedure.
         code: Code,
+        /// The finding's target: which certificate or endpoint the steps are about.
         target: Target,
+        /// The tenant the steps are written for, shared by all its findings.
         tenant: Arc<TenantContext>,
     },
 }
@@ -96,10 +107,15 @@ impl<'de> Deserialize<'de> for Remediation {
 /// What the text needs to know about the tenant.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
+    /// As [`TenantContext::tenant_id`].
     pub tenant_id: &'a str,
+    /// As [`TenantContext::ips_type`].
     pub ips_type: IpsType,
+    /// As [`TenantContext::ips_source_system_id`].
     pub ips_source_system_id: Option<&'a str>,
+    /// As [`TenantContext::job_id`].
     pub job_id: Option<&'a str>,
+    /// As [`TenantContext::credential`].
     pub credential: Option<&'a str>,
 }
 

@@ -15,13 +15,17 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// The tool that wrote a report (`tool` in audit.json), so `diff` can tell versions apart.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ToolInfo {
+    /// The package name, `mtls-audit`.
     pub name: String,
+    /// The package version (`0.1.0`).
     pub version: String,
 }
 
 impl ToolInfo {
+    /// The name and version of this build.
     pub fn this() -> ToolInfo {
         ToolInfo {
             name: env!("CARGO_PKG_NAME").to_string(),
@@ -33,23 +37,41 @@ impl ToolInfo {
 /// One audited tenant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TenantResult {
+    /// Line of the tenant's row in the inventory (the header is line 1).
     pub line: u64,
+    /// The inventory's `tenant_id`, as written.
     pub tenant_id: String,
+    /// `neo` or `converged`: which remediation steps apply.
     pub ips_type: IpsType,
+    /// `preview` or `production`.
     pub environment: Environment,
+    /// The inventory's `owner` column (free text, empty when not given).
     pub owner: String,
+    /// The IAS URL as normalised (`https://host/`); empty when the row has none.
     #[serde(default)]
     pub ias_url: String,
+    /// The IPS URL as normalised; for a converged tenant without one, the IAS URL; empty when
+    /// there is none.
     #[serde(default)]
     pub ips_url: String,
+    /// The highest level among the tenant's findings; `OK` when it has none.
     pub risk: Level,
+    /// The capabilities put at risk by the tenant's `AT_RISK` and `FAILING` findings, sorted,
+    /// each once.
     pub impacts: Vec<Impact>,
+    /// Checks that ran for this tenant, sorted (`checks_run` column).
     #[serde(default)]
     pub checks_run: Vec<Check>,
+    /// Checks that apply to the tenant but did not run, for lack of evidence or because the
+    /// run stopped first (`checks_not_run` column); never counted as OK.
     #[serde(default)]
     pub checks_not_run: Vec<Check>,
+    /// Every certificate looked at: evidence files and server chains, one per target.
     pub certificates: Vec<CertificateObject>,
+    /// What was found, worst first.
     pub findings: Vec<TenantFinding>,
+    /// The row's columns the inventory format does not define, by lowercased header name
+    /// (`column_N` for a value under an unnamed column).
     #[serde(default)]
     pub extra: BTreeMap<String, String>,
 }
@@ -123,25 +145,35 @@ impl TenantResult {
 /// Coverage of one check across the fleet.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Coverage {
+    /// Tenants on which the check ran.
     pub run: u64,
+    /// Tenants to which it applies but on which it did not run.
     pub not_run: u64,
 }
 
+/// Fleet-wide counts (`summary` in audit.json), derived from the tenants.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     /// Data rows read from the inventory (`rows = tenants + inventory_errors`).
     pub rows: u64,
+    /// Tenants audited.
     pub tenants: u64,
+    /// Rows that could not be audited (invalid or duplicate).
     pub inventory_errors: u64,
+    /// Tenants per risk level; every level is present, zero included.
     pub by_risk: BTreeMap<Level, u64>,
+    /// Findings per code over all tenants; only codes that occur.
     pub by_code: BTreeMap<Code, u64>,
+    /// Tenants per impact (a tenant counts once per impact it has).
     #[serde(default)]
     pub by_impact: BTreeMap<Impact, u64>,
+    /// Per check, on how many tenants it ran and did not run; every check is present.
     #[serde(default)]
     pub checks: BTreeMap<Check, Coverage>,
 }
 
 impl Summary {
+    /// The counts of `tenants`; `rows` and `inventory_errors` come from the inventory.
     pub fn from_tenants(tenants: &[TenantResult], rows: u64, inventory_errors: u64) -> Summary {
         let mut s = Summary {
             rows,
@@ -177,11 +209,18 @@ impl Summary {
 /// The settings a run used, so a report can be read without its command line.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settings {
+    /// `--warn-days`: `CERT_EXPIRES_SOON` at or below this many days left.
     pub warn_days: i64,
+    /// `--critical-days`: `CERT_EXPIRES_CRITICAL` at or below this many days left.
     pub critical_days: i64,
+    /// `--sync-stale-days`: `SYNC_STALE` when no LMS-provisioned user changed within this
+    /// many days.
     pub sync_stale_days: i64,
+    /// `--fail-on`: the level at which the run exits 1; `null` for `never`.
     pub fail_on: Option<Level>,
+    /// `--allow-unknown`: `UNKNOWN` tenants and inventory errors do not fail the run.
     pub allow_unknown: bool,
+    /// `--offline`: no connection was made, so no live check ran.
     pub offline: bool,
     /// SHA-256 fingerprints of the `--reference-cert` certificates.
     pub reference_certs: Vec<String>,
@@ -190,19 +229,28 @@ pub struct Settings {
 /// Everything one run produced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditReport {
+    /// The tool and version that wrote the report.
     pub tool: ToolInfo,
+    /// The time certificates were judged at (`--as-of`, default the start of the run).
     pub as_of: DateTime<Utc>,
+    /// `--deadline`, if given.
     pub deadline: Option<DateTime<Utc>>,
+    /// `--cutover`, if given.
     #[serde(default)]
     pub cutover: Option<DateTime<Utc>>,
+    /// The inventory file as given on the command line.
     pub inventory: String,
     /// False when the run was interrupted: the tenants listed are those that finished.
     #[serde(default = "default_true")]
     pub complete: bool,
+    /// The thresholds and switches the run used.
     #[serde(default)]
     pub settings: Settings,
+    /// Fleet-wide counts.
     pub summary: Summary,
+    /// Every audited tenant, in inventory order.
     pub tenants: Vec<TenantResult>,
+    /// The rows that could not be audited, in file order.
     pub inventory_errors: Vec<InventoryError>,
 }
 

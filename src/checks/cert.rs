@@ -13,11 +13,14 @@ use std::sync::Arc;
 /// The new LMS certificate(s) given with `--reference-cert`.
 #[derive(Debug, Clone, Default)]
 pub struct References {
+    /// The leaf certificates of the `--reference-cert` files (CA certificates in the same
+    /// files are left out), in the order given.
     pub certs: Vec<Arc<CertFacts>>,
     sha256: HashSet<String>,
 }
 
 impl References {
+    /// The references `certs`; evidence matches one when its SHA-256 fingerprint is equal.
     pub fn new(certs: Vec<Arc<CertFacts>>) -> References {
         let sha256 = certs.iter().map(|c| c.sha256.clone()).collect();
         References { certs, sha256 }
@@ -35,11 +38,22 @@ impl References {
 /// Dates and thresholds the certificate findings are judged by.
 #[derive(Debug, Clone)]
 pub struct Policy {
+    /// `--as-of` (default: now, whole seconds): the time every certificate is judged at and
+    /// `days_left` counted from.
     pub as_of: DateTime<Utc>,
+    /// `--deadline`: a certificate whose `notAfter` is before it gets
+    /// `CERT_EXPIRES_BEFORE_DEADLINE`.
     pub deadline: Option<DateTime<Utc>>,
+    /// `--cutover`: when LMS starts presenting the new certificate; from then on
+    /// `CERT_NOT_REFERENCE` is `FAILING` instead of `AT_RISK`.
     pub cutover: Option<DateTime<Utc>>,
+    /// `--warn-days`: `CERT_EXPIRES_SOON` when `days_left` is at most this.
     pub warn_days: i64,
+    /// `--critical-days`: `CERT_EXPIRES_CRITICAL` when `days_left` is at most this (no more
+    /// than `warn_days`).
     pub critical_days: i64,
+    /// `--reference-cert`: the new LMS certificate(s); empty when none was given (the
+    /// reference check does not run).
     pub references: References,
 }
 

@@ -15,9 +15,13 @@ use serde::{Deserialize, Serialize};
 /// What some checks said about one tenant: merged by the audit into a tenant result.
 #[derive(Debug, Default, Clone)]
 pub struct Outcome {
+    /// The certificates the checks looked at (evidence files, server chains).
     pub certificates: Vec<CertificateObject>,
+    /// What the checks found, without remediation yet.
     pub findings: Vec<Finding>,
+    /// Checks that ran (had their evidence), each once.
     pub run: Vec<Check>,
+    /// Checks that apply but did not run for lack of evidence; never also in `run`.
     pub not_run: Vec<Check>,
 }
 
@@ -53,10 +57,19 @@ pub enum Check {
     Reference,
     /// The `tech_user_permissions` column.
     DeclaredPermissions,
+    /// The TLS chain the IAS host presents (live, needs `ias_url`).
     IasServer,
+    /// The TLS chain the IPS host presents (live, needs an `ips_url` on a host other than
+    /// the IAS one).
     IpsServer,
+    /// Sync health in IAS: LMS-provisioned users and the leftover test user (live, needs
+    /// `ias_url` and a `credential`).
     Sync,
+    /// The IPS job log of `job_id` (live, converged tenants with a `job_id` and a
+    /// `credential`).
     SyncJob,
+    /// Whether the tenant accepts the LMS client certificate (live, needs `--lms-cert` and
+    /// `--lms-key`).
     Mtls,
 }
 

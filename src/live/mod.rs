@@ -31,7 +31,11 @@ const STOP_GRACE: Duration = Duration::from_secs(3);
 
 /// What the live checks need besides the audit options.
 pub struct Live {
+    /// The one network client of the run, shared by every tenant (limits, token cache, probe
+    /// results).
     pub client: NetClient,
+    /// `--credentials`: the API credentials the inventory's `credential` column names; `None`
+    /// when no file was given (tenants that name one get `API_AUTH_FAILED`).
     pub credentials: Option<Credentials>,
     /// The LMS client identity (`--lms-cert/--lms-key`).
     pub lms: Option<Arc<ClientIdentity>>,
@@ -60,6 +64,8 @@ impl Progress for () {
 pub struct StopFlag(Arc<(AtomicBool, tokio::sync::Notify)>);
 
 impl StopFlag {
+    /// Stops the run: no tenant starts after this, and those in flight get a short grace
+    /// period. Safe to call from a signal handler task, more than once.
     pub fn stop(&self) {
         self.0.0.store(true, Ordering::SeqCst);
         self.0.1.notify_waiters();

@@ -176,8 +176,11 @@ impl Call {
 
 /// An answer, whatever its status.
 pub struct Response {
+    /// The HTTP status of the last attempt (a 429 or 5xx when the retries ran out).
     pub status: u16,
+    /// The response headers of the last attempt.
     pub headers: HeaderMap,
+    /// The whole body, at most [`NetConfig::max_body_bytes`] long.
     pub body: Vec<u8>,
     /// Attempts made (1 when the first one was answered).
     pub attempts: u32,
@@ -224,9 +227,13 @@ impl Response {
 /// What a deadline cut short.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Waiting {
+    /// The tenant's or host's rate budget had no slot free in time.
     RateBudget,
+    /// All connection slots (global or to the host) stayed taken.
     ConnectionSlot,
+    /// A request or TLS probe was under way, or no time was left to start the next attempt.
     Response,
+    /// Another call of the same credential was fetching the OAuth token.
     Token,
 }
 
@@ -254,45 +261,85 @@ impl From<Refusal> for Waiting {
 /// a query string or a body.
 #[derive(Debug, thiserror::Error)]
 pub enum NetError {
+    /// The client was built with `offline` set; nothing was sent.
     #[error("network access is disabled (--offline)")]
     Offline,
+    /// The URL cannot be called: not http(s), no host, or credentials in it.
     #[error("invalid URL {url}: {reason}")]
-    InvalidUrl { url: String, reason: String },
+    InvalidUrl {
+        /// The URL without its query and fragment (which may name users).
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No HTTP answer: DNS, refused, timeout, reset, closed or TLS (`ENDPOINT_UNREACHABLE`).
     #[error("{host}: {failure} (after {attempts} attempt(s))")]
     Unreachable {
+        /// The host of the URL (not a `--connect-to` address).
         host: String,
+        /// The cause of the last attempt.
         failure: Unreachable,
+        /// Attempts made, the first included.
         attempts: u32,
     },
+    /// The tenant's deadline passed before an answer came.
     #[error("{host}: the tenant's deadline passed {waiting} (after {attempts} attempt(s){})",
         last.as_ref().map(|l| format!("; last: {l}")).unwrap_or_default())]
     Deadline {
+        /// The host of the URL.
         host: String,
+        /// What the call was waiting for when the deadline passed.
         waiting: Waiting,
+        /// Attempts started before the deadline passed (0 when none could start).
         attempts: u32,
+        /// Why the previous attempt was retried (`HTTP 503`, a connection failure), if any.
         last: Option<String>,
     },
+    /// The token endpoint answered the OAuth client-credentials request with a non-2xx status
+    /// (400, 401 and 403 are `API_AUTH_FAILED`).
     #[error(
         "{host}: the OAuth token request of credential '{credential}' was answered with HTTP {status}"
     )]
     TokenRejected {
+        /// The token endpoint's host.
         host: String,
+        /// The credential's name in the credentials file.
         credential: String,
+        /// The HTTP status of the token response.
         status: u16,
+        /// Attempts made at the token request.
         attempts: u32,
     },
+    /// The token endpoint answered 2xx with a body holding no usable token.
     #[error("{host}: the OAuth token response for credential '{credential}' is unusable: {reason}")]
     TokenUnusable {
+        /// The token endpoint's host.
         host: String,
+        /// The credential's name in the credentials file.
         credential: String,
+        /// What is wrong with the body, in fixed words (the body itself may hold a token).
         reason: &'static str,
     },
+    /// The body was larger than [`NetConfig::max_body_bytes`]; reading stopped there.
     #[error("{host}: the response body is larger than {limit} bytes")]
-    BodyTooLarge { host: String, limit: usize },
+    BodyTooLarge {
+        /// The host of the URL.
+        host: String,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The body is not the JSON a check expected.
     #[error("{host}: the response is not the expected JSON: {reason}")]
-    Decode { host: String, reason: String },
+    Decode {
+        /// The host of the URL.
+        host: String,
+        /// The JSON parser's message.
+        reason: String,
+    },
+    /// The trust anchors or the TLS configuration could not be set up.
     #[error(transparent)]
     Trust(#[from] TrustError),
+    /// reqwest could not build an HTTP client (its message, without URL).
     #[error("cannot build the HTTP client: {0}")]
     Build(String),
 }

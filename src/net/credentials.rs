@@ -74,11 +74,24 @@ impl AuthMode {
 #[derive(Debug)]
 pub enum CredentialKind {
     /// `Authorization: Basic base64(client_id:secret)` on every request.
-    Basic { client_id: String, secret: Secret },
+    Basic {
+        /// `client_id` from the credentials file (an IAS system administrator's ID).
+        client_id: String,
+        /// From `client_secret_env` or `client_secret_file`.
+        secret: Secret,
+    },
     /// Client credentials at `<ias>/oauth2/token` (Basic client auth), then a Bearer token.
-    OAuth { client_id: String, secret: Secret },
+    OAuth {
+        /// `client_id` of the credential, sent as the Basic user of the token request.
+        client_id: String,
+        /// From `client_secret_env` or `client_secret_file`.
+        secret: Secret,
+    },
     /// A client certificate presented in the TLS handshake; no Authorization header.
-    Mtls { identity: Arc<ClientIdentity> },
+    Mtls {
+        /// The `cert` and `key` files of the credential.
+        identity: Arc<ClientIdentity>,
+    },
 }
 
 /// A credential ready to use.

@@ -64,11 +64,24 @@ impl fmt::Display for TlsFailure {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Unreachable {
     /// The host name did not resolve.
-    Dns { host: String, detail: String },
+    Dns {
+        /// The name looked up: the tenant's host, or the `--connect-to` host.
+        host: String,
+        /// The resolver's message, or `no address` when the name has none.
+        detail: String,
+    },
     /// Nothing listens at the address.
-    Refused { addr: Option<SocketAddr> },
+    Refused {
+        /// The address refused, when known (the TLS probe knows it; the REST client does not).
+        addr: Option<SocketAddr>,
+    },
     /// No progress within the timeout.
-    Timeout { phase: Phase, after: Duration },
+    Timeout {
+        /// The stage that did not finish.
+        phase: Phase,
+        /// The time allowed: the timeout, or less when the tenant's deadline was nearer.
+        after: Duration,
+    },
     /// The peer reset the connection.
     Reset,
     /// The peer closed the connection before answering.
@@ -82,12 +95,19 @@ pub enum Unreachable {
 /// [`Unreachable`] without its details, for matching in checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UnreachableKind {
+    /// [`Unreachable::Dns`].
     Dns,
+    /// [`Unreachable::Refused`].
     Refused,
+    /// [`Unreachable::Timeout`].
     Timeout,
+    /// [`Unreachable::Reset`].
     Reset,
+    /// [`Unreachable::Closed`].
     Closed,
+    /// [`Unreachable::Tls`].
     Tls,
+    /// [`Unreachable::Other`].
     Other,
 }
 

@@ -65,8 +65,11 @@ impl Deadline {
 /// At most `requests` per `per`, with up to `burst` of them at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
+    /// Requests allowed per window, spread evenly (one every `per / requests`).
     pub requests: u32,
+    /// The window.
     pub per: Duration,
+    /// Requests that may go at once before the spacing applies.
     pub burst: u32,
 }
 
@@ -128,10 +131,15 @@ impl ApiFamily {
 /// The request budgets: per tenant host and API family, and per host overall.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateBudgets {
+    /// IAS SCIM (`/scim/…`, `/service/scim/…`); IAS serves 200/min. Default 120/min.
     pub ias_scim: RateLimit,
+    /// IPS real-time and proxy (`/ipsproxy/…`); IPS slows above 150/min. Default 100/min.
     pub ips_realtime: RateLimit,
+    /// IPS admin API (`/ips/…`: jobs, job logs); no documented limit. Default 60/min.
     pub ips_admin: RateLimit,
+    /// OAuth token requests (`/oauth2/…`); 1000/min allowed. Default 300/min.
     pub oauth_token: RateLimit,
+    /// Anything else (the applications API, server TLS probes). Default 120/min.
     pub other: RateLimit,
     /// All families together, per host: IAS takes 50 concurrent requests per second per IP.
     pub per_host: RateLimit,

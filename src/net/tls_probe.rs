@@ -45,6 +45,8 @@ pub struct ProbeOptions {
 pub struct ProbeResult {
     /// The host name asked for (also the SNI).
     pub host: String,
+    /// The port asked for (443 unless the URL names another); a `--connect-to` port is in
+    /// `peer`.
     pub port: u16,
     /// The address actually connected to.
     pub peer: SocketAddr,
@@ -56,6 +58,7 @@ pub struct ProbeResult {
     pub name_matches: bool,
     /// "TLSv1.3", "TLSv1.2".
     pub protocol: Option<String>,
+    /// The negotiated cipher suite as rustls names it (`TLS13_AES_256_GCM_SHA384`).
     pub cipher_suite: Option<String>,
     /// Whether the server asked for a client certificate.
     pub client_cert_requested: bool,

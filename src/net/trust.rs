@@ -26,16 +26,35 @@ use super::provider::ring_provider;
 #[derive(Debug, thiserror::Error)]
 pub enum TrustError {
     // The cause is in the text, so it is not also a `source` (it would be printed twice).
+    /// The `--ca-cert` file cannot be read.
     #[error("cannot read CA file {file}: {cause}")]
-    Read { file: String, cause: std::io::Error },
+    Read {
+        /// The file as given.
+        file: String,
+        /// The I/O error, quoted in the message.
+        cause: std::io::Error,
+    },
+    /// The `--ca-cert` file holds neither PEM certificates nor one DER certificate.
     #[error("CA file {file} holds no certificate (expected PEM or DER)")]
-    NoCertificate { file: String },
+    NoCertificate {
+        /// The file as given.
+        file: String,
+    },
+    /// A `--ca-cert` certificate was refused as a trust anchor.
     #[error("a CA certificate cannot be used as a trust anchor: {reason}")]
-    BadAnchor { reason: String },
+    BadAnchor {
+        /// rustls' reason.
+        reason: String,
+    },
+    /// There is nothing to validate a server against: no system roots and no `--ca-cert`.
     #[error("no trust anchors: the system has none and no --ca-cert was given")]
     NoAnchors,
+    /// rustls refused to build the verifier or the client configuration.
     #[error("TLS configuration failed: {reason}")]
-    Config { reason: String },
+    Config {
+        /// rustls' reason.
+        reason: String,
+    },
 }
 
 /// Reads a `--ca-cert` file: PEM with any number of certificates, or one DER certificate.
@@ -117,9 +136,15 @@ pub enum ChainProblem {
     /// The server presented no certificate at all.
     NoCertificate,
     /// A certificate of the chain had expired at the validation time.
-    Expired { not_after: Option<DateTime<Utc>> },
+    Expired {
+        /// When it expired, if the verifier said.
+        not_after: Option<DateTime<Utc>>,
+    },
     /// A certificate of the chain was not valid yet at the validation time.
-    NotYetValid { not_before: Option<DateTime<Utc>> },
+    NotYetValid {
+        /// When it becomes valid, if the verifier said.
+        not_before: Option<DateTime<Utc>>,
+    },
     /// The chain does not lead to a trusted anchor (system roots and `--ca-cert`).
     UnknownIssuer,
     /// The leaf is not valid for the host name that was asked for.

@@ -60,6 +60,7 @@ fn join<T>(items: &[T], f: impl Fn(&T) -> &str) -> String {
     items.iter().map(f).collect::<Vec<_>>().join(";")
 }
 
+/// Writes `audit.csv`: the header, then one row per tenant in inventory order.
 pub fn write(report: &AuditReport, w: &mut dyn Write) -> std::io::Result<()> {
     let mut out = csv::Writer::from_writer(w);
     out.write_record(HEADER)?;

@@ -53,6 +53,7 @@ fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// The whole `report.html` page.
 pub fn render(report: &AuditReport) -> String {
     // About 1 KiB per tenant; reserving avoids repeated copies of a multi-megabyte string.
     let mut out = String::with_capacity(64 * 1024 + report.tenants.len() * 1200);

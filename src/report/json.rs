@@ -4,6 +4,7 @@ use crate::diff::Diff;
 use crate::result::AuditReport;
 use std::io::Write;
 
+/// Writes `audit.json`: the report pretty-printed, with a final newline.
 pub fn write(report: &AuditReport, w: &mut dyn Write) -> std::io::Result<()> {
     serde_json::to_writer_pretty(&mut *w, report)?;
     w.write_all(b"\n")

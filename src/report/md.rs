@@ -23,6 +23,7 @@ fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// The whole `report.md`.
 pub fn render(report: &AuditReport) -> String {
     let mut out = String::with_capacity(16 * 1024 + report.tenants.len() * 200);
     // Writing into a String cannot fail.

@@ -19,14 +19,20 @@ use std::path::{Path, PathBuf};
 /// An output format of `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Format {
+    /// `table`: the terminal table, on stdout (no file).
     Table,
+    /// `csv`: `audit.csv`.
     Csv,
+    /// `json`: `audit.json`.
     Json,
+    /// `html`: `report.html`.
     Html,
+    /// `md` (or `markdown`): `report.md`.
     Md,
 }
 
 impl Format {
+    /// Every format, table first (what `demo` writes).
     pub const ALL: [Format; 5] = [
         Format::Table,
         Format::Csv,
@@ -78,10 +84,14 @@ pub fn parse_formats(list: &str) -> Result<Vec<Format>, String> {
     Ok(out)
 }
 
+/// A report file could not be written; no half-written file is left behind.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write {path}")]
 pub struct WriteError {
+    /// The report file that was being written.
     pub path: PathBuf,
+    /// The I/O error (creating the folder, writing, or renaming into place), printed as the
+    /// cause.
     #[source]
     pub source: std::io::Error,
 }

@@ -98,6 +98,7 @@ fn target(out: &mut String, t: &InspectTarget) {
     }
 }
 
+/// The `inspect` screen: one block per target, blank lines between them.
 pub fn render(report: &InspectReport) -> String {
     let mut out = String::new();
     for (i, t) in report.targets.iter().enumerate() {

@@ -11,6 +11,7 @@ use comfy_table::{
 };
 use std::fmt::Write as _;
 
+/// How the terminal table is drawn.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
     /// ANSI colours and UTF-8 borders (a terminal without `NO_COLOR`).
