@@ -1,4 +1,4 @@
-//! Certificates as the audit observed them: the facts reports show (SPEC §4), for the target
+//! Certificates as the audit observed them: the facts reports show (docs/spec.md §4), for the target
 //! they were found for (an evidence file, a server), with the rest of the bundle as chain.
 //! Built from `mtls_audit_cert::CertFacts` at the run's as-of time.
 
@@ -9,7 +9,7 @@ pub use mtls_audit_cert::KeyInfo;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// The facts of one certificate as reports show them (SPEC §4), without anything that depends
+/// The facts of one certificate as reports show them (docs/spec.md §4), without anything that depends
 /// on which target it was found for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertificateView {

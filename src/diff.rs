@@ -2,7 +2,7 @@
 //! worse, which were added or removed, and which findings came and went.
 //!
 //! Files are read leniently, because the two runs may come from different versions of the
-//! tool: only the SPEC §6 fields that a comparison needs are read, unknown fields are ignored,
+//! tool: only the docs/spec.md §6 fields that a comparison needs are read, unknown fields are ignored,
 //! missing optional fields are defaulted, and codes, targets and levels are kept as text so a
 //! code this version does not know still compares. Tenants are matched by `tenant_id`.
 //!

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Severity of a finding, lowest to highest. The derive order is the ranking (SPEC §5):
+/// Severity of a finding, lowest to highest. The derive order is the ranking (docs/spec.md §5):
 /// a known problem (`AT_RISK`, `FAILING`) outranks a check that could not run (`UNKNOWN`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -59,7 +59,7 @@ impl fmt::Display for Level {
     }
 }
 
-/// What a finding is about (SPEC §5 `target`).
+/// What a finding is about (docs/spec.md §5 `target`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Target {
@@ -132,7 +132,7 @@ const NONE: &[Impact] = &[];
 
 macro_rules! codes {
     ($( $variant:ident = $name:literal, $level:ident, $impacts:ident, $summary:literal; )*) => {
-        /// Every finding code of SPEC §5, with its default level, its impacts and a one-line
+        /// Every finding code of docs/spec.md §5, with its default level, its impacts and a one-line
         /// description used in `--help`, the README table and the HTML legend.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         pub enum Code {

@@ -1,4 +1,4 @@
-//! How much of each kind of input file the tool reads (SPEC §12): every file is read through
+//! How much of each kind of input file the tool reads (docs/spec.md §12): every file is read through
 //! `mtls_audit_input::read_file` with one of these limits, so a FIFO, a device or a file over
 //! its limit is refused at once, and the message names the file, the limit and the option that
 //! raises it.

@@ -1,5 +1,5 @@
 //! `inspect`: the facts and findings of individual certificate files (support triage). Its JSON
-//! shape is SPEC §2: `{"targets": [{"target", "certificates", "findings", "error"}]}`.
+//! shape is docs/spec.md §2: `{"targets": [{"target", "certificates", "findings", "error"}]}`.
 
 use crate::certificate::CertificateObject;
 use crate::checks::cert::{Policy, check};
@@ -50,7 +50,7 @@ pub struct InspectReport {
 }
 
 impl InspectReport {
-    /// Same rule as the audit's `--fail-on` (SPEC §2: "Its exit codes are those of audit").
+    /// Same rule as the audit's `--fail-on` (docs/spec.md §2: "Its exit codes are those of audit").
     pub fn fails(&self, fail_on: Option<Level>, allow_unknown: bool) -> bool {
         let Some(threshold) = fail_on else {
             return false;

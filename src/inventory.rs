@@ -1,4 +1,4 @@
-//! The tenant inventory (SPEC §3): CSV rows → tenants to audit, and inventory errors for rows
+//! The tenant inventory (docs/spec.md §3): CSV rows → tenants to audit, and inventory errors for rows
 //! that cannot be audited. Every data row ends up in exactly one of the two lists.
 
 use crate::findings::Code;
@@ -65,7 +65,7 @@ impl Environment {
         }
     }
 
-    /// Empty means production (SPEC §3).
+    /// Empty means production (docs/spec.md §3).
     pub(crate) fn parse(s: &str) -> Option<Environment> {
         match s.trim().to_ascii_lowercase().as_str() {
             "" | "production" | "prod" => Some(Environment::Production),
@@ -94,7 +94,7 @@ pub struct Tenant {
     pub environment: Environment,
     /// The IAS base URL, always `https://` (a bare host name gets it added).
     pub ias_url: Option<Url>,
-    /// For converged tenants an empty `ips_url` is the `ias_url` (SPEC §3).
+    /// For converged tenants an empty `ips_url` is the `ias_url` (docs/spec.md §3).
     pub ips_url: Option<Url>,
     /// ID of the LMS source system in IPS, quoted in the remediation steps.
     pub ips_source_system_id: Option<String>,

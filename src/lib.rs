@@ -20,6 +20,7 @@ mod dates;
 
 pub mod diff;
 pub mod findings;
+pub mod inputs;
 pub mod inspect;
 pub mod inventory;
 pub mod live;

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 // The one place an error reaches the user.
 #[allow(clippy::print_stderr)]
 fn main() -> ExitCode {
-    // One crypto provider for every TLS user in the process (STACK.md pitfall 1). It can only
+    // One crypto provider for every TLS user in the process (ARCHITECTURE.md, pitfalls). It can only
     // fail if one is installed already, which is what we want anyway.
     let _ = rustls::crypto::ring::default_provider().install_default();
     raise_open_files_limit();

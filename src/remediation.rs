@@ -1,5 +1,5 @@
 //! Remediation text: what the tenant's owner does about a finding, step by step, for the
-//! tenant's IPS type (SPEC §1: NEO imports the certificate in IPS *and* on the IAS admin
+//! tenant's IPS type (docs/spec.md §1: NEO imports the certificate in IPS *and* on the IAS admin
 //! record; converged only on the IAS admin record).
 
 use crate::findings::{Code, Target};

@@ -1,7 +1,7 @@
 //! The audit result: what one run found, as data. `audit.json` is this structure serialised
 //! as it is; every other renderer (CSV, table, HTML, Markdown, diff) reads the same values.
 //!
-//! Field names follow SPEC §6. Fields the spec does not list (`cutover`, `complete`, `settings`,
+//! Field names follow docs/spec.md §6. Fields the spec does not list (`cutover`, `complete`, `settings`,
 //! `ias_url`, `remediation`, …) are additions; readers of older or newer files must tolerate
 //! missing and unknown fields, so every addition has a serde default.
 
@@ -77,7 +77,7 @@ pub struct TenantResult {
 }
 
 /// A finding as a report shows it: what the check found and what to do about it, written for
-/// this tenant (SPEC §6 `findings[]`).
+/// this tenant (docs/spec.md §6 `findings[]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantFinding {
     /// The finding code.

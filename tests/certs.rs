@@ -179,7 +179,7 @@ fn days_left_agrees_with_openssl_enddate() {
 }
 
 // ----------------------------------------------------------------------------------------------
-// FIFOs and devices are refused at once (SPEC §12): the binary never hangs on one
+// FIFOs and devices are refused at once (docs/spec.md §12): the binary never hangs on one
 
 /// Runs the binary like `TestDir::run`, but kills it and fails the test if it has not finished
 /// within `secs` seconds (the bug this guards against is a run that never ends).

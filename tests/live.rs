@@ -234,7 +234,7 @@ fn matches_expectations(audit: &Value, expected: &Value) {
     );
 }
 
-/// SPEC §7: the command the simulator prints works verbatim, and the audit gives every verdict
+/// docs/spec.md §7: the command the simulator prints works verbatim, and the audit gives every verdict
 /// the generator built each tenant for (both IPS types, every failure mode).
 #[test]
 fn the_exported_audit_command_gives_every_expected_verdict() {

@@ -719,7 +719,7 @@ fn diff_before_and_after_fixes() {
 #[test]
 fn diff_reads_a_minimal_spec_only_audit_json_from_another_version() {
     let t = TestDir::new();
-    // Only the SPEC §6 fields, from a "future" version with a code and a field we do not know.
+    // Only the docs/spec.md §6 fields, from a "future" version with a code and a field we do not know.
     t.write(
         "old.json",
         r#"{"tool":{"name":"mtls-audit","version":"0.0.9"},"as_of":"2025-07-01T00:00:00Z","deadline":null,

@@ -1,4 +1,4 @@
-//! Certificate findings (SPEC §5) for one evidence target: expiry against the as-of date, the
+//! Certificate findings (docs/spec.md §5) for one evidence target: expiry against the as-of date, the
 //! deadline and the warning windows, the reference certificate and the cutover, client-auth
 //! usage, key and signature strength.
 

@@ -1,4 +1,4 @@
-//! Declared permissions (SPEC §5): the `tech_user_permissions` column, as copied from the IAS
+//! Declared permissions (docs/spec.md §5): the `tech_user_permissions` column, as copied from the IAS
 //! console, must list both permissions LMS needs on its admin record.
 
 use crate::findings::{Code, Finding, Target};

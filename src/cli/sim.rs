@@ -1,4 +1,4 @@
-//! `mtls-audit sim`: the IAS/IPS simulator (SPEC §7). Prints exactly one JSON line to stdout
+//! `mtls-audit sim`: the IAS/IPS simulator (docs/spec.md §7). Prints exactly one JSON line to stdout
 //! once it listens, logs to stderr, and exits 0 after a clean shutdown on Ctrl-C or SIGTERM.
 
 use super::Exit;

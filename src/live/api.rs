@@ -215,7 +215,7 @@ struct Statistic {
 }
 
 /// The job's common log: `GET …/jobLogs/{jobId}?action=export&logType=commonLog` answers a
-/// ZIP. SAP does not document what is inside (DOMAIN.md §7 gap 2); we read the first JSON
+/// ZIP. SAP does not document what is inside (docs/sap-facts.md §7, gap 2); we read the first JSON
 /// entry as the simulator writes it (docs/simulator.md), and say so when the shape differs.
 pub(super) async fn job_log(
     job_id: &str,
@@ -288,7 +288,7 @@ fn read_common_log(zip_bytes: &[u8]) -> Result<CommonLog, JobLogError> {
 }
 
 /// Alerts with which a server refuses a client certificate (TLS 1.3 reports them on the first
-/// read after the handshake, STACK.md pitfall 3). `access_denied` and `handshake_failure` are
+/// read after the handshake, ARCHITECTURE.md, pitfalls). `access_denied` and `handshake_failure` are
 /// not among them: a server that refuses every client says nothing about our certificate.
 fn refuses_certificate(e: &NetError) -> Option<String> {
     use rustls::AlertDescription as A;

@@ -175,7 +175,7 @@ async fn mtls_acceptance(t: &Tenant, live: &Live, deadline: Deadline) -> Outcome
         Err(_) => return Outcome::default(),
     };
     // The real-time endpoint of the LMS source system: on the IAS host (converged) or on the
-    // NEO IPS certificate host, exactly as SPEC §5 words it.
+    // NEO IPS certificate host, exactly as docs/spec.md §5 words it.
     let realtime_url = match (&t.ips_source_system_id, t.ips_type) {
         (Some(sid), IpsType::Converged) => url_with(
             ias,

@@ -1,4 +1,4 @@
-//! The credentials file (SPEC §2): one `[credential.NAME]` table per API credential that the
+//! The credentials file (docs/spec.md §2): one `[credential.NAME]` table per API credential that the
 //! inventory's `credential` column names.
 //!
 //! ```toml

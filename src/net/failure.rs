@@ -1,6 +1,6 @@
 //! Why a host could not be reached, told apart from typed errors only: our resolver's
 //! [`ResolveError`], `io::ErrorKind`, `rustls::Error` variants and `hyper::Error` predicates.
-//! Error *text* is carried along for the message but never matched (STACK.md pitfall 3).
+//! Error *text* is carried along for the message but never matched (ARCHITECTURE.md, pitfalls).
 
 use std::error::Error as StdError;
 use std::fmt;

@@ -1,7 +1,7 @@
 //! Fleet discipline: per-tenant deadlines, rate budgets below the documented IAS/IPS limits,
 //! and concurrency caps (global and per host).
 //!
-//! Documented limits (DOMAIN.md §1.6, §2.6): IAS SCIM serves 200 requests per minute per tenant
+//! Documented limits (docs/sap-facts.md §1.6, §2.6): IAS SCIM serves 200 requests per minute per tenant
 //! and blocks for 60 s above 280; IPS real-time/proxy slows above 150 per minute and rejects
 //! above 200; `/oauth2/*` allows 1000 per minute; IAS takes at most 50 concurrent requests per
 //! second from one IP. The default budgets stay well below each, so an audit never triggers the

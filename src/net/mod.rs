@@ -1,7 +1,7 @@
 //! The network layer of the live audit: everything the live checks (`server_tls`, `sync`,
 //! `mtls`) need to talk to IAS/IPS, and nothing that decides a verdict.
 //!
-//! - [`credentials`]: the credentials file (SPEC §2) with one result per credential, and the
+//! - [`credentials`]: the credentials file (docs/spec.md §2) with one result per credential, and the
 //!   [`Secret`] type that never prints its value.
 //! - [`identity`]: client certificates with their keys (the LMS identity, mTLS credentials).
 //! - [`trust`]: the trust anchors (system roots plus `--ca-cert`) and chain validation.

@@ -23,7 +23,7 @@ impl Default for RetryPolicy {
             retries: 3,
             base: Duration::from_millis(250),
             cap: Duration::from_secs(8),
-            // IAS blocks for 60 s after too many SCIM requests (DOMAIN.md §1.6).
+            // IAS blocks for 60 s after too many SCIM requests (docs/sap-facts.md §1.6).
             max_retry_after: Duration::from_secs(90),
         }
     }

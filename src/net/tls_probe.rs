@@ -1,5 +1,5 @@
 //! The server TLS probe: connect once, record the chain the server presents even when it is
-//! expired or untrusted (STACK.md pitfall 4), then validate that chain separately.
+//! expired or untrusted (ARCHITECTURE.md, pitfalls), then validate that chain separately.
 //!
 //! The handshake uses a record-only verifier that accepts any chain but still verifies the
 //! handshake signatures, so the peer must hold the key of the certificate we record. This

@@ -388,7 +388,7 @@ pub(crate) fn rest_tls_config(
 }
 
 /// A verifier that accepts any chain, records it, and still checks the handshake signatures
-/// (the TLS probe's: it must see bad chains to report them, STACK.md pitfall 4).
+/// (the TLS probe's: it must see bad chains to report them, ARCHITECTURE.md, pitfalls).
 pub(crate) fn record_any(recorder: Arc<ChainRecorder>) -> Arc<dyn ServerCertVerifier> {
     Arc::new(Recording {
         inner: Arc::new(AcceptAnyServerCert(HandshakeSignatures::new())),

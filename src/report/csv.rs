@@ -1,4 +1,4 @@
-//! `audit.csv`: one row per tenant in inventory order (SPEC §6).
+//! `audit.csv`: one row per tenant in inventory order (docs/spec.md §6).
 
 use super::text;
 use crate::certificate::CertificateObject;

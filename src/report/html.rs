@@ -1,4 +1,4 @@
-//! `report.html` (SPEC §6): one self-contained page a person reads, prints or attaches to a
+//! `report.html` (docs/spec.md §6): one self-contained page a person reads, prints or attaches to a
 //! compliance review. No external font, script or image; a strict Content-Security-Policy that
 //! allows only the page's own inline style and script.
 //!

@@ -1,4 +1,4 @@
-//! `audit.json`: the [`AuditReport`] as it is (SPEC §6).
+//! `audit.json`: the [`AuditReport`] as it is (docs/spec.md §6).
 
 use crate::diff::Diff;
 use crate::result::AuditReport;

@@ -1,4 +1,4 @@
-//! `report.md` (SPEC §6): the summary for a ticket or an e-mail. The summary figures, the
+//! `report.md` (docs/spec.md §6): the summary for a ticket or an e-mail. The summary figures, the
 //! tenants at risk or worse with their codes and owners, and the remediation grouped by what to
 //! do ([`super::playbook`]). Everything from the inventory or a certificate goes through
 //! [`text::markdown`], so a tenant or owner can neither break a table nor inject markup.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-/// Installs the ring provider once per test process (STACK.md pitfall 1).
+/// Installs the ring provider once per test process (ARCHITECTURE.md, pitfalls).
 pub(crate) fn crypto() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {

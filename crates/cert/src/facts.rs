@@ -1,4 +1,4 @@
-//! One DER certificate → the facts the reports give (SPEC §4).
+//! One DER certificate → the facts the reports give (docs/spec.md §4).
 //!
 //! Facts are computed once per certificate and shared (`Arc`) by every tenant that points at
 //! the same file; anything that depends on the run (`days_left`, reference match) is derived
@@ -123,7 +123,7 @@ impl CertFacts {
         })
     }
 
-    /// floor((not_after − as_of) / 1 day), negative once expired (SPEC §4).
+    /// floor((not_after − as_of) / 1 day), negative once expired (docs/spec.md §4).
     pub fn days_left(&self, as_of: DateTime<Utc>) -> i64 {
         days_between(as_of, self.not_after)
     }

@@ -1,7 +1,7 @@
 //! Certificates: bytes → a [`Bundle`] of certificates ([`load_bytes`], [`load_file`]), one DER
 //! certificate → its [`CertFacts`] ([`CertFacts::from_der`]).
 //!
-//! The format is detected from content, never from the file name (SPEC §4): PEM with any text
+//! The format is detected from content, never from the file name (docs/spec.md §4): PEM with any text
 //! around the blocks, DER, PKCS#7 in PEM or DER (over a small TLV walker) and ZIP archives
 //! holding any of these. Every byte comes through `mtls-audit-input`, so a certificate file
 //! must be a regular file (a FIFO or a device is refused before anything is read) and

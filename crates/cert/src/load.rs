@@ -1,4 +1,4 @@
-//! Bytes → a bundle of certificates, the format told by content, never by file name (SPEC §4).
+//! Bytes → a bundle of certificates, the format told by content, never by file name (docs/spec.md §4).
 //!
 //! The order of the sniffing matters and is: zip magic; one or more complete DER elements of
 //! a kind we recognise (certificate, PKCS#7, PKCS#12, private key, CSR, public key, CRL);

@@ -1,5 +1,5 @@
 //! Every byte `mtls-audit` reads from a file or an archive comes through this crate, so the
-//! rule "every input is size-limited and must be a regular file" (SPEC §12) holds in one place:
+//! rule "every input is size-limited and must be a regular file" (docs/spec.md §12) holds in one place:
 //!
 //! - [`read_file`] reads a file only if it is a regular file (a FIFO would block forever, a
 //!   device never ends) and no larger than its [`FileLimit`], whose error names the file, the

@@ -468,7 +468,7 @@ fn zip_without_certificate_lists_its_entries() {
 }
 
 // ----------------------------------------------------------------------------------------------
-// Not regular files (SPEC §12): refused by their type, at once, before anything is read
+// Not regular files (docs/spec.md §12): refused by their type, at once, before anything is read
 
 #[test]
 fn a_fifo_is_refused_at_once_and_never_opened_for_a_blocking_read() {
