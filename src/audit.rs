@@ -251,7 +251,7 @@ pub(crate) fn report(
     tenants: Vec<TenantResult>,
     complete: bool,
 ) -> AuditReport {
-    let summary = Summary::from_tenants(&tenants, inv.rows, inv.errors.len() as u64);
+    let summary = Summary::from_tenants(&tenants, inv.rows, inv.errors.len() as u64, inv.skipped);
     AuditReport {
         tool: ToolInfo::this(),
         as_of: opts.policy.as_of,
@@ -317,12 +317,24 @@ pub fn fails(report: &AuditReport, fail_on: Option<Level>, allow_unknown: bool) 
     over || unknown
 }
 
+/// A `--reference-cert` file that gives no certificate.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--reference-cert {}: {error}", path.display())]
+pub struct ReferenceError {
+    /// The file as given.
+    pub path: PathBuf,
+    /// Why it gives no certificate (the loader's text, quoted).
+    pub error: LoadError,
+}
+
 /// Loads `--reference-cert` files: every certificate in each (a zip may hold several).
-pub fn load_references(paths: &[PathBuf], limits: &Limits) -> Result<References, String> {
+pub fn load_references(paths: &[PathBuf], limits: &Limits) -> Result<References, ReferenceError> {
     let mut certs = Vec::new();
     for p in paths {
-        let bundle =
-            load_file(p, limits).map_err(|e| format!("--reference-cert {}: {e}", p.display()))?;
+        let bundle = load_file(p, limits).map_err(|error| ReferenceError {
+            path: p.clone(),
+            error,
+        })?;
         // A reference is the LMS client certificate; CA certificates in the same file are its
         // chain, not references.
         let leaves = bundle.leaf_candidates();

@@ -11,26 +11,20 @@
 //! above (a new `CODE@target`, or a known one whose level rose to `AT_RISK` or above).
 
 use crate::findings::{Code, Level};
+use mtls_audit_input::{FileError, FileLimit, read_file};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-/// Files larger than this are refused rather than read into memory.
-const MAX_BYTES: u64 = 1024 * 1024 * 1024;
 
 /// Why an `audit.json` given to `diff` cannot be compared; the message starts with the path.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    /// The file cannot be opened or read (missing, no permission, …).
-    #[error("{path}: cannot read the file")]
-    Io {
-        /// The file as given on the command line.
-        path: PathBuf,
-        /// The I/O error, printed as the cause.
-        #[source]
-        source: std::io::Error,
-    },
+    /// The file cannot be read: missing, a folder, a FIFO or device, no permission, or over
+    /// its size limit (the message names the limit and the option that raises it).
+    #[error(transparent)]
+    Input(#[from] FileError),
     /// The file was read but is not an `audit.json` (see [`FormatError`]).
     #[error("{path}: not an audit.json: {reason}")]
     Format {
@@ -53,12 +47,6 @@ pub enum FormatError {
     /// JSON without a `tenants` array.
     #[error("it has no \"tenants\" list")]
     NoTenants,
-    /// A folder was given.
-    #[error("it is a folder (give the audit.json inside it)")]
-    Folder,
-    /// Over the size limit.
-    #[error("{0} bytes is more than the 1 GiB limit")]
-    TooLarge(u64),
 }
 
 // ----- Lenient input -----
@@ -156,26 +144,9 @@ fn level_of(s: Option<&str>, what: &str, notes: &mut Vec<String>) -> Option<Leve
     }
 }
 
-/// Reads an `audit.json` of any version leniently.
-pub fn read(path: &Path) -> Result<Run, ReadError> {
-    let io = |source| ReadError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let meta = std::fs::metadata(path).map_err(io)?;
-    if meta.is_dir() {
-        return Err(ReadError::Format {
-            path: path.to_path_buf(),
-            reason: FormatError::Folder,
-        });
-    }
-    if meta.len() > MAX_BYTES {
-        return Err(ReadError::Format {
-            path: path.to_path_buf(),
-            reason: FormatError::TooLarge(meta.len()),
-        });
-    }
-    let bytes = std::fs::read(path).map_err(io)?;
+/// Reads an `audit.json` of any version leniently, within `limit`.
+pub fn read(path: &Path, limit: &FileLimit) -> Result<Run, ReadError> {
+    let bytes = read_file(path, limit)?;
     parse(&path.display().to_string(), &bytes).map_err(|reason| ReadError::Format {
         path: path.to_path_buf(),
         reason,

@@ -2,14 +2,13 @@
 //! that cannot be audited. Every data row ends up in exactly one of the two lists.
 
 use crate::findings::Code;
+use mtls_audit_input::{FileError, FileLimit, read_file as read_input};
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// Inventories larger than this are refused rather than read into memory.
-const MAX_INVENTORY_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
 /// Which Identity Provisioning a tenant uses (the `ips_type` column); it decides which evidence
 /// applies and which remediation steps are written.
@@ -130,14 +129,16 @@ pub struct InventoryError {
     pub message: String,
 }
 
-/// A parsed inventory: every data row is either a tenant or an error (`rows = tenants.len() +
-/// errors.len()`).
+/// A parsed inventory: every data row is a tenant, an error or an empty row that was skipped
+/// (`rows = tenants.len() + errors.len() + skipped`).
 #[derive(Debug, Clone, Default)]
 pub struct Inventory {
     /// The file as given on the command line.
     pub path: PathBuf,
-    /// Data rows read (blank lines are not rows).
+    /// Data rows read (empty lines are not rows; a row of empty fields such as `,,` is).
     pub rows: u64,
+    /// Rows whose fields are all empty: skipped, and counted so that nothing vanishes.
+    pub skipped: u64,
     /// The rows to audit, in file order (the first row of each `tenant_id`).
     pub tenants: Vec<Tenant>,
     /// The rows that cannot be audited, in file order.
@@ -147,24 +148,20 @@ pub struct Inventory {
 /// Why the inventory as a whole cannot be read. Row problems are [`InventoryError`]s instead.
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryFileError {
-    // The cause is in the text, so it is not also a `source` (it would be printed twice).
-    /// The file cannot be read (missing, a folder, no permission, …).
-    #[error("{path}: cannot read the inventory: {cause}")]
-    Io {
+    /// The file cannot be read: missing, a folder, a FIFO or device, no permission, or over
+    /// its size limit (the message names the limit and the option that raises it).
+    #[error(transparent)]
+    Input(#[from] FileError),
+    /// The file is not well-formed CSV (an unterminated quote swallows every later row into one
+    /// field): the whole file is refused rather than rows lost.
+    #[error("{path}: line {line}: {reason}")]
+    Malformed {
         /// The inventory as given.
         path: PathBuf,
-        /// The I/O error, quoted in the message.
-        cause: std::io::Error,
-    },
-    /// The file is over the 2 GiB the tool reads into memory.
-    #[error("{path}: the inventory is {size} bytes, over the {limit}-byte limit")]
-    TooLarge {
-        /// The inventory as given.
-        path: PathBuf,
-        /// Its size in bytes.
-        size: u64,
-        /// The limit in bytes.
-        limit: u64,
+        /// Where the problem starts.
+        line: u64,
+        /// What is wrong.
+        reason: String,
     },
     /// No header row: the file is empty or blank.
     #[error("{path}: the inventory is empty; a header row is required (columns: {columns})")]
@@ -203,22 +200,14 @@ const KNOWN: [&str; 12] = [
 /// The columns every inventory must have.
 pub const REQUIRED: [&str; 2] = ["tenant_id", "ips_type"];
 
-/// Reads an inventory file. `delimiter` is a single byte (`,` by default, `;` for spreadsheets
-/// that use it).
-pub fn read_file(path: &Path, delimiter: u8) -> Result<Inventory, InventoryFileError> {
-    let io = |cause| InventoryFileError::Io {
-        path: path.to_path_buf(),
-        cause,
-    };
-    let size = std::fs::metadata(path).map_err(io)?.len();
-    if size > MAX_INVENTORY_BYTES {
-        return Err(InventoryFileError::TooLarge {
-            path: path.to_path_buf(),
-            size,
-            limit: MAX_INVENTORY_BYTES,
-        });
-    }
-    let bytes = std::fs::read(path).map_err(io)?;
+/// Reads an inventory file within `limit`. `delimiter` is a single byte (`,` by default, `;`
+/// for spreadsheets that use it).
+pub fn read_file(
+    path: &Path,
+    delimiter: u8,
+    limit: &FileLimit,
+) -> Result<Inventory, InventoryFileError> {
+    let bytes = read_input(path, limit)?;
     let base = path.parent().unwrap_or(Path::new("."));
     let mut inv = parse(&bytes, delimiter, base).map_err(|e| e.with_path(path))?;
     inv.path = path.to_path_buf();
@@ -232,6 +221,13 @@ pub enum ParseError {
     Empty,
     /// The header row is unusable; the reason, as in [`InventoryFileError::Header`].
     Header(String),
+    /// Not well-formed CSV from this line on, as in [`InventoryFileError::Malformed`].
+    Malformed {
+        /// Where the problem starts.
+        line: u64,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 impl ParseError {
@@ -245,6 +241,11 @@ impl ParseError {
                 path: path.to_path_buf(),
                 reason,
             },
+            ParseError::Malformed { line, reason } => InventoryFileError::Malformed {
+                path: path.to_path_buf(),
+                line,
+                reason,
+            },
         }
     }
 }
@@ -252,6 +253,12 @@ impl ParseError {
 /// Parses inventory bytes; relative certificate paths are resolved against `base`.
 pub fn parse(bytes: &[u8], delimiter: u8, base: &Path) -> Result<Inventory, ParseError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Some(line) = unterminated_quote(bytes, delimiter) {
+        return Err(ParseError::Malformed {
+            line,
+            reason: "a quoted field opened here is never closed (an unterminated \"), so every later row would be read into it; close the quote or remove it".to_string(),
+        });
+    }
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)
@@ -287,10 +294,11 @@ pub fn parse(bytes: &[u8], delimiter: u8, base: &Path) -> Result<Inventory, Pars
                 continue;
             }
         };
+        inv.rows += 1;
         if is_blank(&rec) {
+            inv.skipped += 1;
             continue;
         }
-        inv.rows += 1;
         let line = rec.position().map(|p| lines.line_at(p.byte())).unwrap_or(0);
         match row_to_tenant(&rec, &columns, line, base) {
             Ok(t) => {
@@ -317,6 +325,39 @@ pub fn parse(bytes: &[u8], delimiter: u8, base: &Path) -> Result<Inventory, Pars
         }
     }
     Ok(inv)
+}
+
+/// The line of a quoted field that is still open at the end of the file, if any. Quotes are
+/// read as RFC 4180 reads them: a field that starts with `"` runs to the next `"` not
+/// followed by another `"`; a `"` inside an unquoted field is literal (as the CSV reader
+/// takes it).
+fn unterminated_quote(bytes: &[u8], delimiter: u8) -> Option<u64> {
+    let mut line = 1u64;
+    let mut open_line = 0u64;
+    let mut in_quotes = false;
+    let mut field_start = true;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_quotes {
+            if b == b'"' {
+                if bytes.get(i + 1) == Some(&b'"') {
+                    i += 1;
+                } else {
+                    in_quotes = false;
+                }
+            }
+        } else if b == b'"' && field_start {
+            in_quotes = true;
+            open_line = line;
+        }
+        if b == b'\n' {
+            line += 1;
+        }
+        field_start = !in_quotes && (b == delimiter || b == b'\n' || b == b'\r');
+        i += 1;
+    }
+    in_quotes.then_some(open_line)
 }
 
 /// Line numbers from byte offsets. The csv crate's own line count lags by one after CRLF

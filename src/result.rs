@@ -154,12 +154,15 @@ pub struct Coverage {
 /// Fleet-wide counts (`summary` in audit.json), derived from the tenants.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
-    /// Data rows read from the inventory (`rows = tenants + inventory_errors`).
+    /// Data rows read from the inventory (`rows = tenants + inventory_errors + skipped_rows`).
     pub rows: u64,
     /// Tenants audited.
     pub tenants: u64,
     /// Rows that could not be audited (invalid or duplicate).
     pub inventory_errors: u64,
+    /// Rows whose fields are all empty (such as `,,`), skipped and counted here.
+    #[serde(default)]
+    pub skipped_rows: u64,
     /// Tenants per risk level; every level is present, zero included.
     pub by_risk: BTreeMap<Level, u64>,
     /// Findings per code over all tenants; only codes that occur.
@@ -173,12 +176,19 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// The counts of `tenants`; `rows` and `inventory_errors` come from the inventory.
-    pub fn from_tenants(tenants: &[TenantResult], rows: u64, inventory_errors: u64) -> Summary {
+    /// The counts of `tenants`; `rows`, `inventory_errors` and `skipped_rows` come from the
+    /// inventory.
+    pub fn from_tenants(
+        tenants: &[TenantResult],
+        rows: u64,
+        inventory_errors: u64,
+        skipped_rows: u64,
+    ) -> Summary {
         let mut s = Summary {
             rows,
             tenants: tenants.len() as u64,
             inventory_errors,
+            skipped_rows,
             ..Summary::default()
         };
         for level in Level::ALL {

@@ -126,7 +126,7 @@ pub(crate) fn tenant(
 
 pub(crate) fn report_of(tenants: Vec<TenantResult>, errors: Vec<InventoryError>) -> AuditReport {
     let rows = (tenants.len() + errors.len()) as u64;
-    let summary = Summary::from_tenants(&tenants, rows, errors.len() as u64);
+    let summary = Summary::from_tenants(&tenants, rows, errors.len() as u64, 0);
     AuditReport {
         tool: ToolInfo::this(),
         as_of: as_of(),

@@ -5,9 +5,9 @@ use anyhow::Context as _;
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::Args;
 use mtls_audit::audit::load_references;
+use mtls_audit::inputs::InputLimits;
 use mtls_audit::checks::cert::Policy;
 use mtls_audit::findings::Level;
-use mtls_audit_cert::Limits;
 use std::path::PathBuf;
 
 /// `YYYY-MM-DD` (00:00:00 UTC) or RFC 3339.
@@ -67,6 +67,40 @@ pub(super) fn parse_delimiter(s: &str) -> Result<u8, String> {
     }
 }
 
+/// A size such as `512`, `64KiB`, `16MiB` or `2GiB`.
+pub(super) fn parse_size_arg(s: &str) -> Result<u64, String> {
+    mtls_audit::inputs::parse_size(s)
+        .ok_or_else(|| format!("'{s}' is not a size like 16MiB, 512KiB or 2GiB"))
+}
+
+/// How much of each kind of input is read (docs/spec.md §12): a larger file, a FIFO or a device
+/// is refused at once, naming the file, the limit and the option that raises it.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct InputArgs {
+    /// Largest inventory CSV read [default: 256MiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    pub max_inventory_size: Option<u64>,
+    /// Largest certificate file read (evidence, --reference-cert) [default: 16MiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    pub max_cert_size: Option<u64>,
+    /// Largest configuration file read (credentials, secret and key files, --ca-cert) [default: 16MiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    pub max_config_size: Option<u64>,
+}
+
+impl InputArgs {
+    /// The limits of this run.
+    pub(crate) fn limits(&self) -> InputLimits {
+        let d = InputLimits::default();
+        InputLimits {
+            inventory: self.max_inventory_size.unwrap_or(d.inventory),
+            cert: self.max_cert_size.unwrap_or(d.cert),
+            config: self.max_config_size.unwrap_or(d.config),
+            report: d.report,
+        }
+    }
+}
+
 /// The certificate options `audit` and `inspect` share.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct CertArgs {
@@ -101,7 +135,7 @@ pub(crate) struct CertArgs {
 impl CertArgs {
     /// Reads the reference certificates and builds the policy. `as_of` is truncated to whole
     /// seconds so reports show clean RFC 3339 times.
-    pub(crate) fn policy(&self, limits: &Limits) -> anyhow::Result<Policy> {
+    pub(crate) fn policy(&self, limits: &InputLimits) -> anyhow::Result<Policy> {
         let as_of = match self.as_of {
             Some(d) => d,
             None => {
@@ -116,8 +150,7 @@ impl CertArgs {
                 self.warn_days
             );
         }
-        let references =
-            load_references(&self.reference_cert, limits).map_err(anyhow::Error::msg)?;
+        let references = load_references(&self.reference_cert, &limits.certificates())?;
         Ok(Policy {
             as_of,
             deadline: self.deadline,
@@ -189,6 +222,7 @@ impl NetArgs {
     pub(crate) fn config(
         &self,
         concurrency: usize,
+        limits: &InputLimits,
     ) -> anyhow::Result<(
         mtls_audit::net::NetConfig,
         Option<std::sync::Arc<mtls_audit::net::ClientIdentity>>,
@@ -203,12 +237,12 @@ impl NetArgs {
             .transpose()
             .map_err(|e| anyhow::anyhow!("--connect-to: {e}"))?;
         let extra_ca = match &self.ca_cert {
-            Some(p) => read_ca_file(p).map_err(|e| anyhow::anyhow!("--ca-cert: {e}"))?,
+            Some(p) => read_ca_file(p, limits).map_err(|e| anyhow::anyhow!("--ca-cert: {e}"))?,
             None => Vec::new(),
         };
         let lms = match (&self.lms_cert, &self.lms_key) {
             (Some(c), Some(k)) => {
-                let id = ClientIdentity::from_files("LMS", c, k)
+                let id = ClientIdentity::from_files("LMS", c, k, limits)
                     .map_err(|e| anyhow::anyhow!("--lms-cert/--lms-key: {e}"))?;
                 for w in id.warnings() {
                     eprintln!("warning: {w}");

@@ -1,17 +1,17 @@
 //! `mtls-audit audit INVENTORY.csv`: the main job.
 
 use super::Exit;
-use super::args::{CertArgs, NetArgs, parse_days, parse_delimiter, parse_duration};
+use super::args::{CertArgs, InputArgs, NetArgs, parse_days, parse_delimiter, parse_duration};
 use super::progress::Progress;
 use anyhow::Context as _;
 use clap::Args;
 use mtls_audit::audit::{self, Options};
+use mtls_audit::inputs::InputLimits;
 use mtls_audit::inventory;
 use mtls_audit::live::{Live, StopFlag};
 use mtls_audit::net::{Credentials, NetClient};
 use mtls_audit::report::{self, Format, table};
 use mtls_audit::result::AuditReport;
-use mtls_audit_cert::Limits;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -44,6 +44,8 @@ pub(crate) struct AuditArgs {
     pub concurrency: usize,
     #[command(flatten)]
     pub net: NetArgs,
+    #[command(flatten)]
+    pub input: InputArgs,
     /// Credentials file (TOML) for the inventory's `credential` column
     #[arg(long, value_name = "FILE")]
     pub credentials: Option<PathBuf>,
@@ -66,9 +68,10 @@ pub(crate) struct AuditArgs {
 
 pub(super) fn run(args: AuditArgs) -> anyhow::Result<Exit> {
     let formats = report::parse_formats(&args.format).map_err(anyhow::Error::msg)?;
-    let limits = Limits::default();
-    let policy = args.cert.policy(&limits)?;
-    let inv = inventory::read_file(&args.inventory, args.delimiter)?;
+    let input = args.input.limits();
+    let limits = input.certificates();
+    let policy = args.cert.policy(&input)?;
+    let inv = inventory::read_file(&args.inventory, args.delimiter, &input.inventory())?;
     let opts = Options {
         policy,
         sync_stale_days: args.sync_stale_days,
@@ -81,7 +84,7 @@ pub(super) fn run(args: AuditArgs) -> anyhow::Result<Exit> {
         audit::run_offline(&inv, &opts)
     } else {
         super::init_logging(args.verbose);
-        let live = live_setup(&args)?;
+        let live = live_setup(&args, &input)?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -137,11 +140,11 @@ async fn wait_for_signal() {
 
 /// The network layer, credentials and LMS identity from the flags. Problems with files the
 /// user named are errors (exit 2); warnings (a key readable by others) go to stderr.
-fn live_setup(args: &AuditArgs) -> anyhow::Result<Live> {
-    let (cfg, lms) = args.net.config(args.concurrency)?;
+fn live_setup(args: &AuditArgs, input: &InputLimits) -> anyhow::Result<Live> {
+    let (cfg, lms) = args.net.config(args.concurrency, input)?;
     let credentials = match &args.credentials {
         Some(p) => {
-            let c = Credentials::load(p)?;
+            let c = Credentials::load(p, input)?;
             for w in c.warnings() {
                 eprintln!("warning: {w}");
             }

@@ -6,6 +6,7 @@ use super::Exit;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use mtls_audit::diff;
+use mtls_audit::inputs::InputLimits;
 use mtls_audit::report::{csv, json, md, table};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -38,11 +39,18 @@ pub(crate) struct DiffArgs {
     /// Changed tenants shown in the table, worse first (0: all); csv, json and md list all
     #[arg(long, value_name = "N", default_value = "200")]
     pub table_limit: usize,
+    /// Largest audit.json read [default: 2GiB]
+    #[arg(long, value_name = "SIZE", value_parser = super::args::parse_size_arg)]
+    pub max_report_size: Option<u64>,
 }
 
 pub(super) fn run(args: DiffArgs) -> anyhow::Result<Exit> {
-    let old = diff::read(&args.old).context("reading OLD")?;
-    let new = diff::read(&args.new).context("reading NEW")?;
+    let mut limits = InputLimits::default();
+    if let Some(max) = args.max_report_size {
+        limits.report = max;
+    }
+    let old = diff::read(&args.old, &limits.report()).context("reading OLD")?;
+    let new = diff::read(&args.new, &limits.report()).context("reading NEW")?;
     let d = diff::compare(&old, &new);
     let stdout = std::io::stdout();
     let mut buf: Vec<u8> = Vec::new();

@@ -1,12 +1,11 @@
 //! `mtls-audit inspect TARGET...`: everything about certificate files, zips and servers.
 
 use super::Exit;
-use super::args::{CertArgs, NetArgs};
+use super::args::{CertArgs, InputArgs, NetArgs};
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use mtls_audit::inspect::{self, InspectReport, InspectTarget, TargetKind};
 use mtls_audit::net::{Deadline, NetClient};
-use mtls_audit_cert::Limits;
 use std::io::Write;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -24,18 +23,21 @@ pub(crate) struct InspectArgs {
     pub cert: CertArgs,
     #[command(flatten)]
     pub net: NetArgs,
+    #[command(flatten)]
+    pub input: InputArgs,
     /// Output format
     #[arg(long, value_enum, default_value = "table")]
     pub format: InspectFormat,
 }
 
 pub(super) fn run(args: InspectArgs) -> anyhow::Result<Exit> {
-    let limits = Limits::default();
-    let policy = args.cert.policy(&limits)?;
+    let input = args.input.limits();
+    let limits = input.certificates();
+    let policy = args.cert.policy(&input)?;
     let kinds: Vec<TargetKind> = args
         .targets
         .iter()
-        .map(|t| inspect::classify(t).map_err(anyhow::Error::msg))
+        .map(|t| inspect::classify(t).map_err(anyhow::Error::from))
         .collect::<anyhow::Result<_>>()?;
     let servers = kinds.iter().any(|k| matches!(k, TargetKind::Server { .. }));
     let mut out: Vec<Option<InspectTarget>> = vec![None; kinds.len()];
@@ -45,7 +47,7 @@ pub(super) fn run(args: InspectArgs) -> anyhow::Result<Exit> {
         }
     }
     if servers {
-        let (cfg, lms) = args.net.config(8)?;
+        let (cfg, lms) = args.net.config(8, &input)?;
         let client = NetClient::new(cfg)?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()

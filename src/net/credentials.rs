@@ -22,6 +22,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::identity::{ClientIdentity, file_mode_warning};
+use crate::inputs::InputLimits;
+use mtls_audit_input::{FileError, read_file};
 
 /// A secret value (client secret, access token). Debug and Display print `<redacted>`; the
 /// value is only reachable through [`Secret::expose`], at the point where it is sent.
@@ -219,8 +221,15 @@ pub(crate) struct CredentialError {
 /// The credentials file itself cannot be used (unreadable, not TOML).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CredentialsFileError {
-    #[error("cannot read credentials file {file}: {reason}")]
-    Read { file: String, reason: String },
+    /// The credentials file cannot be read (the message names it, the limit and why).
+    #[error(transparent)]
+    Read(#[from] FileError),
+    /// The credentials file is not UTF-8 text.
+    #[error("credentials file {file} is not UTF-8 text")]
+    NotUtf8 {
+        /// The file as given.
+        file: String,
+    },
     /// Only the parser's message and the line: its usual excerpt of the file could quote a
     /// secret someone pasted inline.
     #[error("credentials file {file} is not valid TOML (line {line}): {message}")]
@@ -254,20 +263,23 @@ const KNOWN_KEYS: [&str; 7] = [
 
 impl Credentials {
     /// Loads `path`, taking `client_secret_env` values from the process environment.
-    pub fn load(path: &Path) -> Result<Credentials, CredentialsFileError> {
-        Credentials::load_with_env(path, |name| std::env::var_os(name)?.into_string().ok())
+    pub fn load(path: &Path, limits: &InputLimits) -> Result<Credentials, CredentialsFileError> {
+        Credentials::load_with_env(path, limits, |name| {
+            std::env::var_os(name)?.into_string().ok()
+        })
     }
 
     /// Loads `path` with `env` as the environment (tests, and callers that stage variables).
     pub fn load_with_env(
         path: &Path,
+        limits: &InputLimits,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Credentials, CredentialsFileError> {
-        let text = std::fs::read_to_string(path).map_err(|e| CredentialsFileError::Read {
+        let bytes = read_file(path, &limits.config("credentials file"))?;
+        let text = String::from_utf8(bytes).map_err(|_| CredentialsFileError::NotUtf8 {
             file: path.display().to_string(),
-            reason: e.to_string(),
         })?;
-        Credentials::parse(&text, path, env)
+        Credentials::parse(&text, path, limits, env)
     }
 
     /// Parses the text of a credentials file found at `path` (relative paths inside it are
@@ -275,6 +287,7 @@ impl Credentials {
     pub(crate) fn parse(
         text: &str,
         path: &Path,
+        limits: &InputLimits,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Credentials, CredentialsFileError> {
         let file = path.display().to_string();
@@ -300,7 +313,7 @@ impl Credentials {
             Some(toml::Value::Table(creds)) => {
                 for (name, value) in creds {
                     let loaded =
-                        load_one(name, value, &base, &env, &mut warnings).map_err(|problem| {
+                        load_one(name, value, &base, limits, &env, &mut warnings).map_err(|problem| {
                             CredentialError {
                                 file: file.clone(),
                                 name: name.clone(),
@@ -370,6 +383,7 @@ fn load_one(
     name: &str,
     value: &toml::Value,
     base: &Path,
+    limits: &InputLimits,
     env: &impl Fn(&str) -> Option<String>,
     warnings: &mut Vec<String>,
 ) -> Result<Credential, CredentialProblem> {
@@ -407,7 +421,7 @@ fn load_one(
                 .ok_or(CredentialProblem::MissingKey("client_id"))?
                 .trim()
                 .to_string();
-            let secret = read_secret(t, name, base, env, warnings)?;
+            let secret = read_secret(t, name, base, limits, env, warnings)?;
             Ok(Credential::new(
                 name,
                 if mode == AuthMode::Basic {
@@ -423,7 +437,8 @@ fn load_one(
             }
             let cert = string_key(t, "cert")?.ok_or(CredentialProblem::MissingKey("cert"))?;
             let key = string_key(t, "key")?.ok_or(CredentialProblem::MissingKey("key"))?;
-            let identity = ClientIdentity::from_files(name, &base.join(cert), &base.join(key))
+            let identity =
+                ClientIdentity::from_files(name, &base.join(cert), &base.join(key), limits)
                 .map_err(|e| CredentialProblem::Identity(e.to_string()))?;
             warnings.extend(
                 identity
@@ -445,6 +460,7 @@ fn read_secret(
     t: &toml::Table,
     name: &str,
     base: &Path,
+    limits: &InputLimits,
     env: &impl Fn(&str) -> Option<String>,
     warnings: &mut Vec<String>,
 ) -> Result<Secret, CredentialProblem> {
@@ -460,11 +476,14 @@ fn read_secret(
         }
         (None, Some(file)) => {
             let path = base.join(file);
-            let v =
-                std::fs::read_to_string(&path).map_err(|e| CredentialProblem::UnreadableFile {
-                    path: path.display().to_string(),
-                    reason: e.to_string(),
-                })?;
+            let unreadable = |reason: String| CredentialProblem::UnreadableFile {
+                path: path.display().to_string(),
+                reason,
+            };
+            let bytes = read_file(&path, &limits.config("secret file"))
+                .map_err(|e| unreadable(e.problem_text()))?;
+            let v = String::from_utf8(bytes)
+                .map_err(|_| unreadable("the file is not UTF-8 text".to_string()))?;
             if let Some(w) = file_mode_warning(&path, "secret file") {
                 warnings.push(format!("credential '{name}': {w}"));
             }
@@ -492,7 +511,7 @@ mod tests {
     }
 
     fn parse(text: &str, e: impl Fn(&str) -> Option<String>) -> Credentials {
-        Credentials::parse(text, Path::new("/etc/audit/creds.toml"), e).unwrap()
+        Credentials::parse(text, Path::new("/etc/audit/creds.toml"), &InputLimits::default(), e).unwrap()
     }
 
     fn problem(c: &Credentials, name: &str) -> CredentialProblem {
@@ -639,7 +658,7 @@ mod tests {
              [credential.empty]\nauth='basic'\nclient_id='x'\nclient_secret_env='EMPTY'\n",
         )
         .unwrap();
-        let c = Credentials::load_with_env(&path, env(&[("EMPTY", "")])).unwrap();
+        let c = Credentials::load_with_env(&path, &InputLimits::default(), env(&[("EMPTY", "")])).unwrap();
         match c.get("acme").unwrap().kind() {
             CredentialKind::Basic { secret, .. } => assert_eq!(secret.expose(), "from-file"),
             other => panic!("{other:?}"),
@@ -686,7 +705,7 @@ mod tests {
              [credential.withsecret]\nauth='mtls'\ncert='keys/a.pem'\nkey='keys/a.key'\nclient_secret_env='X'\n",
         )
         .unwrap();
-        let c = Credentials::load_with_env(&path, env(&[])).unwrap();
+        let c = Credentials::load_with_env(&path, &InputLimits::default(), env(&[])).unwrap();
         match c.get("m").unwrap().kind() {
             CredentialKind::Mtls { identity } => assert_eq!(identity.label(), "m"),
             other => panic!("{other:?}"),
@@ -705,14 +724,14 @@ mod tests {
     #[test]
     fn toml_errors_give_the_line_but_never_the_text() {
         let text = "[credential.a]\nauth = \"basic\"\nclient_secret = \"leaked-value\n";
-        let e = Credentials::parse(text, Path::new("c.toml"), env(&[])).unwrap_err();
+        let e = Credentials::parse(text, Path::new("c.toml"), &InputLimits::default(), env(&[])).unwrap_err();
         let s = format!("{e} {e:?}");
         assert!(!s.contains("leaked-value"), "{s}");
         assert!(
             matches!(e, CredentialsFileError::Toml { line: 3, .. }),
             "{s}"
         );
-        let e = Credentials::parse("credential = 1", Path::new("c.toml"), env(&[])).unwrap_err();
+        let e = Credentials::parse("credential = 1", Path::new("c.toml"), &InputLimits::default(), env(&[])).unwrap_err();
         assert!(matches!(e, CredentialsFileError::Shape { .. }));
     }
 }

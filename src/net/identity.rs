@@ -9,6 +9,8 @@ use std::fmt;
 use std::path::Path;
 
 use super::provider::ring_provider;
+use crate::inputs::InputLimits;
+use mtls_audit_input::{FileError, read_file};
 
 /// A client certificate (leaf first, then any chain) with its private key.
 pub struct ClientIdentity {
@@ -34,8 +36,9 @@ impl fmt::Debug for ClientIdentity {
 /// not parse is reported by its file name only.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdentityError {
-    #[error("cannot read {file}: {reason}")]
-    Read { file: String, reason: String },
+    /// The certificate or key file cannot be read (the message names the file and why).
+    #[error(transparent)]
+    Read(#[from] FileError),
     #[error("{file} holds no PEM certificate")]
     NoCertificate { file: String },
     #[error(
@@ -99,15 +102,10 @@ impl ClientIdentity {
         label: &str,
         cert: &Path,
         key: &Path,
+        limits: &InputLimits,
     ) -> Result<ClientIdentity, IdentityError> {
-        let read = |p: &Path| {
-            std::fs::read(p).map_err(|e| IdentityError::Read {
-                file: p.display().to_string(),
-                reason: e.to_string(),
-            })
-        };
-        let cert_pem = read(cert)?;
-        let key_pem = read(key)?;
+        let cert_pem = read_file(cert, &limits.config("certificate file"))?;
+        let key_pem = read_file(key, &limits.config("key file"))?;
         let mut id = ClientIdentity::from_pem(
             label,
             &cert_pem,
@@ -260,11 +258,11 @@ mod tests {
         std::fs::write(&cert, &a.cert_pem).unwrap();
         std::fs::write(&key, &a.key_pem).unwrap();
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
-        let id = ClientIdentity::from_files("LMS", &cert, &key).unwrap();
+        let id = ClientIdentity::from_files("LMS", &cert, &key, &InputLimits::default()).unwrap();
         assert_eq!(id.warnings().len(), 1, "{:?}", id.warnings());
         assert!(id.warnings()[0].contains("640"));
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let id = ClientIdentity::from_files("LMS", &cert, &key).unwrap();
+        let id = ClientIdentity::from_files("LMS", &cert, &key, &InputLimits::default()).unwrap();
         assert!(id.warnings().is_empty());
     }
 }

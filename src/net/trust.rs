@@ -21,19 +21,15 @@ use std::time::Duration;
 
 use super::identity::ClientIdentity;
 use super::provider::ring_provider;
+use crate::inputs::InputLimits;
+use mtls_audit_input::{FileError, read_file};
 
 /// Why trust anchors could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum TrustError {
-    // The cause is in the text, so it is not also a `source` (it would be printed twice).
-    /// The `--ca-cert` file cannot be read.
-    #[error("cannot read CA file {file}: {cause}")]
-    Read {
-        /// The file as given.
-        file: String,
-        /// The I/O error, quoted in the message.
-        cause: std::io::Error,
-    },
+    /// The `--ca-cert` file cannot be read (the message names the file, the limit and why).
+    #[error(transparent)]
+    Read(#[from] FileError),
     /// The `--ca-cert` file holds neither PEM certificates nor one DER certificate.
     #[error("CA file {file} holds no certificate (expected PEM or DER)")]
     NoCertificate {
@@ -58,12 +54,12 @@ pub enum TrustError {
 }
 
 /// Reads a `--ca-cert` file: PEM with any number of certificates, or one DER certificate.
-pub fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, TrustError> {
+pub fn read_ca_file(
+    path: &Path,
+    limits: &InputLimits,
+) -> Result<Vec<CertificateDer<'static>>, TrustError> {
     let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|cause| TrustError::Read {
-        file: file.clone(),
-        cause,
-    })?;
+    let bytes = read_file(path, &limits.config("CA file"))?;
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
         .filter_map(Result::ok)
         .collect();
@@ -604,17 +600,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let pem = dir.path().join("ca.pem");
         std::fs::write(&pem, format!("comment\n{}", f.ca.cert.cert_pem)).unwrap();
-        assert_eq!(read_ca_file(&pem).unwrap().len(), 1);
+        assert_eq!(read_ca_file(&pem, &InputLimits::default()).unwrap().len(), 1);
         let der = dir.path().join("ca.cer");
         std::fs::write(&der, &f.ca.cert.cert_der).unwrap();
         assert_eq!(
-            read_ca_file(&der).unwrap()[0].as_ref(),
+            read_ca_file(&der, &InputLimits::default()).unwrap()[0].as_ref(),
             &f.ca.cert.cert_der[..]
         );
         let junk = dir.path().join("junk");
         std::fs::write(&junk, "nothing here").unwrap();
         assert!(matches!(
-            read_ca_file(&junk),
+            read_ca_file(&junk, &InputLimits::default()),
             Err(TrustError::NoCertificate { .. })
         ));
     }

@@ -151,11 +151,12 @@ fn header(out: &mut String, report: &AuditReport) -> std::fmt::Result {
     out.push_str(&anchor("Deadline", report.deadline));
     write!(
         out,
-        "<dt>Inventory</dt><dd class=\"wrap\">{} ({} rows: {} tenants, {} not audited)</dd>",
+        "<dt>Inventory</dt><dd class=\"wrap\">{} ({} rows: {} tenants, {} not audited{})</dd>",
         text::html(&report.inventory),
         report.summary.rows,
         report.summary.tenants,
-        report.summary.inventory_errors
+        report.summary.inventory_errors,
+        text::skipped_note(report.summary.skipped_rows)
     )?;
     let s = &report.settings;
     let refs = match s.reference_certs.len() {

@@ -65,11 +65,12 @@ fn header(out: &mut String, report: &AuditReport) -> std::fmt::Result {
     }
     writeln!(
         out,
-        "- **Inventory:** {} ({}: {} audited, {} not audited)",
+        "- **Inventory:** {} ({}: {} audited, {} not audited{})",
         text::markdown(&report.inventory),
         plural(report.summary.rows, "row", "rows"),
         report.summary.tenants,
-        report.summary.inventory_errors
+        report.summary.inventory_errors,
+        text::skipped_note(report.summary.skipped_rows)
     )?;
     let refs = report.settings.reference_certs.len() as u64;
     writeln!(

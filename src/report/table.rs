@@ -249,6 +249,7 @@ pub fn summary_line(report: &AuditReport) -> String {
             if s.inventory_errors == 1 { "" } else { "s" }
         ));
     }
+    line.push_str(&text::skipped_note(s.skipped_rows).replacen(',', ";", 1));
     if !report.complete {
         line.push_str("; INCOMPLETE: the run was interrupted");
     }
@@ -391,7 +392,7 @@ mod tests {
             inventory: "inv.csv".into(),
             complete: true,
             settings: Default::default(),
-            summary: Summary::from_tenants(&[], 0, 0),
+            summary: Summary::from_tenants(&[], 0, 0, 0),
             tenants: Vec::new(),
             inventory_errors: Vec::new(),
         }

@@ -103,3 +103,13 @@ pub(crate) fn terminal(s: &str) -> String {
         .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
         .collect()
 }
+
+/// `, 2 empty rows skipped` when rows were skipped, else nothing (reports of inventories
+/// without empty rows read as before).
+pub(crate) fn skipped_note(skipped: u64) -> String {
+    match skipped {
+        0 => String::new(),
+        1 => ", 1 empty row skipped".to_string(),
+        n => format!(", {n} empty rows skipped"),
+    }
+}

@@ -277,15 +277,6 @@ fn too_large(size: Option<u64>, limit: u64) -> String {
     }
 }
 
-/// The error for an I/O failure, by kind.
-fn io_error(e: &std::io::Error) -> LoadError {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => LoadError::Missing,
-        std::io::ErrorKind::PermissionDenied => LoadError::PermissionDenied,
-        std::io::ErrorKind::IsADirectory => LoadError::Directory,
-        _ => LoadError::Io(e.to_string()),
-    }
-}
 
 /// The error for a file `mtls_audit_input::read_file` did not read. The path is left out:
 /// callers put it in front of the message.
@@ -299,7 +290,7 @@ fn file_error(e: FileError) -> LoadError {
             size,
             limit: e.limit.bytes,
         },
-        FileProblem::Io(io) => io_error(&io),
+        FileProblem::Io(text) => LoadError::Io(text),
     }
 }
 
@@ -901,24 +892,7 @@ mod tests {
     use super::*;
     use crate::der::test_support::tlv;
 
-    #[test]
-    fn io_errors_map_to_their_kind() {
-        use std::io::{Error, ErrorKind};
-        assert_eq!(
-            io_error(&Error::from(ErrorKind::NotFound)),
-            LoadError::Missing
-        );
-        assert_eq!(
-            io_error(&Error::from(ErrorKind::PermissionDenied)),
-            LoadError::PermissionDenied
-        );
-        assert_eq!(
-            io_error(&Error::from(ErrorKind::IsADirectory)),
-            LoadError::Directory
-        );
-    }
-
-    #[test]
+        #[test]
     fn file_problems_keep_their_texts_and_too_large_names_the_option() {
         let err = |problem| FileError {
             path: "x.pem".into(),
@@ -941,7 +915,7 @@ mod tests {
                 "it is a FIFO (named pipe), not a regular file; refused (reading it could block or never end)",
             ),
             (
-                FileProblem::Io(std::io::Error::other("disk on fire")),
+                FileProblem::Io("disk on fire".to_string()),
                 "cannot read the file: disk on fire",
             ),
         ];

@@ -16,7 +16,7 @@ pub struct FileLimit {
 }
 
 /// Why a file was not read.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileProblem {
     /// It does not exist.
     Missing,
@@ -31,12 +31,13 @@ pub enum FileProblem {
         /// The size the file system reports, when it reports one.
         size: Option<u64>,
     },
-    /// Any other I/O error.
-    Io(std::io::Error),
+    /// Any other I/O error, as the system words it (kept as text so the error can be cloned
+    /// and compared).
+    Io(String),
 }
 
 /// A file that could not be read: which file, what it was for, and why.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileError {
     /// The file as given.
     pub path: PathBuf,
@@ -81,6 +82,16 @@ impl fmt::Display for FileError {
 
 impl std::error::Error for FileError {}
 
+impl FileError {
+    /// What is wrong, without the file name in front (for messages that name the file
+    /// already).
+    pub fn problem_text(&self) -> String {
+        let full = self.to_string();
+        let prefix = format!("{}: ", self.path.display());
+        full.strip_prefix(&prefix).map(str::to_string).unwrap_or(full)
+    }
+}
+
 /// The kind of a non-regular file, for messages.
 fn special_kind(ft: &std::fs::FileType) -> &'static str {
     #[cfg(unix)]
@@ -105,7 +116,7 @@ fn problem_of(e: std::io::Error) -> FileProblem {
         std::io::ErrorKind::NotFound => FileProblem::Missing,
         std::io::ErrorKind::PermissionDenied => FileProblem::PermissionDenied,
         std::io::ErrorKind::IsADirectory => FileProblem::Directory,
-        _ => FileProblem::Io(e),
+        _ => FileProblem::Io(e.to_string()),
     }
 }
 

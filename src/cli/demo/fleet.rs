@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use mtls_audit::audit::{Options, load_references};
+use mtls_audit::inputs::InputLimits;
 use mtls_audit::checks::cert::Policy;
 use mtls_audit::findings::Level;
 use mtls_audit::inventory;
@@ -150,7 +151,8 @@ async fn audit_fleet(
 
     let limits = Limits::default();
     let references =
-        load_references(std::slice::from_ref(&reference_zip), &limits).map_err(DemoError::Setup)?;
+        load_references(std::slice::from_ref(&reference_zip), &limits)
+            .map_err(|e| DemoError::Setup(e.to_string()))?;
     let options = Options {
         policy: Policy {
             as_of: opts.today,
@@ -167,22 +169,23 @@ async fn audit_fleet(
         offline: false,
         limits,
     };
-    let inv = inventory::read_file(&inventory_path, b',')?;
+    let inputs = InputLimits::default();
+    let inv = inventory::read_file(&inventory_path, b',', &inputs.inventory())?;
     // The operator's secrets.env, without touching this process's environment.
     let secrets = fleet.secrets.clone();
-    let credentials = Credentials::load_with_env(&dir.join("credentials.toml"), |name| {
+    let credentials = Credentials::load_with_env(&dir.join("credentials.toml"), &inputs, |name| {
         secrets
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
     })
     .map_err(|e| DemoError::Setup(e.to_string()))?;
-    let lms = ClientIdentity::from_files("LMS", &dir.join("lms.pem"), &dir.join("lms.key"))
+    let lms = ClientIdentity::from_files("LMS", &dir.join("lms.pem"), &dir.join("lms.key"), &inputs)
         .map_err(|e| DemoError::Setup(e.to_string()))?;
     let lms = Arc::new(lms);
     let connect_to = ConnectTo::parse(&server.addr().to_string())
         .map_err(|e| DemoError::Setup(e.to_string()))?;
-    let extra_ca = mtls_audit::net::trust::read_ca_file(&dir.join("ca.pem"))
+    let extra_ca = mtls_audit::net::trust::read_ca_file(&dir.join("ca.pem"), &inputs)
         .map_err(|e| DemoError::Setup(e.to_string()))?;
     let client = NetClient::new(NetConfig {
         timeout: std::time::Duration::from_secs(3),
