@@ -95,42 +95,42 @@ impl FindingKey {
 /// One tenant of a run as the comparison reads it; text fields are empty when the file
 /// lacks them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunTenant {
+pub(crate) struct RunTenant {
     /// The key tenants are matched by between the two runs (compared exactly).
-    pub tenant_id: String,
+    pub(crate) tenant_id: String,
     /// `neo` or `converged`, as written in the file.
-    pub ips_type: String,
+    pub(crate) ips_type: String,
     /// `preview` or `production`, as written in the file.
-    pub environment: String,
+    pub(crate) environment: String,
     /// The inventory's `owner` column.
-    pub owner: String,
+    pub(crate) owner: String,
     /// The tenant's risk; when the file has none, its worst finding's level (a note says so).
-    pub risk: Level,
+    pub(crate) risk: Level,
     /// Keyed by `(code, target)`, each once at its highest level.
-    pub findings: BTreeMap<(String, String), Level>,
+    pub(crate) findings: BTreeMap<(String, String), Level>,
     /// `target → sha256` of the evidence certificates.
-    pub certificates: BTreeMap<String, String>,
+    pub(crate) certificates: BTreeMap<String, String>,
 }
 
 /// One run as the comparison sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Run {
     /// The file as given.
-    pub path: String,
+    pub(crate) path: String,
     /// `tool.name` of the file (`mtls-audit`).
-    pub tool: Option<String>,
+    pub(crate) tool: Option<String>,
     /// `tool.version` of the file: the version of the tool that wrote it.
-    pub version: Option<String>,
+    pub(crate) version: Option<String>,
     /// The run's `as_of` as written (RFC 3339); used to warn when NEW is older than OLD.
-    pub as_of: Option<String>,
+    pub(crate) as_of: Option<String>,
     /// The `inventory` path the run audited.
-    pub inventory: Option<String>,
+    pub(crate) inventory: Option<String>,
     /// How many rows the run could not audit (length of its `inventory_errors`).
-    pub inventory_errors: u64,
+    pub(crate) inventory_errors: u64,
     /// In file order.
-    pub tenants: Vec<RunTenant>,
+    pub(crate) tenants: Vec<RunTenant>,
     /// What was read leniently (defaulted or unknown values), for the diff's notes.
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 fn level_of(s: Option<&str>, what: &str, notes: &mut Vec<String>) -> Option<Level> {

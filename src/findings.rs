@@ -162,7 +162,7 @@ macro_rules! codes {
 
             /// One line saying what the code means (the HTML legend, report.md, the README
             /// table).
-            pub fn summary(self) -> &'static str {
+            pub(crate) fn summary(self) -> &'static str {
                 match self { $( Code::$variant => $summary, )* }
             }
 

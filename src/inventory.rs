@@ -198,7 +198,7 @@ const KNOWN: [&str; 12] = [
 ];
 
 /// The columns every inventory must have.
-pub const REQUIRED: [&str; 2] = ["tenant_id", "ips_type"];
+pub(crate) const REQUIRED: [&str; 2] = ["tenant_id", "ips_type"];
 
 /// Reads an inventory file within `limit`. `delimiter` is a single byte (`,` by default, `;`
 /// for spreadsheets that use it).

@@ -15,7 +15,7 @@ use std::sync::Arc;
 pub struct References {
     /// The leaf certificates of the `--reference-cert` files (CA certificates in the same
     /// files are left out), in the order given.
-    pub certs: Vec<Arc<CertFacts>>,
+    pub(crate) certs: Vec<Arc<CertFacts>>,
     sha256: HashSet<String>,
 }
 

@@ -16,13 +16,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Default, Clone)]
 pub struct Outcome {
     /// The certificates the checks looked at (evidence files, server chains).
-    pub certificates: Vec<CertificateObject>,
+    pub(crate) certificates: Vec<CertificateObject>,
     /// What the checks found, without remediation yet.
-    pub findings: Vec<Finding>,
+    pub(crate) findings: Vec<Finding>,
     /// Checks that ran (had their evidence), each once.
-    pub run: Vec<Check>,
+    pub(crate) run: Vec<Check>,
     /// Checks that apply but did not run for lack of evidence; never also in `run`.
-    pub not_run: Vec<Check>,
+    pub(crate) not_run: Vec<Check>,
 }
 
 impl Outcome {
