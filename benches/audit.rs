@@ -71,7 +71,12 @@ fn benches(c: &mut Criterion) {
     c.bench_function("parse a 10,000-row inventory", |b| {
         b.iter(|| inventory::parse(black_box(&bytes), b',', dir.path()).unwrap())
     });
-    let inv = inventory::read_file(&inv_path, b',', &mtls_audit::inputs::InputLimits::default().inventory()).unwrap();
+    let inv = inventory::read_file(
+        &inv_path,
+        b',',
+        &mtls_audit::inputs::InputLimits::default().inventory(),
+    )
+    .unwrap();
     let opts = Options {
         policy: policy.clone(),
         sync_stale_days: 7,

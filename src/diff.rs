@@ -17,7 +17,6 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-
 /// Why an `audit.json` given to `diff` cannot be compared; the message starts with the path.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {

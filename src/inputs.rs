@@ -76,9 +76,7 @@ impl InputLimits {
 /// for both spellings: a limit is a guard, not an invoice).
 pub fn parse_size(s: &str) -> Option<u64> {
     let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(s.len());
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (digits, unit) = s.split_at(split);
     let n: u64 = digits.parse().ok()?;
     let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {

@@ -252,14 +252,17 @@ fn the_cycle_finder_finds_a_cycle() {
         &["x".to_string()],
         "use super::y::Thing;\nfn f() { crate::z::g() }",
     );
-    assert!(a.contains(&vec!["y".to_string(), "Thing".to_string()]), "{a:?}");
-    assert!(a.contains(&vec!["z".to_string(), "g".to_string()]), "{a:?}");
-    assert_eq!(
-        expand("a::{b, c::{d, e}}"),
-        ["a::b", "a::c::d", "a::c::e"]
+    assert!(
+        a.contains(&vec!["y".to_string(), "Thing".to_string()]),
+        "{a:?}"
     );
+    assert!(a.contains(&vec!["z".to_string(), "g".to_string()]), "{a:?}");
+    assert_eq!(expand("a::{b, c::{d, e}}"), ["a::b", "a::c::d", "a::c::e"]);
     let t = without_tests("use a;\n#[cfg(test)]\nmod tests { use b; }\nuse c;");
-    assert!(t.contains("use a") && t.contains("use c") && !t.contains("use b"), "{t}");
+    assert!(
+        t.contains("use a") && t.contains("use c") && !t.contains("use b"),
+        "{t}"
+    );
 }
 
 #[test]

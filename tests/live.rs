@@ -51,13 +51,20 @@ impl Fx {
 
     fn live(&self, tweak: impl FnOnce(&mut NetConfig, &mut Duration)) -> Live {
         let secrets = self.fleet.secrets.clone();
-        let credentials = Credentials::load_with_env(&self.dir.join("credentials.toml"), &mtls_audit::inputs::InputLimits::default(), |n| {
-            secrets.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone())
-        })
+        let credentials = Credentials::load_with_env(
+            &self.dir.join("credentials.toml"),
+            &mtls_audit::inputs::InputLimits::default(),
+            |n| secrets.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()),
+        )
         .expect("credentials");
         let lms = Arc::new(
-            ClientIdentity::from_files("LMS", &self.dir.join("lms.pem"), &self.dir.join("lms.key"), &mtls_audit::inputs::InputLimits::default())
-                .expect("LMS identity"),
+            ClientIdentity::from_files(
+                "LMS",
+                &self.dir.join("lms.pem"),
+                &self.dir.join("lms.key"),
+                &mtls_audit::inputs::InputLimits::default(),
+            )
+            .expect("LMS identity"),
         );
         let mut cfg = NetConfig {
             timeout: Duration::from_secs(5),
@@ -68,7 +75,11 @@ impl Fx {
                 ..RetryPolicy::default()
             },
             connect_to: Some(ConnectTo::parse(&self.sim.addr().to_string()).unwrap()),
-            extra_ca: mtls_audit::net::trust::read_ca_file(&self.dir.join("ca.pem"), &mtls_audit::inputs::InputLimits::default()).unwrap(),
+            extra_ca: mtls_audit::net::trust::read_ca_file(
+                &self.dir.join("ca.pem"),
+                &mtls_audit::inputs::InputLimits::default(),
+            )
+            .unwrap(),
             system_roots: false,
             lms_identity: Some(lms.clone()),
             ..NetConfig::default()
@@ -86,7 +97,12 @@ impl Fx {
 
     /// The exported inventory, restricted to some tenants (all when `ids` is empty).
     fn inventory(&self, ids: &[&str]) -> Inventory {
-        let mut inv = inventory::read_file(&self.dir.join("inventory.csv"), b',', &mtls_audit::inputs::InputLimits::default().inventory()).unwrap();
+        let mut inv = inventory::read_file(
+            &self.dir.join("inventory.csv"),
+            b',',
+            &mtls_audit::inputs::InputLimits::default().inventory(),
+        )
+        .unwrap();
         if !ids.is_empty() {
             inv.tenants.retain(|t| ids.contains(&t.tenant_id.as_str()));
             inv.rows = inv.tenants.len() as u64;
@@ -559,7 +575,12 @@ fn an_interrupted_run_leaves_valid_reports() {
     );
     // Make every tenant hang so the run is surely in flight when interrupted.
     let ids: Vec<String> = {
-        let inv = inventory::read_file(&t.join("fleet/inventory.csv"), b',', &mtls_audit::inputs::InputLimits::default().inventory()).unwrap();
+        let inv = inventory::read_file(
+            &t.join("fleet/inventory.csv"),
+            b',',
+            &mtls_audit::inputs::InputLimits::default().inventory(),
+        )
+        .unwrap();
         inv.tenants.iter().map(|x| x.tenant_id.clone()).collect()
     };
     let port = t

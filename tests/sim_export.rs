@@ -81,7 +81,12 @@ async fn the_binary_exports_a_fleet_serves_it_and_stops_cleanly() {
         "{cmd}"
     );
 
-    let inv = mtls_audit::inventory::read_file(&dir.join("out/inventory.csv"), b',', &mtls_audit::inputs::InputLimits::default().inventory()).unwrap();
+    let inv = mtls_audit::inventory::read_file(
+        &dir.join("out/inventory.csv"),
+        b',',
+        &mtls_audit::inputs::InputLimits::default().inventory(),
+    )
+    .unwrap();
     assert_eq!((inv.tenants.len(), inv.errors.len()), (40, 0));
     let expected: Value = serde_json::from_str(&dir.read("out/expected.json")).unwrap();
     let healthy = expected["tenants"].as_array().unwrap().iter().find(|t| {

@@ -5,9 +5,9 @@ use anyhow::Context as _;
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::Args;
 use mtls_audit::audit::load_references;
-use mtls_audit::inputs::InputLimits;
 use mtls_audit::checks::cert::Policy;
 use mtls_audit::findings::Level;
+use mtls_audit::inputs::InputLimits;
 use std::path::PathBuf;
 
 /// `YYYY-MM-DD` (00:00:00 UTC) or RFC 3339.

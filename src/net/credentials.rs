@@ -312,14 +312,13 @@ impl Credentials {
             None => warnings.push(format!("{file}: no [credential.NAME] entries")),
             Some(toml::Value::Table(creds)) => {
                 for (name, value) in creds {
-                    let loaded =
-                        load_one(name, value, &base, limits, &env, &mut warnings).map_err(|problem| {
-                            CredentialError {
-                                file: file.clone(),
-                                name: name.clone(),
-                                problem,
-                            }
-                        });
+                    let loaded = load_one(name, value, &base, limits, &env, &mut warnings).map_err(
+                        |problem| CredentialError {
+                            file: file.clone(),
+                            name: name.clone(),
+                            problem,
+                        },
+                    );
                     entries.insert(name.clone(), loaded.map(Arc::new));
                 }
             }
@@ -439,7 +438,7 @@ fn load_one(
             let key = string_key(t, "key")?.ok_or(CredentialProblem::MissingKey("key"))?;
             let identity =
                 ClientIdentity::from_files(name, &base.join(cert), &base.join(key), limits)
-                .map_err(|e| CredentialProblem::Identity(e.to_string()))?;
+                    .map_err(|e| CredentialProblem::Identity(e.to_string()))?;
             warnings.extend(
                 identity
                     .warnings()
@@ -511,7 +510,13 @@ mod tests {
     }
 
     fn parse(text: &str, e: impl Fn(&str) -> Option<String>) -> Credentials {
-        Credentials::parse(text, Path::new("/etc/audit/creds.toml"), &InputLimits::default(), e).unwrap()
+        Credentials::parse(
+            text,
+            Path::new("/etc/audit/creds.toml"),
+            &InputLimits::default(),
+            e,
+        )
+        .unwrap()
     }
 
     fn problem(c: &Credentials, name: &str) -> CredentialProblem {
@@ -658,7 +663,8 @@ mod tests {
              [credential.empty]\nauth='basic'\nclient_id='x'\nclient_secret_env='EMPTY'\n",
         )
         .unwrap();
-        let c = Credentials::load_with_env(&path, &InputLimits::default(), env(&[("EMPTY", "")])).unwrap();
+        let c = Credentials::load_with_env(&path, &InputLimits::default(), env(&[("EMPTY", "")]))
+            .unwrap();
         match c.get("acme").unwrap().kind() {
             CredentialKind::Basic { secret, .. } => assert_eq!(secret.expose(), "from-file"),
             other => panic!("{other:?}"),
@@ -724,14 +730,21 @@ mod tests {
     #[test]
     fn toml_errors_give_the_line_but_never_the_text() {
         let text = "[credential.a]\nauth = \"basic\"\nclient_secret = \"leaked-value\n";
-        let e = Credentials::parse(text, Path::new("c.toml"), &InputLimits::default(), env(&[])).unwrap_err();
+        let e = Credentials::parse(text, Path::new("c.toml"), &InputLimits::default(), env(&[]))
+            .unwrap_err();
         let s = format!("{e} {e:?}");
         assert!(!s.contains("leaked-value"), "{s}");
         assert!(
             matches!(e, CredentialsFileError::Toml { line: 3, .. }),
             "{s}"
         );
-        let e = Credentials::parse("credential = 1", Path::new("c.toml"), &InputLimits::default(), env(&[])).unwrap_err();
+        let e = Credentials::parse(
+            "credential = 1",
+            Path::new("c.toml"),
+            &InputLimits::default(),
+            env(&[]),
+        )
+        .unwrap_err();
         assert!(matches!(e, CredentialsFileError::Shape { .. }));
     }
 }

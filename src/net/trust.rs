@@ -600,7 +600,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let pem = dir.path().join("ca.pem");
         std::fs::write(&pem, format!("comment\n{}", f.ca.cert.cert_pem)).unwrap();
-        assert_eq!(read_ca_file(&pem, &InputLimits::default()).unwrap().len(), 1);
+        assert_eq!(
+            read_ca_file(&pem, &InputLimits::default()).unwrap().len(),
+            1
+        );
         let der = dir.path().join("ca.cer");
         std::fs::write(&der, &f.ca.cert.cert_der).unwrap();
         assert_eq!(

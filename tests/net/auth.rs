@@ -59,7 +59,7 @@ async fn an_mtls_identity_is_accepted_and_a_missing_or_foreign_one_rejected() {
         .unwrap();
     assert_eq!(r.status, 200);
 
-    // TLS 1.3 shows the rejection only after the handshake (STACK.md pitfall 3): it must still
+    // TLS 1.3 shows the rejection only after the handshake (ARCHITECTURE.md, pitfalls): it must still
     // come back as a TLS-level failure, never as an answer.
     let stranger = Ca::new(
         "Stranger",

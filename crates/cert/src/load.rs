@@ -277,7 +277,6 @@ fn too_large(size: Option<u64>, limit: u64) -> String {
     }
 }
 
-
 /// The error for a file `mtls_audit_input::read_file` did not read. The path is left out:
 /// callers put it in front of the message.
 fn file_error(e: FileError) -> LoadError {
@@ -892,7 +891,7 @@ mod tests {
     use super::*;
     use crate::der::test_support::tlv;
 
-        #[test]
+    #[test]
     fn file_problems_keep_their_texts_and_too_large_names_the_option() {
         let err = |problem| FileError {
             path: "x.pem".into(),

@@ -88,7 +88,9 @@ impl FileError {
     pub fn problem_text(&self) -> String {
         let full = self.to_string();
         let prefix = format!("{}: ", self.path.display());
-        full.strip_prefix(&prefix).map(str::to_string).unwrap_or(full)
+        full.strip_prefix(&prefix)
+            .map(str::to_string)
+            .unwrap_or(full)
     }
 }
 

@@ -8,9 +8,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use mtls_audit::audit::{Options, load_references};
-use mtls_audit::inputs::InputLimits;
 use mtls_audit::checks::cert::Policy;
 use mtls_audit::findings::Level;
+use mtls_audit::inputs::InputLimits;
 use mtls_audit::inventory;
 use mtls_audit::live::Progress;
 use mtls_audit::live::{self, Live, StopFlag};
@@ -150,9 +150,8 @@ async fn audit_fleet(
     drop(inv_file);
 
     let limits = Limits::default();
-    let references =
-        load_references(std::slice::from_ref(&reference_zip), &limits)
-            .map_err(|e| DemoError::Setup(e.to_string()))?;
+    let references = load_references(std::slice::from_ref(&reference_zip), &limits)
+        .map_err(|e| DemoError::Setup(e.to_string()))?;
     let options = Options {
         policy: Policy {
             as_of: opts.today,
@@ -180,8 +179,9 @@ async fn audit_fleet(
             .map(|(_, v)| v.clone())
     })
     .map_err(|e| DemoError::Setup(e.to_string()))?;
-    let lms = ClientIdentity::from_files("LMS", &dir.join("lms.pem"), &dir.join("lms.key"), &inputs)
-        .map_err(|e| DemoError::Setup(e.to_string()))?;
+    let lms =
+        ClientIdentity::from_files("LMS", &dir.join("lms.pem"), &dir.join("lms.key"), &inputs)
+            .map_err(|e| DemoError::Setup(e.to_string()))?;
     let lms = Arc::new(lms);
     let connect_to = ConnectTo::parse(&server.addr().to_string())
         .map_err(|e| DemoError::Setup(e.to_string()))?;
