@@ -85,7 +85,7 @@ fn benches(c: &mut Criterion) {
         offline: true,
         limits: Limits::default(),
     };
-    let files = audit::CertFiles::load(&inv.tenants, &policy, &opts.limits);
+    let files = audit::CertFiles::load(&inv.tenants, &policy, &opts.limits, &audit::StopFlag::default());
     c.bench_function("finish one tenant (checks, risk, remediation)", |b| {
         let t = &inv.tenants[42];
         b.iter(|| audit::finish(t, audit::offline_checks(black_box(t), &files, &policy)))
@@ -93,9 +93,9 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("whole offline audit");
     g.sample_size(10);
     g.bench_function("10,000 tenants over 300 files", |b| {
-        b.iter(|| audit::run_offline(&inv, &opts))
+        b.iter(|| audit::run_offline(&inv, &opts, &audit::StopFlag::default()))
     });
-    let report = audit::run_offline(&inv, &opts);
+    let report = audit::run_offline(&inv, &opts, &audit::StopFlag::default());
     g.bench_function("write audit.json for 10,000 tenants", |b| {
         b.iter(|| {
             let mut out = Vec::with_capacity(64 << 20);

@@ -16,6 +16,33 @@ use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set to stop a run (Ctrl-C, SIGTERM): offline and live audits stop starting work, and what did
+/// not finish is reported as `CHECK_NOT_FINISHED`, never as OK.
+#[derive(Debug, Default, Clone)]
+pub struct StopFlag(Arc<(AtomicBool, tokio::sync::Notify)>);
+
+impl StopFlag {
+    /// Stops the run: no tenant starts after this, and those in flight get a short grace
+    /// period. Safe to call from a signal handler task, more than once.
+    pub fn stop(&self) {
+        self.0.0.store(true, Ordering::SeqCst);
+        self.0.1.notify_waiters();
+    }
+
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.0.0.load(Ordering::SeqCst)
+    }
+
+    pub(crate) async fn stopped(&self) {
+        let notified = self.0.1.notified();
+        if self.is_stopped() {
+            return;
+        }
+        notified.await;
+    }
+}
 
 /// Everything a run is judged by, apart from the inventory.
 #[derive(Debug, Clone)]
@@ -56,7 +83,12 @@ fn slot(target: Target) -> usize {
 
 impl CertFiles {
     /// Loads and judges every distinct file in parallel.
-    pub fn load(tenants: &[Tenant], policy: &Policy, limits: &Limits) -> CertFiles {
+    pub fn load(
+        tenants: &[Tenant],
+        policy: &Policy,
+        limits: &Limits,
+        stop: &StopFlag,
+    ) -> CertFiles {
         let mut paths: Vec<&Path> = tenants
             .iter()
             .flat_map(|t| [t.ias_admin_cert.as_deref(), t.ips_inbound_cert.as_deref()])
@@ -66,6 +98,8 @@ impl CertFiles {
         paths.dedup();
         let files = paths
             .par_iter()
+            // A stopped run loads no more files; their tenants' checks are unfinished.
+            .filter(|_| !stop.is_stopped())
             .map(|p| {
                 let loaded = load_file(p, limits);
                 let source = p.display().to_string();
@@ -146,13 +180,11 @@ pub fn offline_checks(t: &Tenant, evidence: &CertFiles, policy: &Policy) -> Outc
                 out.certificates.extend(j.object.clone());
                 out.findings.extend(j.findings.iter().cloned());
             }
-            // The evidence is loaded from the same tenants; a miss would be a programming
-            // error, reported as unreadable evidence rather than a crash.
-            None => out.findings.push(Finding::new(
-                Code::CertUnreadable,
-                target,
-                format!("{}: {}", path.display(), LoadError::Missing),
-            )),
+            // Not loaded: the run was stopped before this file was read.
+            None => {
+                out.run.retain(|c| *c != check);
+                out.unfinished.push(check);
+            }
         }
     }
     if !policy.references.is_empty() && any_loaded {
@@ -182,7 +214,19 @@ pub fn finish(t: &Tenant, mut outcome: Outcome) -> TenantResult {
     }
     outcome.run.sort();
     outcome.not_run.sort();
-    if outcome.run.is_empty() {
+    outcome.unfinished.retain(|c| !outcome.run.contains(c));
+    outcome.unfinished.sort();
+    if !outcome.unfinished.is_empty() {
+        let names: Vec<&str> = outcome.unfinished.iter().map(|c| c.as_str()).collect();
+        outcome.findings.push(Finding::new(
+            Code::CheckNotFinished,
+            Target::Run,
+            format!(
+                "the run was interrupted before these checks finished: {}; the tenant is not known to be OK",
+                names.join(", ")
+            ),
+        ));
+    } else if outcome.run.is_empty() {
         outcome.findings.push(Finding::new(
             Code::InventoryNothingToCheck,
             Target::Inventory,
@@ -281,13 +325,15 @@ pub(crate) fn report(
 }
 
 /// The whole offline audit: no connection is made.
-pub fn run_offline(inv: &Inventory, opts: &Options) -> AuditReport {
-    let tenants: Vec<TenantResult> = offline_outcomes(&inv.tenants, &opts.policy, &opts.limits)
-        .into_par_iter()
-        .zip(inv.tenants.par_iter())
-        .map(|(o, t)| finish(t, o))
-        .collect();
-    report(inv, opts, tenants, true)
+/// A stopped run is reported as incomplete; its unfinished checks make their tenants `UNKNOWN`.
+pub fn run_offline(inv: &Inventory, opts: &Options, stop: &StopFlag) -> AuditReport {
+    let tenants: Vec<TenantResult> =
+        offline_outcomes(&inv.tenants, &opts.policy, &opts.limits, stop)
+            .into_par_iter()
+            .zip(inv.tenants.par_iter())
+            .map(|(o, t)| finish(t, o))
+            .collect();
+    report(inv, opts, tenants, !stop.is_stopped())
 }
 
 /// The offline checks of every tenant, in inventory order: each evidence file is loaded and
@@ -296,8 +342,9 @@ pub(crate) fn offline_outcomes(
     tenants: &[Tenant],
     policy: &Policy,
     limits: &Limits,
+    stop: &StopFlag,
 ) -> Vec<Outcome> {
-    let evidence = CertFiles::load(tenants, policy, limits);
+    let evidence = CertFiles::load(tenants, policy, limits, stop);
     tenants
         .par_iter()
         .map(|t| offline_checks(t, &evidence, policy))

@@ -17,6 +17,10 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
+fn yes() -> bool {
+    true
+}
+
 /// Why an `audit.json` given to `diff` cannot be compared; the message starts with the path.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -126,6 +130,9 @@ pub struct Run {
     pub(crate) inventory: Option<String>,
     /// How many rows the run could not audit (length of its `inventory_errors`).
     pub(crate) inventory_errors: u64,
+    /// False when the run was interrupted (`complete: false`): its improvements are not taken
+    /// on their word.
+    pub(crate) complete: bool,
     /// In file order.
     pub(crate) tenants: Vec<RunTenant>,
     /// What was read leniently (defaulted or unknown values), for the diff's notes.
@@ -231,6 +238,10 @@ pub(crate) fn parse(name: &str, bytes: &[u8]) -> Result<Run, FormatError> {
         as_of: text(&root, "as_of"),
         inventory: text(&root, "inventory"),
         inventory_errors: list(&root, "inventory_errors").len() as u64,
+        complete: root
+            .get("complete")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
         tenants,
         notes,
     })
@@ -258,6 +269,8 @@ pub enum Change {
     Better,
     /// Only in the old run.
     Removed,
+    /// Looks fixed or better, but the new run was interrupted: not taken on its word.
+    Unverified,
 }
 
 impl Change {
@@ -271,6 +284,7 @@ impl Change {
             Change::Fixed => "fixed",
             Change::Better => "better",
             Change::Removed => "removed",
+            Change::Unverified => "unverified",
         }
     }
 
@@ -396,6 +410,9 @@ pub struct Counts {
     pub findings_changed: u64,
     /// Tenants [`Change::CertificateReplaced`].
     pub certificate_replaced: u64,
+    /// Tenants [`Change::Unverified`]: improvements an interrupted new run cannot prove.
+    #[serde(default)]
+    pub unverified: u64,
     /// Tenants in both runs with the same risk, findings and certificates.
     pub unchanged: u64,
     /// Findings gained, summed over tenants in both runs (added and removed tenants are not
@@ -412,8 +429,12 @@ pub struct Diff {
     pub old: Side,
     /// The later run (NEW).
     pub new: Side,
-    /// Whether anything got worse: the exit code of `mtls-audit diff`.
+    /// Whether anything got worse (exit 1 of `mtls-audit diff`).
     pub worse: bool,
+    /// Whether the new run completed; an interrupted one proves no improvement, and `diff`
+    /// exits 1 on it too.
+    #[serde(default = "yes")]
+    pub new_complete: bool,
     /// Tenants per kind of change, and findings gained and lost.
     pub summary: Counts,
     /// Changed tenants, those that got worse first.
@@ -552,8 +573,17 @@ pub fn compare(old: &Run, new: &Run) -> Diff {
     for (o, n) in pairs {
         match compare_tenant(o, n) {
             None => counts.unchanged += 1,
-            Some(c) => {
+            Some(mut c) => {
+                // An interrupted run proves no improvement: its tenants may not have been
+                // checked at all (docs/spec.md §12).
+                if !new.complete && matches!(c.change, Change::Fixed | Change::Better) {
+                    c.change = Change::Unverified;
+                    c.reasons.push(
+                        "the new run was interrupted: this improvement is not verified".to_string(),
+                    );
+                }
                 match c.change {
+                    Change::Unverified => counts.unverified += 1,
                     Change::Fixed => counts.fixed += 1,
                     Change::NewlyAtRisk => counts.newly_at_risk += 1,
                     Change::Worse => counts.worse += 1,
@@ -579,6 +609,18 @@ pub fn compare(old: &Run, new: &Run) -> Diff {
             .then(b.old_risk.cmp(&a.old_risk))
     });
     let mut notes = Vec::new();
+    if !new.complete {
+        notes.push(format!(
+            "NEW ({}) is an interrupted run (complete: false): no tenant is called fixed or better on its strength; audit again and compare a complete run",
+            new.path
+        ));
+    }
+    if !old.complete {
+        notes.push(format!(
+            "OLD ({}) is an interrupted run (complete: false): tenants it did not finish compare as UNKNOWN",
+            old.path
+        ));
+    }
     if old.version != new.version {
         notes.push(format!(
             "the runs come from different tool versions ({} and {}); findings are compared by code and target as text",
@@ -627,6 +669,7 @@ pub fn compare(old: &Run, new: &Run) -> Diff {
         old: Side::of(old),
         new: Side::of(new),
         worse: changes.iter().any(|c| c.worse),
+        new_complete: new.complete,
         summary: counts,
         changes,
         notes,
@@ -643,6 +686,7 @@ impl Diff {
             (s.added, "added"),
             (s.fixed, "fixed"),
             (s.better, "better"),
+            (s.unverified, "unverified (interrupted run)"),
             (s.findings_changed, "findings changed"),
             (s.certificate_replaced, "certificate replaced"),
             (s.removed, "removed"),
@@ -662,6 +706,8 @@ impl Diff {
         ));
         line.push_str(if self.worse {
             " — WORSE"
+        } else if !self.new_complete {
+            " — INCOMPLETE: the new run was interrupted"
         } else {
             " — nothing got worse"
         });

@@ -83,6 +83,8 @@ pub enum Target {
     Certificate,
     /// A server given to `inspect` as `https://host[:port]` or `host:port`.
     Server,
+    /// `run`: the audit run itself (checks it did not finish because it was interrupted).
+    Run,
 }
 
 impl Target {
@@ -97,6 +99,7 @@ impl Target {
             Target::Inventory => "inventory",
             Target::Certificate => "certificate",
             Target::Server => "server",
+            Target::Run => "run",
         }
     }
 }
@@ -177,6 +180,7 @@ macro_rules! codes {
 codes! {
     CertExpired = "CERT_EXPIRED", Failing, BOTH, "the certificate's notAfter is in the past";
     CertNotYetValid = "CERT_NOT_YET_VALID", Failing, BOTH, "the certificate's notBefore is in the future";
+    CertValidityInverted = "CERT_VALIDITY_INVERTED", Failing, BOTH, "notBefore is after notAfter: the certificate is valid on no date";
     CertExpiresBeforeDeadline = "CERT_EXPIRES_BEFORE_DEADLINE", AtRisk, BOTH, "the certificate expires before --deadline";
     CertExpiresCritical = "CERT_EXPIRES_CRITICAL", AtRisk, BOTH, "days_left <= --critical-days";
     CertExpiresSoon = "CERT_EXPIRES_SOON", Warn, BOTH, "days_left <= --warn-days";
@@ -200,6 +204,7 @@ codes! {
     InventoryDuplicateTenant = "INVENTORY_DUPLICATE_TENANT", Unknown, NONE, "a later row repeats a tenant_id; it is not audited";
     InventoryInvalidRow = "INVENTORY_INVALID_ROW", Unknown, NONE, "a row without tenant_id, with an unknown ips_type or malformed";
     InventoryNothingToCheck = "INVENTORY_NOTHING_TO_CHECK", Unknown, NONE, "the row gives no evidence any check can use";
+    CheckNotFinished = "CHECK_NOT_FINISHED", Unknown, NONE, "the run was interrupted before a check that applies to the tenant finished";
 }
 
 impl fmt::Display for Code {
@@ -271,6 +276,6 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", code.as_str()));
             assert_eq!(Code::parse(code.as_str()), Some(code));
         }
-        assert_eq!(Code::ALL.len(), 25);
+        assert_eq!(Code::ALL.len(), 27);
     }
 }

@@ -464,6 +464,14 @@ enum RowError {
         column: &'static str,
         problem: UrlProblem,
     },
+    #[error(
+        "tenant '{tenant}': {column} '{value}' may hold only letters, digits, '-', '_' and '.' (it goes into API paths)"
+    )]
+    BadIdentifier {
+        tenant: String,
+        column: &'static str,
+        value: String,
+    },
 }
 
 /// What is wrong with a URL column's value.
@@ -475,6 +483,11 @@ enum UrlProblem {
     NotHttps { value: String },
     #[error("'{value}' has no host name")]
     NoHost { value: String },
+    // The value is not quoted: it holds a password.
+    #[error(
+        "holds a user name or password (user:password@host); refused: credentials belong in the --credentials file, not in the inventory"
+    )]
+    UserInfo,
 }
 
 fn row_to_tenant(
@@ -555,6 +568,19 @@ fn row_to_tenant(
                 .collect()
         }
     });
+    let identifier = |column: &'static str| -> Result<Option<String>, RowError> {
+        let v = opt(column);
+        match &v {
+            Some(id) if !is_identifier(id) => Err(RowError::BadIdentifier {
+                tenant: tenant_id.clone(),
+                column,
+                value: id.clone(),
+            }),
+            _ => Ok(v),
+        }
+    };
+    let ips_source_system_id = identifier("ips_source_system_id")?;
+    let job_id = identifier("job_id")?;
     Ok(Tenant {
         line,
         tenant_id,
@@ -562,15 +588,25 @@ fn row_to_tenant(
         environment,
         ias_url,
         ips_url,
-        ips_source_system_id: opt("ips_source_system_id"),
+        ips_source_system_id,
         ias_admin_cert: path("ias_admin_cert"),
         ips_inbound_cert: path("ips_inbound_cert"),
         tech_user_permissions,
         credential: opt("credential"),
-        job_id: opt("job_id"),
+        job_id,
         owner: get("owner").to_string(),
         extra,
     })
+}
+
+/// An ID that goes into an API path as one segment: letters, digits, `-`, `_`, `.`, and not
+/// `.` or `..` (SAP's system and job IDs are UUID-like or hexadecimal).
+fn is_identifier(id: &str) -> bool {
+    !matches!(id, "." | "..")
+        && id.len() <= 128
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// `https://host[:port][/path]`; a bare host name gets `https://`. Plain HTTP is refused: IAS
@@ -586,9 +622,17 @@ fn parse_url(v: &str) -> Result<Option<Url>, UrlProblem> {
     };
     let value = || v.to_string();
     let url = Url::parse(&with_scheme).map_err(|e| UrlProblem::Invalid {
-        value: value(),
+        // A value that does not parse may still hold a password: never quote what precedes
+        // an `@`.
+        value: match v.rsplit_once('@') {
+            Some((_, host)) => format!("…@{host}"),
+            None => value(),
+        },
         reason: e.to_string(),
     })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(UrlProblem::UserInfo);
+    }
     if url.scheme() != "https" {
         return Err(UrlProblem::NotHttps { value: value() });
     }

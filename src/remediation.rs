@@ -205,6 +205,11 @@ pub fn for_code(code: Code, target: Target, ctx: &Context<'_>) -> String {
         | Code::CertNoClientAuth
         | Code::CertWeakKey
         | Code::CertWeakSignature => import_steps(target, ctx),
+        Code::CertValidityInverted => {
+            let mut s = vec!["The certificate's validity is inverted (notBefore after notAfter): no client will accept it. Check that the file is the certificate SAP ships, not a damaged or hand-made one.".to_string()];
+            s.extend(import_steps(target, ctx));
+            s
+        }
         Code::CertNotYetValid => {
             let mut s = vec!["Check that the file is the certificate LMS presents today (a not-yet-valid certificate is usually next year's, imported instead of this year's) and that --as-of is right.".to_string()];
             s.extend(import_steps(target, ctx));
@@ -281,6 +286,10 @@ pub fn for_code(code: Code, target: Target, ctx: &Context<'_>) -> String {
                 "Add evidence to the tenant's inventory row: ias_admin_cert{} exported from the console, tech_user_permissions, or ias_url with a credential for the live checks.",
                 if ctx.ips_type == IpsType::Neo { " and ips_inbound_cert" } else { "" }
             ),
+        ],
+        Code::CheckNotFinished => vec![
+            "The audit was interrupted (Ctrl-C, SIGTERM or a stop) before the checks named in the finding finished: this tenant's result is incomplete, not OK.".to_string(),
+            "Audit again and let the run finish; with many tenants, --tenant-deadline and --concurrency bound how long it takes.".to_string(),
         ],
         Code::InventoryDuplicateTenant | Code::InventoryInvalidRow => vec![
             "Correct the inventory row as the message says and audit again.".to_string(),

@@ -480,8 +480,17 @@ fn html_for_ten_thousand_tenants_is_binned_deduplicated_and_fast() {
 fn an_interrupted_run_says_so() {
     let mut r = fleet(3);
     r.complete = false;
-    assert!(html::render(&r).contains("<p class=\"banner\">INCOMPLETE"));
-    assert!(md::render(&r).contains("> **INCOMPLETE:**"));
+    // One sentence, the same in every report (the reports once said different things).
+    let sentence = "INCOMPLETE: the run was interrupted. Every tenant is listed; 0 whose checks did not finish are UNKNOWN (CHECK_NOT_FINISHED), not OK. Audit again for a complete result.";
+    let page = html::render(&r);
+    assert!(
+        page.contains(&format!("<p class=\"banner\">{sentence}</p>")),
+        "{page}"
+    );
+    let text = md::render(&r);
+    assert!(text.contains(&format!("> **{sentence}**")), "{text}");
+    let table = mtls_audit::report::table::summary_line(&r);
+    assert!(table.ends_with(sentence), "{table}");
 }
 
 #[test]

@@ -29,6 +29,9 @@ fn a_generated_fleet_is_built_to_produce_every_finding_code() {
         ) {
             continue; // row errors, not tenant findings
         }
+        if *code == Code::CheckNotFinished {
+            continue; // only an interrupted run produces it (tests/live.rs, tests/reliability.rs)
+        }
         assert!(
             expected.contains(code.as_str()),
             "no tenant is built to produce {code}; expected codes: {expected:?}"

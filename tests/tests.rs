@@ -11,5 +11,6 @@ mod cli;
 mod live;
 mod net;
 mod offline;
+mod reliability;
 mod reports;
 mod sim_export;

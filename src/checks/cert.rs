@@ -133,7 +133,19 @@ pub fn check_facts(target: Target, c: &CertFacts, policy: &Policy) -> Vec<Findin
     let mut out = Vec::new();
     let days = c.days_left(policy.as_of);
     let who = &c.subject;
-    if policy.as_of > c.not_after {
+    if c.not_before > c.not_after {
+        // Valid on no date at all: one finding says so, instead of "expired" or "not yet valid"
+        // depending on the as-of date.
+        out.push(Finding::new(
+            Code::CertValidityInverted,
+            target,
+            format!(
+                "notBefore {} is after notAfter {}: the certificate is valid on no date: {who}",
+                c.not_before.format("%Y-%m-%d %H:%M:%S UTC"),
+                c.not_after.format("%Y-%m-%d %H:%M:%S UTC")
+            ),
+        ));
+    } else if policy.as_of > c.not_after {
         out.push(Finding::new(
             Code::CertExpired,
             target,

@@ -23,11 +23,19 @@ pub struct Outcome {
     pub(crate) run: Vec<Check>,
     /// Checks that apply but did not run for lack of evidence; never also in `run`.
     pub(crate) not_run: Vec<Check>,
+    /// Checks that apply and were due but did not finish because the run was stopped: the
+    /// tenant is then `UNKNOWN` (`CHECK_NOT_FINISHED`), never OK.
+    pub(crate) unfinished: Vec<Check>,
 }
 
 impl Outcome {
     pub(crate) fn merge(&mut self, other: Outcome) {
         self.certificates.extend(other.certificates);
+        for c in other.unfinished {
+            if !self.unfinished.contains(&c) {
+                self.unfinished.push(c);
+            }
+        }
         self.findings.extend(other.findings);
         for c in other.run {
             if !self.run.contains(&c) {

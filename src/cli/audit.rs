@@ -3,12 +3,13 @@
 use super::Exit;
 use super::args::{CertArgs, InputArgs, NetArgs, parse_days, parse_delimiter, parse_duration};
 use super::progress::Progress;
+use super::signals::Signals;
 use anyhow::Context as _;
 use clap::Args;
 use mtls_audit::audit::{self, Options};
 use mtls_audit::inputs::InputLimits;
 use mtls_audit::inventory;
-use mtls_audit::live::{Live, StopFlag};
+use mtls_audit::live::Live;
 use mtls_audit::net::{Credentials, NetClient};
 use mtls_audit::report::{self, Format, table};
 use mtls_audit::result::AuditReport;
@@ -67,6 +68,8 @@ pub(crate) struct AuditArgs {
 }
 
 pub(super) fn run(args: AuditArgs) -> anyhow::Result<Exit> {
+    // First, so that Ctrl-C during a long inventory read already stops cleanly.
+    let signals = Signals::watch("no new tenant starts; tenants in flight get a few seconds");
     let formats = report::parse_formats(&args.format).map_err(anyhow::Error::msg)?;
     let input = args.input.limits();
     let limits = input.certificates();
@@ -80,8 +83,12 @@ pub(super) fn run(args: AuditArgs) -> anyhow::Result<Exit> {
         offline: args.offline,
         limits,
     };
+    // Everything that can be refused is refused before any tenant is looked at: the output
+    // folder must be writable and no report may replace an input.
+    report::check_out(&args.out, &formats, &audit_inputs(&args, &inv))
+        .context("the output folder cannot be used")?;
     let report = if args.offline {
-        audit::run_offline(&inv, &opts)
+        audit::run_offline(&inv, &opts, signals.stop())
     } else {
         super::init_logging(args.verbose);
         let live = live_setup(&args, &input)?;
@@ -90,52 +97,40 @@ pub(super) fn run(args: AuditArgs) -> anyhow::Result<Exit> {
             .build()
             .context("cannot start the async runtime")?;
         let visible = std::io::stderr().is_terminal() && !args.quiet && !args.no_progress;
-        rt.block_on(run_live(&inv, &opts, live, visible))
+        let progress = Progress::new(inv.tenants.len() as u64, visible);
+        let report = rt.block_on(mtls_audit::live::run(
+            &inv,
+            &opts,
+            Arc::new(live),
+            &progress,
+            signals.stop(),
+        ));
+        // Blocking work still running (a DNS lookup) must not hold the exit up.
+        rt.shutdown_timeout(Duration::from_secs(1));
+        report
     };
     emit(&report, &args.out, &formats, args.quiet, args.table_limit)?;
     if !report.complete {
         eprintln!(
-            "interrupted: the reports hold every tenant, but live checks that did not finish are listed as not run"
+            "interrupted: the reports hold every tenant; those whose checks did not finish are UNKNOWN (CHECK_NOT_FINISHED)"
         );
     }
     Ok(exit_for(&report, &opts))
 }
 
-/// Runs the live audit with Ctrl-C (and SIGTERM) stopping it cleanly.
-pub(super) async fn run_live(
-    inv: &inventory::Inventory,
-    opts: &Options,
-    live: Live,
-    progress_visible: bool,
-) -> AuditReport {
-    let stop = StopFlag::default();
-    let watcher = {
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            wait_for_signal().await;
-            eprintln!("stopping: no new tenant starts; tenants in flight get a few seconds");
-            stop.stop();
-        })
-    };
-    let progress = Progress::new(inv.tenants.len() as u64, progress_visible);
-    let report = mtls_audit::live::run(inv, opts, Arc::new(live), &progress, &stop).await;
-    watcher.abort();
-    report
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
+/// The files this run reads, which no report may replace.
+fn audit_inputs(args: &AuditArgs, inv: &inventory::Inventory) -> Vec<PathBuf> {
+    let mut v = vec![args.inventory.clone()];
+    v.extend(args.cert.reference_cert.iter().cloned());
+    v.extend(args.credentials.iter().cloned());
+    v.extend(args.net.ca_cert.iter().cloned());
+    v.extend(args.net.lms_cert.iter().cloned());
+    v.extend(args.net.lms_key.iter().cloned());
+    for t in &inv.tenants {
+        v.extend(t.ias_admin_cert.iter().cloned());
+        v.extend(t.ips_inbound_cert.iter().cloned());
     }
-    let _ = tokio::signal::ctrl_c().await;
+    v
 }
 
 /// The network layer, credentials and LMS identity from the flags. Problems with files the

@@ -73,8 +73,13 @@ pub(super) fn run(args: DiffArgs) -> anyhow::Result<Exit> {
     // JSON and Markdown carry the notes; for the others they go to stderr, away from the data.
     if matches!(args.format, DiffFormat::Table | DiffFormat::Csv) {
         for n in &d.notes {
-            eprintln!("note: {n}");
+            eprintln!("note: {}", mtls_audit::report::terminal_line(n, 500));
         }
     }
-    Ok(if d.worse { Exit::Findings } else { Exit::Clean })
+    // An interrupted new run proves nothing: a pipeline gating on `diff` must not pass it.
+    Ok(if d.worse || !d.new_complete {
+        Exit::Findings
+    } else {
+        Exit::Clean
+    })
 }

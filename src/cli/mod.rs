@@ -9,6 +9,7 @@ mod demo;
 mod diff;
 mod inspect;
 mod progress;
+mod signals;
 mod sim;
 
 use clap::{Parser, Subcommand};

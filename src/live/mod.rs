@@ -11,6 +11,7 @@
 mod api;
 mod tenant;
 
+pub use crate::audit::StopFlag;
 use crate::audit::{self, Options};
 use crate::checks::Check;
 use crate::checks::Outcome;
@@ -21,7 +22,6 @@ use crate::inventory::{Inventory, IpsType, Tenant};
 use crate::net::{ClientIdentity, Credentials, Deadline, NetClient};
 use crate::result::{AuditReport, TenantResult};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -59,31 +59,6 @@ impl Progress for () {
     fn tenant_done(&self, _risk: Level) {}
 }
 
-/// Set to stop the run (Ctrl-C).
-#[derive(Debug, Default, Clone)]
-pub struct StopFlag(Arc<(AtomicBool, tokio::sync::Notify)>);
-
-impl StopFlag {
-    /// Stops the run: no tenant starts after this, and those in flight get a short grace
-    /// period. Safe to call from a signal handler task, more than once.
-    pub fn stop(&self) {
-        self.0.0.store(true, Ordering::SeqCst);
-        self.0.1.notify_waiters();
-    }
-
-    pub(crate) fn is_stopped(&self) -> bool {
-        self.0.0.load(Ordering::SeqCst)
-    }
-
-    pub(crate) async fn stopped(&self) {
-        let notified = self.0.1.notified();
-        if self.is_stopped() {
-            return;
-        }
-        notified.await;
-    }
-}
-
 /// Runs the whole audit. Offline checks for everyone first (fast, from files), then the live
 /// checks of each tenant that has live evidence.
 pub async fn run(
@@ -97,11 +72,13 @@ pub async fn run(
     let policy = opts.policy.clone();
     let limits = opts.limits;
     let offline: Vec<Outcome> = {
-        let tenants = tenants.clone();
+        let (tenants, stop) = (tenants.clone(), stop.clone());
         // Certificate files are read and parsed on rayon's threads, off the async runtime.
-        tokio::task::spawn_blocking(move || audit::offline_outcomes(&tenants, &policy, &limits))
-            .await
-            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+        tokio::task::spawn_blocking(move || {
+            audit::offline_outcomes(&tenants, &policy, &limits, &stop)
+        })
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
     };
     let opts = Arc::new(opts.clone());
     let mut results: Vec<Option<TenantResult>> = vec![None; tenants.len()];
@@ -149,17 +126,23 @@ pub async fn run(
     if stop.is_stopped() {
         interrupted = true;
     }
-    // Let the tenants in flight finish (all of them, or within the grace period after a stop).
+    // Let the tenants in flight finish: all of them, or those that finish within one grace
+    // period after a stop (one deadline for all, so a stop ends the run in bounded time).
+    let mut grace_ends = interrupted.then(|| tokio::time::Instant::now() + STOP_GRACE);
     loop {
-        let next = if interrupted {
-            match tokio::time::timeout(STOP_GRACE, set.join_next()).await {
+        let next = if let Some(end) = grace_ends {
+            match tokio::time::timeout_at(end, set.join_next()).await {
                 Ok(n) => n,
                 Err(_) => break,
             }
         } else {
             tokio::select! {
                 n = set.join_next() => n,
-                _ = stop.stopped() => { interrupted = true; continue; }
+                _ = stop.stopped() => {
+                    interrupted = true;
+                    grace_ends = Some(tokio::time::Instant::now() + STOP_GRACE);
+                    continue;
+                }
             }
         };
         match next {
@@ -169,10 +152,13 @@ pub async fn run(
     }
     set.abort_all();
     // Tenants whose live checks did not run or finish keep their offline findings (computed
-    // once, above) and list the live checks as not run: rows in = tenants out + errors holds.
-    for (i, base) in offline.into_iter().enumerate() {
+    // once, above) and their live checks are unfinished, so they come out UNKNOWN
+    // (CHECK_NOT_FINISHED), never OK: rows in = tenants out + errors + skipped holds.
+    for (i, mut base) in offline.into_iter().enumerate() {
         if results[i].is_none() {
-            results[i] = Some(audit::finish(&tenants[i], base));
+            let t = &tenants[i];
+            base.unfinished.extend(planned(t, &live));
+            results[i] = Some(audit::finish(t, base));
         }
     }
     progress.finish();

@@ -108,6 +108,7 @@ async fn server(
         findings,
         run: vec![check],
         not_run: Vec::new(),
+        unfinished: Vec::new(),
     }
 }
 
@@ -163,6 +164,7 @@ async fn sync_health(t: &Tenant, opts: &Options, live: &Live, deadline: Deadline
         ),
         run,
         not_run: Vec::new(),
+        unfinished: Vec::new(),
     }
 }
 
@@ -225,5 +227,6 @@ async fn mtls_acceptance(t: &Tenant, live: &Live, deadline: Deadline) -> Outcome
         findings: mtls::check(&ev),
         run: vec![Check::Mtls],
         not_run: Vec::new(),
+        unfinished: Vec::new(),
     }
 }

@@ -198,6 +198,25 @@ pub(crate) fn expiry_counts(report: &AuditReport, windows: &[Window]) -> Vec<(Ta
     map.into_iter().collect()
 }
 
+
+
+/// The one sentence every report shows at its top when the run was interrupted (the same
+/// words in the table, Markdown and HTML).
+pub(crate) fn incomplete_banner(report: &AuditReport) -> Option<String> {
+    if report.complete {
+        return None;
+    }
+    let unfinished = report
+        .tenants
+        .iter()
+        .filter(|t| t.findings.iter().any(|f| f.code == Code::CheckNotFinished))
+        .count();
+    Some(format!(
+        "INCOMPLETE: the run was interrupted. Every tenant is listed; {unfinished} whose checks did not finish {} UNKNOWN (CHECK_NOT_FINISHED), not OK. Audit again for a complete result.",
+        if unfinished == 1 { "is" } else { "are" }
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -196,8 +196,8 @@ fn header(out: &mut String, report: &AuditReport) -> std::fmt::Result {
         text::html(&report.tool.name),
         text::html(&report.tool.version)
     )?;
-    if !report.complete {
-        out.push_str("<p class=\"banner\">INCOMPLETE: the run was interrupted; only the tenants that finished are listed.</p>\n");
+    if let Some(banner) = figures::incomplete_banner(report) {
+        writeln!(out, "<p class=\"banner\">{}</p>", text::html(&banner))?;
     }
     out.push_str("</header>\n");
     Ok(())

@@ -96,11 +96,8 @@ fn header(out: &mut String, report: &AuditReport) -> std::fmt::Result {
         text::markdown(&report.tool.name),
         text::markdown(&report.tool.version)
     )?;
-    if !report.complete {
-        writeln!(
-            out,
-            "\n> **INCOMPLETE:** the run was interrupted; only the tenants that finished are counted."
-        )?;
+    if let Some(banner) = figures::incomplete_banner(report) {
+        writeln!(out, "\n> **{}**", text::markdown(&banner))?;
     }
     Ok(())
 }

@@ -96,59 +96,163 @@ pub struct WriteError {
     pub source: std::io::Error,
 }
 
-/// Writes a file through a temporary sibling and a rename, so an interrupted run never leaves a
-/// half-written report behind.
-pub(crate) fn write_atomic(
-    path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> Result<(), WriteError> {
-    let err = |source| WriteError {
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(err)?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("report"),
-        std::process::id()
-    ));
-    let result = (|| {
-        let file = std::fs::File::create(&tmp)?;
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
-        write(&mut w)?;
-        w.flush()?;
-        // No fsync: the rename is what protects readers from a half-written file when a run
-        // is interrupted, and flushing hundreds of megabytes to disk would dominate big runs.
-        drop(w.into_inner().map_err(|e| e.into_error())?);
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(err)
+/// A line of text from a file or a server made safe for a terminal (no control character, at
+/// most `max` characters): for the binary's own messages about such text.
+pub fn terminal_line(s: &str, max: usize) -> String {
+    text::terminal_cut(s, max)
 }
 
-/// Writes every file format of `formats` into `out`; returns the paths written, in order.
+/// Why the output folder cannot take this run's reports; found before any tenant is audited.
+#[derive(Debug, thiserror::Error)]
+pub enum OutError {
+    /// The folder cannot be created or written to.
+    #[error("{path} cannot be written to")]
+    NotWritable {
+        /// The folder.
+        path: PathBuf,
+        /// Why (printed as the cause).
+        #[source]
+        source: std::io::Error,
+    },
+    /// A report would replace a file the run reads.
+    #[error("the report {report} would replace the input {input}; choose another --out")]
+    WouldReplaceInput {
+        /// The report file.
+        report: PathBuf,
+        /// The input it is.
+        input: PathBuf,
+    },
+}
+
+/// Checks, before a run starts, that `out` can take the report files of `formats` and that
+/// none of them is one of `inputs` (the same file under any name).
+pub fn check_out(out: &Path, formats: &[Format], inputs: &[PathBuf]) -> Result<(), OutError> {
+    let not_writable = |source| OutError::NotWritable {
+        path: out.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(out).map_err(not_writable)?;
+    let probe = out.join(format!(".mtls-audit-probe-{}", std::process::id()));
+    std::fs::File::create(&probe).map_err(not_writable)?;
+    let _ = std::fs::remove_file(&probe);
+    let inputs: Vec<(PathBuf, PathBuf)> = inputs
+        .iter()
+        .filter_map(|p| Some((p.clone(), std::fs::canonicalize(p).ok()?)))
+        .collect();
+    for name in formats.iter().filter_map(|f| f.file_name()) {
+        let report = out.join(name);
+        let Ok(canonical) = std::fs::canonicalize(&report) else {
+            continue;
+        };
+        if let Some((input, _)) = inputs.iter().find(|(_, c)| *c == canonical) {
+            return Err(OutError::WouldReplaceInput {
+                report,
+                input: input.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The temporary name a report file is written under before it replaces the old one.
+fn temp_name(name: &str, pid: u32) -> String {
+    format!(".{name}.tmp-{pid}")
+}
+
+/// Removes temporary report files that runs which no longer exist left behind (a killed run
+/// cannot clean up after itself).
+fn remove_stale_temps(out: &Path) {
+    let Ok(entries) = std::fs::read_dir(out) else {
+        return;
+    };
+    let ours = std::process::id();
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some((base, pid)) = name.strip_prefix('.').and_then(|n| n.rsplit_once(".tmp-")) else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        let ours_kind = Format::ALL.iter().any(|f| f.file_name() == Some(base));
+        if ours_kind && pid != ours && !process_alive(pid) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Whether a process with this ID runs (Linux `/proc`; elsewhere assume it does not, so a
+/// temporary file of another run is removed only where that can be told).
+fn process_alive(pid: u32) -> bool {
+    Path::new("/proc").join(pid.to_string()).exists()
+}
+
+/// Writes the report files of `formats` into `out` as one set: every file is first written
+/// under a temporary name; only when all are complete do they replace the previous set (so a
+/// full disk leaves the previous run's reports, all of them, in place). Stale temporary files
+/// of killed runs are removed. Returns the paths written, in order.
 pub fn write_files(
     report: &AuditReport,
     out: &Path,
     formats: &[Format],
 ) -> Result<Vec<PathBuf>, WriteError> {
-    let mut written = Vec::new();
+    let create = |source| WriteError {
+        path: out.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(out).map_err(create)?;
+    remove_stale_temps(out);
+    let pid = std::process::id();
+    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut result = Ok(());
     for f in formats {
         let Some(name) = f.file_name() else { continue };
         let path = out.join(name);
-        match f {
-            Format::Csv => write_atomic(&path, |w| csv::write(report, w))?,
-            Format::Json => write_atomic(&path, |w| json::write(report, w))?,
-            Format::Html => write_atomic(&path, |w| w.write_all(html::render(report).as_bytes()))?,
-            Format::Md => write_atomic(&path, |w| w.write_all(md::render(report).as_bytes()))?,
-            Format::Table => {}
+        let tmp = out.join(temp_name(name, pid));
+        let written = write_temp(&tmp, |w| match f {
+            Format::Csv => csv::write(report, w),
+            Format::Json => json::write(report, w),
+            Format::Html => w.write_all(html::render(report).as_bytes()),
+            Format::Md => w.write_all(md::render(report).as_bytes()),
+            Format::Table => Ok(()),
+        });
+        staged.push((tmp, path.clone()));
+        if let Err(source) = written {
+            result = Err(WriteError { path, source });
+            break;
         }
+    }
+    if let Err(e) = result {
+        for (tmp, _) in &staged {
+            let _ = std::fs::remove_file(tmp);
+        }
+        return Err(e);
+    }
+    let mut written = Vec::new();
+    for (tmp, path) in staged {
+        std::fs::rename(&tmp, &path).map_err(|source| {
+            let _ = std::fs::remove_file(&tmp);
+            WriteError {
+                path: path.clone(),
+                source,
+            }
+        })?;
         written.push(path);
     }
     Ok(written)
+}
+
+/// Writes one temporary file. No fsync: the rename is what protects readers from a
+/// half-written file when a run is interrupted, and flushing hundreds of megabytes to disk
+/// would dominate big runs.
+fn write_temp(
+    tmp: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let file = std::fs::File::create(tmp)?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    write(&mut w)?;
+    w.flush()?;
+    drop(w.into_inner().map_err(|e| e.into_error())?);
+    Ok(())
 }

@@ -107,5 +107,15 @@ pub fn render(report: &InspectReport) -> String {
         }
         target(&mut out, t);
     }
-    out
+    // Subjects, names and notes come from files and servers: no control character (an escape
+    // sequence) reaches the terminal; line breaks are the screen's own.
+    out.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
 }

@@ -70,9 +70,13 @@ fn target_short(t: Target) -> &'static str {
         Target::Sync => "sync",
         Target::Inventory => "row",
         Target::Certificate => "cert",
+        Target::Run => "run",
         Target::Server => "server",
     }
 }
+
+/// A tenant ID longer than this is cut in the table (the files hold it whole).
+const TENANT_WIDTH: usize = 64;
 
 /// Borderless, like `kubectl get`: a rule under the header and a blank line between tenants,
 /// so multi-line cells stay readable and lines grep well.
@@ -170,9 +174,10 @@ pub fn render(report: &AuditReport, opts: &Options) -> String {
             .map(|c| format!("{} {}", target_short(c.target), c.cert.days_left))
             .collect::<Vec<_>>()
             .join("\n");
+        let id = text::terminal_cut(&t.tenant_id, TENANT_WIDTH);
         let tenant = match t.environment {
-            crate::inventory::Environment::Production => t.tenant_id.clone(),
-            crate::inventory::Environment::Preview => format!("{}\n(preview)", t.tenant_id),
+            crate::inventory::Environment::Production => id,
+            crate::inventory::Environment::Preview => format!("{id}\n(preview)"),
         };
         table.add_row(vec![
             risk,
@@ -221,7 +226,11 @@ pub fn render(report: &AuditReport, opts: &Options) -> String {
         ));
     }
     for e in &report.inventory_errors {
-        out.push_str(&format!("inventory error: {} {}\n", e.code, e.message));
+        out.push_str(&format!(
+            "inventory error: {} {}\n",
+            e.code,
+            text::terminal_cut(&e.message, 300)
+        ));
     }
     out.push_str(&summary_line(report));
     out.push('\n');
@@ -250,8 +259,9 @@ pub fn summary_line(report: &AuditReport) -> String {
         ));
     }
     line.push_str(&text::skipped_note(s.skipped_rows).replacen(',', ";", 1));
-    if !report.complete {
-        line.push_str("; INCOMPLETE: the run was interrupted");
+    if let Some(banner) = super::figures::incomplete_banner(report) {
+        line.push('\n');
+        line.push_str(&banner);
     }
     line
 }
@@ -269,9 +279,10 @@ fn change_color(c: &TenantChange) -> Option<Color> {
 /// The terminal view: the two runs, the changed tenants (worse first) and a summary line.
 pub fn diff(diff: &Diff, opts: &Options) -> String {
     let mut out = String::new();
-    out.push_str(&side_line("old", &diff.old));
+    // The runs' descriptions come from files: nothing in them reaches the terminal raw.
+    out.push_str(&text::terminal_cut(&side_line("old", &diff.old), 600));
     out.push('\n');
-    out.push_str(&side_line("new", &diff.new));
+    out.push_str(&text::terminal_cut(&side_line("new", &diff.new), 600));
     out.push('\n');
     if !diff.changes.is_empty() {
         let mut t = Table::new();
@@ -342,14 +353,14 @@ pub fn diff(diff: &Diff, opts: &Options) -> String {
             lines.extend(cert_text(c).into_iter().map(|x| format!("~ {x}")));
             t.add_row(vec![
                 change,
-                Cell::new(text::terminal(&c.tenant_id)),
+                Cell::new(text::terminal_cut(&c.tenant_id, TENANT_WIDTH)),
                 risk,
                 Cell::new(if lines.is_empty() {
                     "-".to_string()
                 } else {
                     lines.join("\n")
                 }),
-                Cell::new(text::terminal(&c.owner)),
+                Cell::new(text::terminal_cut(&c.owner, 40)),
             ]);
         }
         // Finding labels are long words (CODE@target); keep them on one line when there is room.

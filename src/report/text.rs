@@ -113,3 +113,16 @@ pub(crate) fn skipped_note(skipped: u64) -> String {
         n => format!(", {n} empty rows skipped"),
     }
 }
+
+/// Text from outside for one terminal cell: control characters (escape sequences included)
+/// made harmless by [`terminal`], and at most `max` characters, the rest cut with `…` (the
+/// files hold the whole value; a megabyte in one cell would take the table seconds to lay
+/// out).
+pub(crate) fn terminal_cut(s: &str, max: usize) -> String {
+    let mut out = terminal(&s.chars().take(max + 1).collect::<String>());
+    if out.chars().count() > max {
+        out = out.chars().take(max.saturating_sub(1)).collect();
+        out.push('…');
+    }
+    out
+}

@@ -5,11 +5,11 @@ mod fleet;
 use super::Exit;
 use super::audit::emit;
 use super::progress::Progress;
+use super::signals::Signals;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use clap::Args;
 use fleet::DemoOptions;
-use mtls_audit::live::StopFlag;
 use mtls_audit::report::Format;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -48,10 +48,10 @@ pub(super) fn run(args: DemoArgs) -> anyhow::Result<Exit> {
         today,
     };
     let started = std::time::Instant::now();
-    let stop = StopFlag::default();
+    let signals = Signals::watch("the demo audit stops");
     let progress = Progress::new(args.tenants as u64 + 3, std::io::stderr().is_terminal());
     let run = rt
-        .block_on(fleet::run(&opts, &progress, &stop))
+        .block_on(fleet::run(&opts, &progress, signals.stop()))
         .context("the demo could not run")?;
     emit(
         &run.report,
