@@ -10,7 +10,10 @@ use crate::checks::{self, Outcome};
 use crate::findings::{Code, Finding, Impact, Level, Target};
 use crate::inventory::{Inventory, IpsType, Tenant};
 use crate::remediation;
-use crate::result::{AuditReport, Settings, Summary, TenantFinding, TenantResult, ToolInfo};
+use crate::result::{
+    AuditReport, Place, PlaceState, Readiness, ReadinessSource, Settings, Summary, TenantFinding,
+    TenantResult, ToolInfo,
+};
 use mtls_audit_cert::{Limits, LoadError, load_file};
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -262,12 +265,17 @@ pub fn finish(t: &Tenant, mut outcome: Outcome) -> TenantResult {
         .collect();
     impacts.sort();
     impacts.dedup();
+    let readiness = evidence_readiness(t.ips_type, &outcome.certificates);
     TenantResult {
         line: t.line,
         tenant_id: t.tenant_id.clone(),
         ips_type: t.ips_type,
         environment: t.environment,
         owner: t.owner.clone(),
+        owner_email: t.owner_email.clone(),
+        learning_only_users: t.learning_only_users,
+        lms_config: t.lms_config.clone(),
+        readiness,
         ias_url: t
             .ias_url
             .as_ref()
@@ -286,6 +294,27 @@ pub fn finish(t: &Tenant, mut outcome: Outcome) -> TenantResult {
         findings,
         extra: t.extra.clone(),
     }
+}
+
+/// Readiness from the evidence files (docs/spec.md §8): a place whose exported certificate is
+/// a reference certificate accepts it, one that holds another certificate does not; a place
+/// without a readable file, or a run without `--reference-cert`, is unknown.
+fn evidence_readiness(ips_type: IpsType, certificates: &[CertificateObject]) -> Readiness {
+    Readiness::of(ips_type, ReadinessSource::Evidence, |place| {
+        let target = match place {
+            Place::IasAdminRecord => Target::IasAdminCert,
+            Place::IpsInbound => Target::IpsInboundCert,
+        };
+        match certificates
+            .iter()
+            .find(|c| c.target == target)
+            .and_then(|c| c.reference_match)
+        {
+            Some(true) => PlaceState::Accepted,
+            Some(false) => PlaceState::Rejected,
+            None => PlaceState::Unknown,
+        }
+    })
 }
 
 /// Builds the report from finished tenants (in inventory order).

@@ -111,9 +111,40 @@ pub struct Tenant {
     pub job_id: Option<String>,
     /// Free text carried into every report; empty when not given.
     pub owner: String,
+    /// The owner's e-mail addresses (`owner_email`, `;`-separated), as written; checked when
+    /// mail is sent (`notify`), where a bad address is reported per owner.
+    pub owner_email: Vec<String>,
+    /// Whether the customer has Learning-only users who authenticate through IAS
+    /// (`learning_only_users`: yes/no/true/false/1/0); `None` when not known. Decides how
+    /// urgent the NEO IPS retirement is (KBA 3718271).
+    pub learning_only_users: Option<bool>,
+    /// The IPS settings as configured in LMS (System Configuration, SAP CLOUD IDENTITY
+    /// SERVICES), compared with the tenant's IPS (KBA 3394484).
+    pub lms_config: LmsConfig,
     /// Columns the format does not define, by lowercased header name (`column_N` for a value
     /// under an unnamed column); `extra` in audit.json.
     pub extra: BTreeMap<String, String>,
+}
+
+/// The IPS settings as configured in LMS; each `None` when the column is absent or empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LmsConfig {
+    /// `ipsSourceSystemID` (`lms_ips_source_system_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ips_source_system_id: Option<String>,
+    /// `ipsURL` (`lms_ips_url`), as written (validated as an https URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ips_url: Option<String>,
+    /// `ipsAPIUrl` (`lms_ips_api_url`), as written (validated as an https URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ips_api_url: Option<String>,
+}
+
+impl LmsConfig {
+    /// Whether no LMS setting was given.
+    pub fn is_empty(&self) -> bool {
+        self.ips_source_system_id.is_none() && self.ips_url.is_none() && self.ips_api_url.is_none()
+    }
 }
 
 /// A row that could not be audited.
@@ -181,7 +212,7 @@ pub enum InventoryFileError {
     },
 }
 
-const KNOWN: [&str; 12] = [
+const KNOWN: [&str; 17] = [
     "tenant_id",
     "ips_type",
     "environment",
@@ -194,6 +225,11 @@ const KNOWN: [&str; 12] = [
     "credential",
     "job_id",
     "owner",
+    "owner_email",
+    "learning_only_users",
+    "lms_ips_source_system_id",
+    "lms_ips_url",
+    "lms_ips_api_url",
 ];
 
 /// The columns every inventory must have.
@@ -465,6 +501,10 @@ enum RowError {
         problem: UrlProblem,
     },
     #[error(
+        "tenant '{tenant}': learning_only_users '{value}' is not one of yes, no, true, false, 1, 0"
+    )]
+    LearningOnly { tenant: String, value: String },
+    #[error(
         "tenant '{tenant}': {column} '{value}' may hold only letters, digits, '-', '_' and '.' (it goes into API paths)"
     )]
     BadIdentifier {
@@ -581,6 +621,34 @@ fn row_to_tenant(
     };
     let ips_source_system_id = identifier("ips_source_system_id")?;
     let job_id = identifier("job_id")?;
+    let learning_only_users = match get("learning_only_users").to_ascii_lowercase().as_str() {
+        "" => None,
+        "yes" | "true" | "1" => Some(true),
+        "no" | "false" | "0" => Some(false),
+        _ => {
+            return Err(RowError::LearningOnly {
+                tenant: tenant_id.clone(),
+                value: get("learning_only_users").to_string(),
+            });
+        }
+    };
+    // LMS's own settings are validated like the tenant's URLs but kept as written: the
+    // comparison with the tenant must see what LMS holds, trailing slash and all.
+    let lms_url = |column: &'static str| -> Result<Option<String>, RowError> {
+        url(column)?;
+        Ok(opt(column))
+    };
+    let lms_config = LmsConfig {
+        ips_source_system_id: identifier("lms_ips_source_system_id")?,
+        ips_url: lms_url("lms_ips_url")?,
+        ips_api_url: lms_url("lms_ips_api_url")?,
+    };
+    let owner_email = get("owner_email")
+        .split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
     Ok(Tenant {
         line,
         tenant_id,
@@ -595,6 +663,9 @@ fn row_to_tenant(
         credential: opt("credential"),
         job_id,
         owner: get("owner").to_string(),
+        owner_email,
+        learning_only_users,
+        lms_config,
         extra,
     })
 }

@@ -8,7 +8,7 @@
 use crate::certificate::CertificateObject;
 use crate::checks::Check;
 use crate::findings::{Code, Finding, Impact, Level, Target};
-use crate::inventory::{Environment, InventoryError, IpsType};
+use crate::inventory::{Environment, InventoryError, IpsType, LmsConfig};
 use crate::remediation::Remediation;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -34,6 +34,174 @@ impl ToolInfo {
     }
 }
 
+/// Where a tenant must have imported the LMS certificate (docs/spec.md §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Place {
+    /// The IAS administrator record LMS authenticates as (every tenant).
+    IasAdminRecord,
+    /// The Inbound Certificates of the LMS source system in NEO IPS (NEO tenants only).
+    IpsInbound,
+}
+
+impl Place {
+    /// The spelling in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Place::IasAdminRecord => "ias_admin_record",
+            Place::IpsInbound => "ips_inbound",
+        }
+    }
+
+    /// The places a tenant of this IPS type must have the certificate in.
+    pub fn required(ips_type: IpsType) -> &'static [Place] {
+        match ips_type {
+            IpsType::Neo => &[Place::IasAdminRecord, Place::IpsInbound],
+            IpsType::Converged => &[Place::IasAdminRecord],
+        }
+    }
+}
+
+/// Whether a place accepts the next LMS certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[derive(Default)]
+pub enum PlaceState {
+    /// The next certificate is accepted (probed) or imported (evidence).
+    Accepted,
+    /// The next certificate is refused (probed: 401 or a TLS alert) or another certificate is
+    /// there (evidence).
+    Rejected,
+    /// Neither observed nor evidenced.
+    #[default]
+    Unknown,
+}
+
+impl PlaceState {
+    /// The spelling in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlaceState::Accepted => "accepted",
+            PlaceState::Rejected => "rejected",
+            PlaceState::Unknown => "unknown",
+        }
+    }
+}
+
+
+/// A tenant's readiness for the cutover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadinessState {
+    /// The next certificate is accepted in every place the IPS type requires.
+    Ready,
+    /// It is refused in at least one.
+    NotReady,
+    /// Neither observed nor evidenced.
+    Unknown,
+}
+
+impl ReadinessState {
+    /// All states, in report order.
+    pub const ALL: [ReadinessState; 3] = [
+        ReadinessState::Ready,
+        ReadinessState::NotReady,
+        ReadinessState::Unknown,
+    ];
+
+    /// The spelling in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReadinessState::Ready => "ready",
+            ReadinessState::NotReady => "not_ready",
+            ReadinessState::Unknown => "unknown",
+        }
+    }
+}
+
+/// Where a readiness comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadinessSource {
+    /// The mTLS probes with the next LMS identity (`--next-lms-cert`).
+    Probe,
+    /// The evidence files compared with `--reference-cert`.
+    Evidence,
+    /// Nothing to tell from.
+    None,
+}
+
+/// `readiness` of a tenant in `audit.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Readiness {
+    /// Ready, not ready or unknown.
+    pub state: ReadinessState,
+    /// What it was decided from.
+    pub source: ReadinessSource,
+    /// Each required place's state (`ips_inbound` only for NEO tenants).
+    pub places: BTreeMap<Place, PlaceState>,
+}
+
+impl Default for Readiness {
+    fn default() -> Readiness {
+        Readiness {
+            state: ReadinessState::Unknown,
+            source: ReadinessSource::None,
+            places: BTreeMap::new(),
+        }
+    }
+}
+
+impl Readiness {
+    /// The readiness of the required places of `ips_type`, each from `state_of` (places left
+    /// out count as unknown): ready when all accept, not ready when one refuses.
+    pub fn of(
+        ips_type: IpsType,
+        source: ReadinessSource,
+        state_of: impl Fn(Place) -> PlaceState,
+    ) -> Readiness {
+        let places: BTreeMap<Place, PlaceState> = Place::required(ips_type)
+            .iter()
+            .map(|p| (*p, state_of(*p)))
+            .collect();
+        let state = if places.values().any(|s| *s == PlaceState::Rejected) {
+            ReadinessState::NotReady
+        } else if places.values().all(|s| *s == PlaceState::Accepted) {
+            ReadinessState::Ready
+        } else {
+            ReadinessState::Unknown
+        };
+        let source = if places.values().all(|s| *s == PlaceState::Unknown) {
+            ReadinessSource::None
+        } else {
+            source
+        };
+        Readiness {
+            state,
+            source,
+            places,
+        }
+    }
+
+    /// `ias_admin_record=accepted;ips_inbound=rejected`, the CSV `readiness_places` column.
+    pub fn places_column(&self) -> String {
+        self.places
+            .iter()
+            .map(|(p, s)| format!("{}={}", p.as_str(), s.as_str()))
+            .collect::<Vec<_>>()
+            .join(";")
+    }
+
+    /// The places that refuse the next certificate.
+    pub fn missing(&self) -> Vec<Place> {
+        self.places
+            .iter()
+            .filter(|(_, s)| **s == PlaceState::Rejected)
+            .map(|(p, _)| *p)
+            .collect()
+    }
+}
+
 /// One audited tenant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TenantResult {
@@ -47,6 +215,19 @@ pub struct TenantResult {
     pub environment: Environment,
     /// The inventory's `owner` column (free text, empty when not given).
     pub owner: String,
+    /// The inventory's `owner_email` addresses (empty when not given): where `notify` sends.
+    #[serde(default)]
+    pub owner_email: Vec<String>,
+    /// The inventory's `learning_only_users` (`null` when not known).
+    #[serde(default)]
+    pub learning_only_users: Option<bool>,
+    /// LMS's IPS settings as the inventory gives them (absent when none is given).
+    #[serde(default, skip_serializing_if = "LmsConfig::is_empty")]
+    pub lms_config: LmsConfig,
+    /// Whether the tenant is ready for the cutover to the next LMS certificate
+    /// (docs/spec.md §8).
+    #[serde(default)]
+    pub readiness: Readiness,
     /// The IAS URL as normalised (`https://host/`); empty when the row has none.
     #[serde(default)]
     pub ias_url: String,
@@ -173,6 +354,9 @@ pub struct Summary {
     /// Per check, on how many tenants it ran and did not run; every check is present.
     #[serde(default)]
     pub checks: BTreeMap<Check, Coverage>,
+    /// Tenants per readiness for the cutover; every state is present.
+    #[serde(default)]
+    pub readiness: BTreeMap<ReadinessState, u64>,
 }
 
 impl Summary {
@@ -197,8 +381,12 @@ impl Summary {
         for check in Check::ALL {
             s.checks.insert(check, Coverage::default());
         }
+        for state in ReadinessState::ALL {
+            s.readiness.insert(state, 0);
+        }
         for t in tenants {
             *s.by_risk.entry(t.risk).or_default() += 1;
+            *s.readiness.entry(t.readiness.state).or_default() += 1;
             for f in &t.findings {
                 *s.by_code.entry(f.code).or_default() += 1;
             }
