@@ -85,7 +85,12 @@ fn benches(c: &mut Criterion) {
         offline: true,
         limits: Limits::default(),
     };
-    let files = audit::CertFiles::load(&inv.tenants, &policy, &opts.limits, &audit::StopFlag::default());
+    let files = audit::CertFiles::load(
+        &inv.tenants,
+        &policy,
+        &opts.limits,
+        &audit::StopFlag::default(),
+    );
     c.bench_function("finish one tenant (checks, risk, remediation)", |b| {
         let t = &inv.tenants[42];
         b.iter(|| audit::finish(t, audit::offline_checks(black_box(t), &files, &policy)))

@@ -88,7 +88,6 @@ impl PlaceState {
     }
 }
 
-
 /// A tenant's readiness for the cutover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -9,7 +9,7 @@ use clap::Args;
 use mtls_audit::audit::{self, Options};
 use mtls_audit::inputs::InputLimits;
 use mtls_audit::inventory;
-use mtls_audit::live::Live;
+use mtls_audit::live::{Live, StopFlag};
 use mtls_audit::net::{Credentials, NetClient};
 use mtls_audit::report::{self, Format, table};
 use mtls_audit::result::AuditReport;
@@ -70,52 +70,94 @@ pub(crate) struct AuditArgs {
 pub(super) fn run(args: AuditArgs) -> anyhow::Result<Exit> {
     // First, so that Ctrl-C during a long inventory read already stops cleanly.
     let signals = Signals::watch("no new tenant starts; tenants in flight get a few seconds");
-    let formats = report::parse_formats(&args.format).map_err(anyhow::Error::msg)?;
-    let input = args.input.limits();
-    let limits = input.certificates();
-    let policy = args.cert.policy(&input)?;
-    let inv = inventory::read_file(&args.inventory, args.delimiter, &input.inventory())?;
-    let opts = Options {
-        policy,
-        sync_stale_days: args.sync_stale_days,
-        fail_on: args.cert.fail_on.0,
-        allow_unknown: args.cert.allow_unknown,
-        offline: args.offline,
-        limits,
-    };
-    // Everything that can be refused is refused before any tenant is looked at: the output
-    // folder must be writable and no report may replace an input.
-    report::check_out(&args.out, &formats, &audit_inputs(&args, &inv))
-        .context("the output folder cannot be used")?;
-    let report = if args.offline {
-        audit::run_offline(&inv, &opts, signals.stop())
-    } else {
-        super::init_logging(args.verbose);
-        let live = live_setup(&args, &input)?;
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .context("cannot start the async runtime")?;
-        let visible = std::io::stderr().is_terminal() && !args.quiet && !args.no_progress;
-        let progress = Progress::new(inv.tenants.len() as u64, visible);
-        let report = rt.block_on(mtls_audit::live::run(
-            &inv,
-            &opts,
-            Arc::new(live),
-            &progress,
-            signals.stop(),
-        ));
-        // Blocking work still running (a DNS lookup) must not hold the exit up.
-        rt.shutdown_timeout(Duration::from_secs(1));
-        report
-    };
-    emit(&report, &args.out, &formats, args.quiet, args.table_limit)?;
+    let prepared = Prepared::from_args(&args)?;
+    let report = prepared.audit_once(&args, signals.stop(), true)?;
+    emit(
+        &report,
+        &args.out,
+        &prepared.formats,
+        args.quiet,
+        args.table_limit,
+    )?;
     if !report.complete {
         eprintln!(
             "interrupted: the reports hold every tenant; those whose checks did not finish are UNKNOWN (CHECK_NOT_FINISHED)"
         );
     }
-    Ok(exit_for(&report, &opts))
+    Ok(exit_for(&report, &prepared.opts))
+}
+
+/// Everything an audit run needs, read and checked from the arguments before any tenant is
+/// looked at (so a bad file or folder is refused at once). `serve` prepares one per run.
+pub(super) struct Prepared {
+    /// The report formats of `--format`.
+    pub(super) formats: Vec<Format>,
+    /// The input size limits.
+    pub(super) input: InputLimits,
+    /// The inventory, read.
+    pub(super) inv: inventory::Inventory,
+    /// The judging options.
+    pub(super) opts: Options,
+}
+
+impl Prepared {
+    /// Reads the inventory and the references, builds the options and checks the output
+    /// folder: the folder must be writable and no report may replace an input.
+    pub(super) fn from_args(args: &AuditArgs) -> anyhow::Result<Prepared> {
+        let formats = report::parse_formats(&args.format).map_err(anyhow::Error::msg)?;
+        let input = args.input.limits();
+        let limits = input.certificates();
+        let policy = args.cert.policy(&input)?;
+        let inv = inventory::read_file(&args.inventory, args.delimiter, &input.inventory())?;
+        let opts = Options {
+            policy,
+            sync_stale_days: args.sync_stale_days,
+            fail_on: args.cert.fail_on.0,
+            allow_unknown: args.cert.allow_unknown,
+            offline: args.offline,
+            limits,
+        };
+        report::check_out(&args.out, &formats, &audit_inputs(args, &inv))
+            .context("the output folder cannot be used")?;
+        Ok(Prepared {
+            formats,
+            input,
+            inv,
+            opts,
+        })
+    }
+
+    /// One audit: offline, or live with the network layer of the arguments. `progress` draws
+    /// the bar when stderr is a terminal (and the flags allow it).
+    pub(super) fn audit_once(
+        &self,
+        args: &AuditArgs,
+        stop: &StopFlag,
+        progress: bool,
+    ) -> anyhow::Result<AuditReport> {
+        if args.offline {
+            return Ok(audit::run_offline(&self.inv, &self.opts, stop));
+        }
+        super::init_logging(args.verbose);
+        let live = live_setup(args, &self.input)?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        let visible =
+            progress && std::io::stderr().is_terminal() && !args.quiet && !args.no_progress;
+        let bar = Progress::new(self.inv.tenants.len() as u64, visible);
+        let report = rt.block_on(mtls_audit::live::run(
+            &self.inv,
+            &self.opts,
+            Arc::new(live),
+            &bar,
+            stop,
+        ));
+        // Blocking work still running (a DNS lookup) must not hold the exit up.
+        rt.shutdown_timeout(Duration::from_secs(1));
+        Ok(report)
+    }
 }
 
 /// The files this run reads, which no report may replace.

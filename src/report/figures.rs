@@ -198,8 +198,6 @@ pub(crate) fn expiry_counts(report: &AuditReport, windows: &[Window]) -> Vec<(Ta
     map.into_iter().collect()
 }
 
-
-
 /// The one sentence every report shows at its top when the run was interrupted (the same
 /// words in the table, Markdown and HTML).
 pub(crate) fn incomplete_banner(report: &AuditReport) -> Option<String> {
