@@ -341,12 +341,15 @@ fn closed_port() -> u16 {
 }
 
 /// A TLS server that reads one request per connection and then, by connection number, closes
-/// without answering, hangs, or answers 200.
+/// without answering, hangs, or answers 200; or never starts the TLS handshake at all.
 #[derive(Clone, Copy)]
 enum Raw {
     Close,
     Hang,
     Ok,
+    /// Accept the TCP connection but never answer the ClientHello (a front end too busy to
+    /// handshake), then close it after a minute.
+    NoHandshake,
 }
 
 async fn raw_server(tls: &TlsServer, behaviour: fn(usize) -> Raw) -> (u16, Arc<AtomicUsize>) {
@@ -360,6 +363,11 @@ async fn raw_server(tls: &TlsServer, behaviour: fn(usize) -> Raw) -> (u16, Arc<A
             let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
+                if let Raw::NoHandshake = behaviour(n) {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    drop(tcp);
+                    return;
+                }
                 let Ok(mut s) = acceptor.accept(tcp).await else {
                     return;
                 };
@@ -377,6 +385,7 @@ async fn raw_server(tls: &TlsServer, behaviour: fn(usize) -> Raw) -> (u16, Arc<A
                         tokio::time::sleep(Duration::from_secs(3600)).await;
                         drop(s);
                     }
+                    Raw::NoHandshake => {}
                     Raw::Ok => {
                         let _ = s
                             .write_all(
