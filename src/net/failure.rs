@@ -47,7 +47,7 @@ impl TlsFailure {
             rustls::Error::InvalidCertificate(_) => {
                 TlsFailure::Certificate(ChainProblem::from_rustls(e))
             }
-            other => TlsFailure::Protocol(other.to_string()),
+            other => TlsFailure::Protocol(super::scrub::scrub(&other.to_string(), &[])),
         }
     }
 }
@@ -186,7 +186,8 @@ pub(crate) fn classify(err: &(dyn StdError + 'static), timeout: Duration) -> Unr
         }
         cur = next(e);
     }
-    Unreachable::Other(describe(err))
+    // The messages of our libraries, but sanitised all the same: they reach reports.
+    Unreachable::Other(super::scrub::scrub(&describe(err), &[]))
 }
 
 fn next<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdError + 'static)> {

@@ -10,6 +10,7 @@
 //! - [`client`]: the fleet HTTP client — limits, retries, deadlines, auth.
 //! - [`limits`], [`retry`]: deadlines, rate budgets and backoff, small and testable alone.
 //! - [`failure`]: why a host could not be reached, classified from typed errors only.
+//! - [`scrub`]: the one sanitiser of text received from a server before it enters a finding.
 //!
 //! Secrets and keys are never logged, printed or put in an error: [`Secret`] and
 //! [`ClientIdentity`] redact themselves, and every error here is built from typed causes.
@@ -23,6 +24,7 @@ mod limits;
 mod oauth;
 mod provider;
 mod retry;
+mod scrub;
 pub mod tls_probe;
 pub mod trust;
 
@@ -33,6 +35,7 @@ pub use failure::{Phase, TlsFailure, Unreachable, UnreachableKind};
 pub use identity::ClientIdentity;
 pub use limits::{Deadline, RateBudgets, RateLimit};
 pub use retry::RetryPolicy;
+pub use scrub::{MAX_CHARS as MAX_SERVER_TEXT, scrub};
 pub use tls_probe::ProbeResult;
 pub use trust::{ChainProblem, TrustStore};
 
