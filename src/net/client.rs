@@ -73,6 +73,19 @@ impl fmt::Debug for Call {
     }
 }
 
+/// A URL as text for an error, whether it parses or not: without anything up to its last `@`
+/// (user information, whose password may hold `/`, `?` or `#`; at worst a query's `@` hides
+/// the host too), and without its query and fragment (a filter may name users).
+fn url_for_errors(url: &str) -> String {
+    let (scheme, rest) = match url.find("://") {
+        Some(i) => url.split_at(i + 3),
+        None => ("", url),
+    };
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    let rest = rest.split(['?', '#']).next().unwrap_or("");
+    format!("{scheme}{rest}")
+}
+
 /// `scheme://host[:port]/path`: no user info, no query (a filter may name users).
 fn safe_url(url: &Url) -> String {
     let mut s = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
@@ -84,21 +97,25 @@ fn safe_url(url: &Url) -> String {
 }
 
 impl Call {
-    /// A request with `method` to `url` (http or https, with a host).
+    /// A request with `method` to `url` (http or https, with a host, without user
+    /// information). Errors name the URL without its user information, query and fragment.
     pub(crate) fn new(method: Method, url: &str) -> Result<Call, NetError> {
         let invalid = |reason: String| NetError::InvalidUrl {
-            url: url.split(['?', '#']).next().unwrap_or("").to_string(),
+            url: url_for_errors(url),
             reason,
         };
         let parsed = Url::parse(url).map_err(|e| invalid(e.to_string()))?;
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(invalid(
+                "user information (user:password@) in a URL is refused: give credentials in the credentials file"
+                    .to_string(),
+            ));
+        }
         if !matches!(parsed.scheme(), "https" | "http") {
             return Err(invalid("the scheme must be https".to_string()));
         }
         if parsed.host_str().is_none_or(str::is_empty) {
             return Err(invalid("no host".to_string()));
-        }
-        if !parsed.username().is_empty() || parsed.password().is_some() {
-            return Err(invalid("credentials in the URL are refused".to_string()));
         }
         Ok(Call {
             method,
@@ -928,6 +945,37 @@ impl NetClient {
                 }
             }
             return Ok(Err((failure, attempt)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_urls_never_hold_user_information() {
+        for (url, want) in [
+            ("https://u:pw@h.example/x?q=1#f", "https://h.example/x"),
+            ("https://u:p/w@h.example/x", "https://h.example/x"),
+            ("https://u:p?w@h.example/x", "https://h.example/x"),
+            (
+                "https://u:p#w@h.example:99999/x",
+                "https://h.example:99999/x",
+            ),
+            ("u:pw@h.example/x", "h.example/x"),
+            ("https://h.example/x?filter=a", "https://h.example/x"),
+        ] {
+            assert_eq!(url_for_errors(url), want, "{url}");
+        }
+        for url in [
+            "https://admin:pw-1@h.example/x",
+            "https://admin:pw-1@[::1/x",
+            "ftp://admin:pw-1@h.example/",
+            "https://pw-1@h.example/",
+        ] {
+            let e = Call::get(url).unwrap_err().to_string();
+            assert!(!e.contains("pw-1") && !e.contains("admin"), "{e}");
         }
     }
 }
