@@ -19,7 +19,7 @@ use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
 use super::NetConfig;
-use super::connect_to::Resolver;
+use super::connect_to::{AddressBook, Resolver};
 use super::credentials::{Credential, CredentialKind, Secret};
 use super::failure::{Phase, Unreachable, classify};
 use super::identity::ClientIdentity;
@@ -422,6 +422,9 @@ struct Inner {
     cfg: NetConfig,
     trust: TrustStore,
     limiter: Limiter,
+    /// Where connections go (`--connect-to`, DNS), shared by the REST clients, the TLS probe
+    /// and the per-address caps.
+    book: Arc<AddressBook>,
     /// One reqwest client per client identity (`None`: no identity), each with its pool.
     clients: Mutex<HashMap<Option<String>, reqwest::Client>>,
     tokens: TokenCache,
@@ -449,12 +452,14 @@ impl NetClient {
 
     /// A client with the given anchors (loading the system roots once for many clients).
     pub(crate) fn with_trust(cfg: NetConfig, trust: TrustStore) -> NetClient {
-        let limiter = Limiter::new(cfg.concurrency, cfg.per_host, cfg.budgets);
+        let limiter = Limiter::new(cfg.concurrency, cfg.per_host, cfg.per_address, cfg.budgets);
+        let book = Arc::new(AddressBook::new(cfg.connect_to.clone()));
         NetClient {
             inner: Arc::new(Inner {
                 cfg,
                 trust,
                 limiter,
+                book,
                 clients: Mutex::new(HashMap::new()),
                 tokens: TokenCache::default(),
                 probes: Mutex::new(HashMap::new()),
@@ -479,7 +484,7 @@ impl NetClient {
         )?;
         let mut builder = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
-            .dns_resolver(Resolver::new(cfg.connect_to.clone()))
+            .dns_resolver(Resolver::new(self.inner.book.clone()))
             .connect_timeout(cfg.connect_timeout.unwrap_or(cfg.timeout))
             .pool_max_idle_per_host(cfg.per_host)
             // Every tenant has hosts of its own, so a connection is rarely reused once its
@@ -655,6 +660,22 @@ impl NetClient {
         }
     }
 
+    /// The socket address a connection to `host:port` goes to first (after `--connect-to` and
+    /// DNS), for the per-address cap; `None` when the name does not resolve in time (the
+    /// request then fails on its own lookup, with the usual DNS error).
+    async fn first_address(
+        &self,
+        host: &str,
+        port: u16,
+        deadline: Deadline,
+    ) -> Option<std::net::SocketAddr> {
+        let wait = deadline.cap(self.inner.cfg.timeout);
+        match tokio::time::timeout(wait, self.inner.book.addresses(host, port)).await {
+            Ok(Ok(addrs)) => addrs.first().copied(),
+            _ => None,
+        }
+    }
+
     /// The retry loop of one call.
     async fn run(
         &self,
@@ -666,6 +687,7 @@ impl NetClient {
         let host = call.host().to_string();
         let family = call.family_or_default();
         let (url, host_header) = self.target(&call.url);
+        let port = call.url.port_or_known_default().unwrap_or(443);
         let mut attempt = 0u32;
         let mut retries = 0u32;
         let mut last: Option<String> = None;
@@ -678,10 +700,11 @@ impl NetClient {
                     attempts,
                     last: last.clone(),
                 };
+            let address = self.first_address(&host, port, call.deadline).await;
             let admission = self
                 .inner
                 .limiter
-                .admit(&host, family, call.deadline)
+                .admit(&host, family, call.deadline, address)
                 .await
                 .map_err(|r| deadline_err(r.into(), attempt - 1, &last))?;
             let budget = call.deadline.cap(cfg.timeout);
@@ -896,10 +919,24 @@ impl NetClient {
         let mut last = None;
         loop {
             attempt += 1;
+            // The addresses the probe connects to, from the same book as the REST clients, so
+            // it counts against the same per-address cap; when the name does not resolve, the
+            // probe looks it up itself and reports the DNS failure.
+            let wait = deadline.cap(cfg.timeout);
+            let addrs =
+                match tokio::time::timeout(wait, self.inner.book.addresses(host, port)).await {
+                    Ok(Ok(a)) if !a.is_empty() => Some(a),
+                    _ => None,
+                };
             let admission = self
                 .inner
                 .limiter
-                .admit(host, ApiFamily::Other, deadline)
+                .admit(
+                    host,
+                    ApiFamily::Other,
+                    deadline,
+                    addrs.as_ref().and_then(|a| a.first().copied()),
+                )
                 .await
                 .map_err(|r| NetError::Deadline {
                     host: host.to_string(),
@@ -916,7 +953,7 @@ impl NetClient {
                 as_of,
             };
             let started = Instant::now();
-            let result = tls_probe::probe(host, port, &opts).await;
+            let result = tls_probe::probe_at(host, port, addrs.as_deref(), &opts).await;
             drop(admission);
             let elapsed_ms = started.elapsed().as_millis() as u64;
             let failure = match result {

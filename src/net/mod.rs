@@ -59,6 +59,10 @@ pub struct NetConfig {
     pub concurrency: usize,
     /// Requests (hence connections) in flight at once to one host.
     pub per_host: usize,
+    /// Requests (hence connections) in flight at once to one resolved socket address (after
+    /// `--connect-to` and DNS), whatever host names share it: with `--connect-to`, or
+    /// behind one front end, many tenants' hosts are one address. Default 16.
+    pub per_address: usize,
     /// `--connect-to HOST:PORT`.
     pub connect_to: Option<ConnectTo>,
     /// `--ca-cert`: trust anchors added to the system roots (see [`trust::read_ca_file`]).
@@ -87,6 +91,7 @@ impl Default for NetConfig {
             retry: RetryPolicy::default(),
             concurrency: 64,
             per_host: 4,
+            per_address: 16,
             connect_to: None,
             extra_ca: Vec::new(),
             system_roots: true,
