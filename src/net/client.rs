@@ -231,14 +231,6 @@ impl Response {
     pub fn retries(&self) -> u32 {
         self.attempts.saturating_sub(1)
     }
-
-    /// The body as JSON.
-    pub(crate) fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, NetError> {
-        serde_json::from_slice(&self.body).map_err(|e| NetError::Decode {
-            host: self.host.clone(),
-            reason: e.to_string(),
-        })
-    }
 }
 
 /// What a deadline cut short.
