@@ -155,8 +155,11 @@ const ADDRESS_TTL: Duration = Duration::from_secs(60);
 #[derive(Debug, Default)]
 pub(crate) struct AddressBook {
     connect_to: Option<ConnectTo>,
-    cache: Mutex<HashMap<String, (Arc<[SocketAddr]>, Instant)>>,
+    cache: Mutex<HashMap<String, Looked>>,
 }
+
+/// A name's addresses and when they were looked up.
+type Looked = (Arc<[SocketAddr]>, Instant);
 
 impl AddressBook {
     pub(crate) fn new(connect_to: Option<ConnectTo>) -> AddressBook {
@@ -221,7 +224,8 @@ impl reqwest::dns::Resolve for Resolver {
         let book = self.book.clone();
         Box::pin(async move {
             let addrs = book.lookup(name.as_str()).await?;
-            Ok(Box::new(addrs.to_vec().into_iter()) as reqwest::dns::Addrs)
+            let addrs = (0..addrs.len()).map(move |i| addrs[i]);
+            Ok(Box::new(addrs) as reqwest::dns::Addrs)
         })
     }
 }

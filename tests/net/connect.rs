@@ -105,7 +105,7 @@ async fn urls_with_user_information_are_refused_without_quoting_it() {
         format!("https://admin:hunter2-pw@{HOST}/scim/Users?filter=x#frag"),
         format!("https://hunter2-pw@{HOST}/scim/Users"),
         format!("https://admin:hunter2-pw@{HOST}:99999/scim/Users"),
-        format!("https://admin:hunter2-pw@[::1/scim/Users"),
+        "https://admin:hunter2-pw@[::1/scim/Users".to_string(),
         format!("ftp://admin:hunter2-pw@{HOST}/scim/Users"),
     ] {
         let e = match Call::get(&u) {
