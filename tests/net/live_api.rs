@@ -143,13 +143,17 @@ async fn identifiers_are_one_encoded_path_segment() {
 #[tokio::test]
 async fn dot_segments_are_refused_without_a_request() {
     let f = fixture();
-    let http = http_server(&f.tls, Box::new(|s, _| {
+    let http = http_server(
+        &f.tls,
+        Box::new(|s, _| {
             if s.path.starts_with("/scim/") {
                 reply(200).body(r#"{"totalResults":0}"#)
             } else {
                 reply(404)
             }
-        })).await;
+        }),
+    )
+    .await;
     let t = audit(&f, &http, true, |inv| {
         inv.tenants[0].ips_source_system_id = Some("..".into());
         inv.tenants[0].job_id = Some(".".into());
