@@ -284,7 +284,25 @@ pub fn finish(t: &Tenant, mut outcome: Outcome) -> TenantResult {
         .collect();
     impacts.sort();
     impacts.dedup();
-    let readiness = evidence_readiness(t.ips_type, &outcome.certificates);
+    // Observation wins over evidence (docs/spec.md §8): with the next identity probed, the
+    // probes decide; where the file says imported and the tenant refuses, the finding says so.
+    let evidence = evidence_readiness(t.ips_type, &outcome.certificates);
+    let readiness = match &outcome.next_places {
+        Some(probed) => {
+            let r = Readiness::of(t.ips_type, ReadinessSource::Probe, |p| {
+                probed.get(&p).copied().unwrap_or(PlaceState::Unknown)
+            });
+            for (place, state) in &r.places {
+                if *state == PlaceState::Rejected
+                    && evidence.places.get(place) == Some(&PlaceState::Accepted)
+                {
+                    note_disagreement(&mut findings, *place);
+                }
+            }
+            r
+        }
+        None => evidence,
+    };
     TenantResult {
         line: t.line,
         tenant_id: t.tenant_id.clone(),
@@ -323,6 +341,26 @@ fn converged_ips(t: &Tenant) -> Option<String> {
         IpsType::Neo => t.ias_url.as_ref(),
     }?;
     Some(checks::lms_config::origin(u))
+}
+
+/// Adds to the refusal at `place` that the evidence file shows the certificate imported.
+fn note_disagreement(findings: &mut [TenantFinding], place: Place) {
+    let target = match place {
+        Place::IasAdminRecord => Target::IasAdminCert,
+        Place::IpsInbound => Target::IpsInboundCert,
+    };
+    // Before the cutover the refusal of the next certificate is MTLS_NEXT_REJECTED at the
+    // place; from the cutover it is MTLS_REJECTED of "the new LMS certificate".
+    for f in findings.iter_mut().filter(|f| {
+        (f.code == Code::MtlsNextRejected && f.target == target)
+            || (f.code == Code::MtlsRejected && f.message.contains("new LMS certificate"))
+    }) {
+        f.message = format!(
+            "{}; the file shows the certificate imported, the tenant refuses it",
+            f.message
+        )
+        .into();
+    }
 }
 
 /// Readiness from the evidence files (docs/spec.md §8): a place whose exported certificate is

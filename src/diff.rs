@@ -113,6 +113,9 @@ pub(crate) struct RunTenant {
     pub(crate) findings: BTreeMap<(String, String), Level>,
     /// `target → sha256` of the evidence certificates.
     pub(crate) certificates: BTreeMap<String, String>,
+    /// `readiness.state` as written (`ready`, `not_ready`, `unknown`); `None` in files of
+    /// versions without readiness.
+    pub(crate) readiness: Option<String>,
 }
 
 /// One run as the comparison sees it.
@@ -223,6 +226,7 @@ pub(crate) fn parse(name: &str, bytes: &[u8]) -> Result<Run, FormatError> {
             risk,
             findings,
             certificates,
+            readiness: t.get("readiness").and_then(|r| text(r, "state")),
         });
     }
     if derived_risk > 0 {
@@ -271,6 +275,8 @@ pub enum Change {
     Removed,
     /// Looks fixed or better, but the new run was interrupted: not taken on its word.
     Unverified,
+    /// Same risk, findings and certificates; only the readiness for the cutover changed.
+    ReadinessChanged,
 }
 
 impl Change {
@@ -285,6 +291,7 @@ impl Change {
             Change::Better => "better",
             Change::Removed => "removed",
             Change::Unverified => "unverified",
+            Change::ReadinessChanged => "readiness_changed",
         }
     }
 
@@ -348,6 +355,10 @@ pub struct TenantChange {
     /// Evidence or server certificates whose SHA-256 differs between the runs (tenants in both
     /// runs only).
     pub certificates: Vec<CertChange>,
+    /// The readiness for the cutover, `[old, new]`, when it changed (tenants in both runs whose
+    /// files say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readiness: Option<[String; 2]>,
 }
 
 /// What the diff says about one side.
@@ -413,6 +424,15 @@ pub struct Counts {
     /// Tenants [`Change::Unverified`]: improvements an interrupted new run cannot prove.
     #[serde(default)]
     pub unverified: u64,
+    /// Tenants [`Change::ReadinessChanged`].
+    #[serde(default)]
+    pub readiness_changed: u64,
+    /// Tenants (in both runs) that became ready for the cutover, whatever else changed.
+    #[serde(default)]
+    pub became_ready: u64,
+    /// Tenants that were ready and are not any more (counts as worse).
+    #[serde(default)]
+    pub no_longer_ready: u64,
     /// Tenants in both runs with the same risk, findings and certificates.
     pub unchanged: u64,
     /// Findings gained, summed over tenants in both runs (added and removed tenants are not
@@ -489,6 +509,13 @@ fn compare_tenant(old: Option<&RunTenant>, new: Option<&RunTenant>) -> Option<Te
             }
         }
     }
+    let readiness = match (
+        old.and_then(|t| t.readiness.clone()),
+        new.and_then(|t| t.readiness.clone()),
+    ) {
+        (Some(a), Some(b)) if a != b => Some([a, b]),
+        _ => None,
+    };
     let (old_risk, new_risk) = (old.map(|t| t.risk), new.map(|t| t.risk));
     let change = match (old_risk, new_risk) {
         (None, Some(_)) => Change::Added,
@@ -505,6 +532,7 @@ fn compare_tenant(old: Option<&RunTenant>, new: Option<&RunTenant>) -> Option<Te
             Change::FindingsChanged
         }
         (Some(_), Some(_)) if !certificates.is_empty() => Change::CertificateReplaced,
+        (Some(_), Some(_)) if readiness.is_some() => Change::ReadinessChanged,
         _ => return None,
     };
     let mut reasons = Vec::new();
@@ -531,8 +559,15 @@ fn compare_tenant(old: Option<&RunTenant>, new: Option<&RunTenant>) -> Option<Te
             ));
         }
     }
+    if let Some([a, b]) = &readiness
+        && a == "ready"
+        && b == "not_ready"
+    {
+        reasons.push("no longer ready for the cutover".to_string());
+    }
     let shown = new.or(old)?;
     Some(TenantChange {
+        readiness,
         tenant_id: shown.tenant_id.clone(),
         change,
         worse: !reasons.is_empty(),
@@ -584,6 +619,7 @@ pub fn compare(old: &Run, new: &Run) -> Diff {
                 }
                 match c.change {
                     Change::Unverified => counts.unverified += 1,
+                    Change::ReadinessChanged => counts.readiness_changed += 1,
                     Change::Fixed => counts.fixed += 1,
                     Change::NewlyAtRisk => counts.newly_at_risk += 1,
                     Change::Worse => counts.worse += 1,
@@ -592,6 +628,11 @@ pub fn compare(old: &Run, new: &Run) -> Diff {
                     Change::Removed => counts.removed += 1,
                     Change::FindingsChanged => counts.findings_changed += 1,
                     Change::CertificateReplaced => counts.certificate_replaced += 1,
+                }
+                match c.readiness.as_ref().map(|[a, b]| (a.as_str(), b.as_str())) {
+                    Some((_, "ready")) => counts.became_ready += 1,
+                    Some(("ready", _)) => counts.no_longer_ready += 1,
+                    _ => {}
                 }
                 if !matches!(c.change, Change::Added | Change::Removed) {
                     counts.findings_gained += c.gained.len() as u64;
@@ -687,6 +728,8 @@ impl Diff {
             (s.fixed, "fixed"),
             (s.better, "better"),
             (s.unverified, "unverified (interrupted run)"),
+            (s.became_ready, "became ready for the cutover"),
+            (s.no_longer_ready, "no longer ready for the cutover"),
             (s.findings_changed, "findings changed"),
             (s.certificate_replaced, "certificate replaced"),
             (s.removed, "removed"),

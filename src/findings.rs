@@ -203,6 +203,7 @@ codes! {
     ApiThrottled = "API_THROTTLED", Unknown, NONE, "still throttled (429) after retries";
     ApiError = "API_ERROR", Unknown, NONE, "the API kept failing (5xx, malformed or unexpected answer) after retries";
     MtlsRejected = "MTLS_REJECTED", Failing, BOTH, "the tenant does not accept the LMS client certificate";
+    MtlsNextRejected = "MTLS_NEXT_REJECTED", AtRisk, BOTH, "the tenant does not accept the next LMS certificate (--next-lms-cert) at one of its places: it breaks at the cutover";
     TechUserMissingPermission = "TECH_USER_MISSING_PERMISSION", AtRisk, BOTH, "the SAP LMS admin record lacks Read Users or Access Real-Time Provisioning API";
     InventoryDuplicateTenant = "INVENTORY_DUPLICATE_TENANT", Unknown, NONE, "a later row repeats a tenant_id; it is not audited";
     InventoryInvalidRow = "INVENTORY_INVALID_ROW", Unknown, NONE, "a row without tenant_id, with an unknown ips_type or malformed";
@@ -281,6 +282,6 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", code.as_str()));
             assert_eq!(Code::parse(code.as_str()), Some(code));
         }
-        assert_eq!(Code::ALL.len(), 29);
+        assert_eq!(Code::ALL.len(), 30);
     }
 }

@@ -30,6 +30,21 @@ pub struct InspectTarget {
     /// Subject alternative DNS names of the leaf (servers and server certificates).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dns_names: Vec<String>,
+    /// How a server answered each LMS identity given (`--lms-cert`, `--next-lms-cert`), side
+    /// by side.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mtls: Vec<MtlsAnswer>,
+}
+
+/// A server's answer to one LMS client identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MtlsAnswer {
+    /// `current` (`--lms-cert`) or `next` (`--next-lms-cert`).
+    pub identity: String,
+    /// SHA-256 of the identity's certificate.
+    pub sha256: String,
+    /// The answer in words: accepted, refused (and how), or none.
+    pub answer: String,
 }
 
 impl InspectTarget {
@@ -112,6 +127,7 @@ pub(crate) fn from_bundle(
         format,
         notes,
         dns_names,
+        mtls: Vec::new(),
     }
 }
 
@@ -195,7 +211,10 @@ pub async fn server(
     host: &str,
     port: u16,
     client: &crate::net::NetClient,
-    lms: Option<std::sync::Arc<crate::net::ClientIdentity>>,
+    (lms, next): (
+        Option<std::sync::Arc<crate::net::ClientIdentity>>,
+        Option<std::sync::Arc<crate::net::ClientIdentity>>,
+    ),
     policy: &Policy,
     deadline: crate::net::Deadline,
 ) -> InspectTarget {
@@ -247,38 +266,62 @@ pub async fn server(
         policy.as_of,
         policy.warn_days,
     );
-    if let (Some(lms), None) = (lms, &error) {
+    let mut mtls_answers = Vec::new();
+    if error.is_none() && (lms.is_some() || next.is_some()) {
         let url = format!("https://{endpoint}/scim/Users?count=1");
-        let answer = match Call::get(&url) {
-            Ok(call) => match client
-                .send(
-                    call.auth(Auth::Identity(lms))
-                        .deadline(deadline)
-                        .accept("application/scim+json"),
-                )
-                .await
-            {
-                Ok(r) => Answer::Status(r.status),
-                Err(e) => Answer::Failed(crate::checks::failure::ApiFailure::Unreachable(
-                    e.to_string(),
-                )),
-            },
-            Err(e) => Answer::Failed(crate::checks::failure::ApiFailure::Protocol(e.to_string())),
-        };
-        match &answer {
-            Answer::Status(s) if (200..300).contains(s) => {
-                notes.push(format!(
-                    "the LMS client certificate is accepted (GET /scim/Users answered {s})"
-                ));
+        let ask = |identity: Option<std::sync::Arc<crate::net::ClientIdentity>>| {
+            let url = url.clone();
+            async move {
+                let identity = identity?;
+                let answer = match Call::get(&url) {
+                    Ok(call) => match client
+                        .send(
+                            call.auth(Auth::Identity(identity.clone()))
+                                .deadline(deadline)
+                                .accept("application/scim+json"),
+                        )
+                        .await
+                    {
+                        Ok(r) => Answer::Status(r.status),
+                        Err(e) => Answer::Failed(crate::checks::failure::ApiFailure::Unreachable(
+                            e.to_string(),
+                        )),
+                    },
+                    Err(e) => {
+                        Answer::Failed(crate::checks::failure::ApiFailure::Protocol(e.to_string()))
+                    }
+                };
+                Some((identity, answer))
             }
-            _ => {}
+        };
+        let (current, next) = tokio::join!(ask(lms), ask(next));
+        for (which, probe) in [("current", &current), ("next", &next)] {
+            if let Some((identity, answer)) = probe {
+                mtls_answers.push(MtlsAnswer {
+                    identity: which.to_string(),
+                    sha256: identity.fingerprint().to_string(),
+                    answer: describe(answer),
+                });
+            }
         }
-        findings.extend(mtls::check(&mtls::MtlsProbes {
-            scim_read: answer,
-            realtime: None,
-            scim_url: url,
-            realtime_url: String::new(),
-        }));
+        let probes = |p: &Option<(std::sync::Arc<crate::net::ClientIdentity>, Answer)>| {
+            p.as_ref().map(|(_, a)| mtls::IdentityProbes {
+                scim_read: a.clone(),
+                realtime: None,
+            })
+        };
+        findings.extend(
+            mtls::check(&mtls::MtlsProbes {
+                current: probes(&current),
+                next: probes(&next),
+                ips_type: crate::inventory::IpsType::Converged,
+                scim_url: url.clone(),
+                realtime_url: String::new(),
+                cutover: policy.cutover,
+                as_of: policy.as_of,
+            })
+            .findings,
+        );
     }
     findings.sort_by_key(|f| std::cmp::Reverse(f.level));
     InspectTarget {
@@ -289,6 +332,22 @@ pub async fn server(
         format,
         notes,
         dns_names,
+        mtls: mtls_answers,
+    }
+}
+
+/// One identity's answer in words, for the screen and the JSON.
+fn describe(a: &crate::checks::mtls::Answer) -> String {
+    use crate::checks::mtls::Answer;
+    match a {
+        Answer::Status(s) if (200..300).contains(s) => {
+            format!("accepted (GET /scim/Users answered {s})")
+        }
+        Answer::Status(403) => "accepted, but the admin record lacks Read Users (403)".to_string(),
+        Answer::Status(401) => "refused (GET /scim/Users answered 401)".to_string(),
+        Answer::Status(s) => format!("no verdict (GET /scim/Users answered {s})"),
+        Answer::CertificateRefused(alert) => format!("refused by the TLS handshake ({alert})"),
+        Answer::Failed(f) => format!("no answer ({})", f.finding(Target::Server, "probe").message),
     }
 }
 

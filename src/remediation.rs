@@ -131,11 +131,11 @@ const GET_CERT: &str = "Download the new LMS certificate (cer.zip attached to SA
 fn ias_import(ctx: &Context<'_>) -> String {
     match ctx.ips_type {
         IpsType::Converged => format!(
-            "In the IAS admin console open Users & Authorization → Administrators → '{}' → Configure System Authentication → Certificate → Browse, select the new certificate and Save.",
+            "In the IAS admin console open Users & Authorization → Administrators → {} → Configure System Authentication → Certificate → Browse, select the new certificate and Save.",
             admin_record(ctx.tenant_id)
         ),
         IpsType::Neo => format!(
-            "In the IAS admin console open Users & Authorizations → Administrators → '{}' → Configure System Authentication → Certificate, import the new certificate and Save.",
+            "In the IAS admin console open Users & Authorizations → Administrators → {} → Configure System Authentication → Certificate, import the new certificate and Save.",
             admin_record(ctx.tenant_id)
         ),
     }
@@ -153,7 +153,7 @@ fn ips_import(ctx: &Context<'_>) -> String {
 
 fn permissions_step(ctx: &Context<'_>) -> String {
     format!(
-        "Make sure 'Read Users' and 'Access Real-Time Provisioning API' are toggled on for '{}' (Users & Authorizations → Administrators).",
+        "Make sure 'Read Users' and 'Access Real-Time Provisioning API' are toggled on for {} (Users & Authorizations → Administrators).",
         admin_record(ctx.tenant_id)
     )
 }
@@ -225,7 +225,7 @@ pub fn for_code(code: Code, target: Target, ctx: &Context<'_>) -> String {
         Code::CertUnreadable => {
             let where_ = match (ctx.ips_type, target) {
                 (IpsType::Neo, Target::IpsInboundCert) => "the NEO IPS admin console (LMS source system → Inbound Certificates)".to_string(),
-                _ => format!("the IAS admin console (Administrators → '{}' → Configure System Authentication → Certificate)", admin_record(ctx.tenant_id)),
+                _ => format!("the IAS admin console (Administrators → {} → Configure System Authentication → Certificate)", admin_record(ctx.tenant_id)),
             };
             vec![
                 format!("Export the certificate again from {where_} as PEM or DER (.crt/.cer), or as the zip SAP ships."),
@@ -281,9 +281,11 @@ pub fn for_code(code: Code, target: Target, ctx: &Context<'_>) -> String {
             "If it persists, check the tenant's status on the SAP Trust Center and open an incident on component BC-IAM-IDS with the message of this finding.".to_string(),
         ],
         Code::MtlsRejected => full_rollover(ctx),
+        // The place is the target: exactly the import that is missing there.
+        Code::MtlsNextRejected => import_steps(target, ctx),
         Code::TechUserMissingPermission => vec![
             format!(
-                "In the IAS admin console open Users & Authorizations → Administrators → '{}', toggle on the permission named in the finding and Save.",
+                "In the IAS admin console open Users & Authorizations → Administrators → {}, toggle on the permission named in the finding and Save.",
                 admin_record(ctx.tenant_id)
             ),
             "Then create a Learning-only test user and check it reaches IAS.".to_string(),
@@ -304,7 +306,7 @@ pub fn for_code(code: Code, target: Target, ctx: &Context<'_>) -> String {
                 "In the converged IPS, recreate the SuccessFactors Learning source system and note its ID (the end of its URL, after sourceSystems/).".to_string(),
                 format!("In Learning (System Administration → Configuration → System Configuration → SAP CLOUD IDENTITY SERVICES) set ipsSourceSystemID to the new source system's ID, ipsURL to {ips_url} and ipsAPIUrl to {ips_url}{} (not the old form ending in /ips), as SAP KBA 3394484 describes.", crate::sap::CONVERGED_API_PATH),
                 format!(
-                    "In the IAS admin console open Users & Authorizations → Administrators → '{}', import the LMS certificate under Configure System Authentication → Certificate, and toggle on 'Read Users' and 'Access Real-Time Provisioning API'.",
+                    "In the IAS admin console open Users & Authorizations → Administrators → {}, import the LMS certificate under Configure System Authentication → Certificate, and toggle on 'Read Users' and 'Access Real-Time Provisioning API'.",
                     admin_record(ctx.tenant_id)
                 ),
                 "Update the inventory (ips_type converged, ips_source_system_id, the lms_ips_* columns) and audit again.".to_string(),
@@ -370,7 +372,7 @@ mod tests {
             Target::IasAdminCert,
             &ctx(IpsType::Converged),
         );
-        assert!(conv.contains("'SAP LMS – ACME01'"), "{conv}");
+        assert!(conv.contains("named like 'SAP LMS – ACME01'"), "{conv}");
         assert!(conv.contains("Browse"));
         assert!(!conv.contains("Inbound Certificates"));
         assert!(conv.starts_with("1. "));

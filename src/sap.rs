@@ -15,10 +15,14 @@ pub(crate) const REQUIRED_PERMISSIONS: [&str; 2] =
 /// "Configure Authentication Provider to Migrate User Passwords from SAP Learning Management").
 pub(crate) const LMS_SOURCE_SYSTEM: u32 = 101;
 
-/// The IAS administrator record LMS authenticates as, as KBA 3247849 spells it (with an en
-/// dash). Other KBAs name the same record differently (see `docs/sap-facts.md`).
+/// The IAS system administrator LMS authenticates as, described rather than named: SAP's KBAs
+/// name the same record "SAP LMS – <tenant>" (3247849), "SAP LMS - <LMS Domain Name>"
+/// (3394484) and "LMS IAS <tenant>" (3552671); it is the one with LMS's certificate under
+/// Configure System Authentication (docs/sap-facts.md §8).
 pub(crate) fn admin_record(tenant_id: &str) -> String {
-    format!("SAP LMS – {tenant_id}")
+    format!(
+        "the LMS system administrator (named like 'SAP LMS – {tenant_id}' or 'LMS IAS {tenant_id}')"
+    )
 }
 
 /// The day by which customers with Learning-only users who authenticate through IAS had to

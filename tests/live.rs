@@ -87,6 +87,7 @@ impl Fx {
         let mut deadline = Duration::from_secs(20);
         tweak(&mut cfg, &mut deadline);
         Live {
+            next_lms: None,
             client: NetClient::new(cfg).expect("client"),
             credentials: Some(credentials),
             lms: Some(lms),
@@ -849,10 +850,12 @@ async fn inspect_servers() {
             .collect()
     };
     assert!(codes(0).is_empty(), "{:#}", t[0]);
+    assert_eq!(t[0]["mtls"][0]["identity"], "current", "{:#}", t[0]);
     assert!(
-        t[0]["notes"]
-            .to_string()
-            .contains("LMS client certificate is accepted"),
+        t[0]["mtls"][0]["answer"]
+            .as_str()
+            .unwrap()
+            .starts_with("accepted"),
         "{:#}",
         t[0]
     );

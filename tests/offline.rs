@@ -381,7 +381,7 @@ fn declared_permissions_and_nothing_to_check() {
     let rem = tenant(&json, "ONE")["findings"][0]["remediation"]
         .as_str()
         .unwrap();
-    assert!(rem.contains("'SAP LMS – ONE'"), "{rem}");
+    assert!(rem.contains("named like 'SAP LMS – ONE'"), "{rem}");
 }
 
 #[test]

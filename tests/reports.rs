@@ -407,7 +407,7 @@ fn html_has_header_summary_timeline_table_and_details() {
     assert_eq!(count(&page, "<tr data-t="), 14);
     let first = page.find("<tr data-t=").unwrap();
     assert!(
-        page[first..].starts_with("<tr data-t=\"1\"><td data-v=\"4\">"),
+        page[first..].starts_with("<tr data-t=\"1\" data-ready=\"unknown\"><td data-v=\"4\">"),
         "worst first: {}",
         &page[first..first + 80]
     );
@@ -420,7 +420,7 @@ fn html_has_header_summary_timeline_table_and_details() {
         "converged steps"
     );
     assert!(
-        page.contains("&#39;SAP LMS – T00002&#39;"),
+        page.contains("named like &#39;SAP LMS – T00002&#39;"),
         "steps name the tenant's admin record"
     );
     // Playbook groups the same action across tenants.

@@ -26,7 +26,13 @@ impl References {
         References { certs, sha256 }
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
+    /// Whether a certificate of this SHA-256 (lowercase hex) is a reference.
+    pub fn contains_sha256(&self, sha256: &str) -> bool {
+        self.sha256.contains(sha256)
+    }
+
+    /// Whether no reference was given.
+    pub fn is_empty(&self) -> bool {
         self.certs.is_empty()
     }
 

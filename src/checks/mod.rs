@@ -28,11 +28,17 @@ pub struct Outcome {
     /// Checks that apply and were due but did not finish because the run was stopped: the
     /// tenant is then `UNKNOWN` (`CHECK_NOT_FINISHED`), never OK.
     pub(crate) unfinished: Vec<Check>,
+    /// The next LMS identity's state per place, when it was probed (readiness from probes).
+    pub(crate) next_places:
+        Option<std::collections::BTreeMap<crate::result::Place, crate::result::PlaceState>>,
 }
 
 impl Outcome {
     pub(crate) fn merge(&mut self, other: Outcome) {
         self.certificates.extend(other.certificates);
+        if other.next_places.is_some() {
+            self.next_places = other.next_places;
+        }
         for c in other.unfinished {
             if !self.unfinished.contains(&c) {
                 self.unfinished.push(c);

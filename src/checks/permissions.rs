@@ -35,7 +35,7 @@ pub(crate) fn check(declared: &[String], tenant_id: &str) -> Vec<Finding> {
                 Code::TechUserMissingPermission,
                 Target::TechUser,
                 format!(
-                    "'{perm}' is not among the permissions declared for '{}' (tech_user_permissions)",
+                    "'{perm}' is not among the permissions declared for {} (tech_user_permissions)",
                     admin_record(tenant_id)
                 ),
             )

@@ -189,6 +189,9 @@ mod tests {
     }
 }
 
+/// An LMS client identity, when given.
+pub(crate) type Identity = Option<std::sync::Arc<mtls_audit::net::ClientIdentity>>;
+
 /// Network options shared by `audit` and `inspect`.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct NetArgs {
@@ -205,6 +208,13 @@ pub(crate) struct NetArgs {
     /// The LMS client certificate's private key (PEM, unencrypted)
     #[arg(long, value_name = "FILE", requires = "lms_cert")]
     pub lms_key: Option<PathBuf>,
+    /// The next LMS client certificate, which LMS presents from --cutover: every mTLS probe
+    /// also runs with it, for readiness (MTLS_NEXT_REJECTED)
+    #[arg(long, value_name = "FILE", requires = "next_lms_key")]
+    pub next_lms_cert: Option<PathBuf>,
+    /// The next LMS client certificate's private key (PEM, unencrypted)
+    #[arg(long, value_name = "FILE", requires = "next_lms_cert")]
+    pub next_lms_key: Option<PathBuf>,
     /// An extra trust anchor for servers (PEM), e.g. the simulator's CA
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
@@ -223,10 +233,7 @@ impl NetArgs {
         &self,
         concurrency: usize,
         limits: &InputLimits,
-    ) -> anyhow::Result<(
-        mtls_audit::net::NetConfig,
-        Option<std::sync::Arc<mtls_audit::net::ClientIdentity>>,
-    )> {
+    ) -> anyhow::Result<(mtls_audit::net::NetConfig, Identity, Identity)> {
         use mtls_audit::net::{
             ClientIdentity, ConnectTo, NetConfig, RetryPolicy, trust::read_ca_file,
         };
@@ -251,6 +258,28 @@ impl NetArgs {
             }
             _ => None,
         };
+        // The next identity is refused before any tenant is contacted when its key does not
+        // match its certificate (from_files checks) or when it is the current one again.
+        let next = match (&self.next_lms_cert, &self.next_lms_key) {
+            (Some(c), Some(k)) => {
+                let id = ClientIdentity::from_files("next LMS", c, k, limits)
+                    .map_err(|e| anyhow::anyhow!("--next-lms-cert/--next-lms-key: {e}"))?;
+                for w in id.warnings() {
+                    eprintln!("warning: {w}");
+                }
+                if let (Some(current), Some(current_file)) = (&lms, &self.lms_cert)
+                    && current.fingerprint() == id.fingerprint()
+                {
+                    anyhow::bail!(
+                        "--next-lms-cert {} is the same certificate as --lms-cert {}: the next identity must be the certificate LMS presents from the cutover",
+                        c.display(),
+                        current_file.display()
+                    );
+                }
+                Some(std::sync::Arc::new(id))
+            }
+            _ => None,
+        };
         if concurrency == 0 {
             anyhow::bail!("--concurrency must be at least 1");
         }
@@ -268,6 +297,6 @@ impl NetArgs {
             lms_identity: lms.clone(),
             ..NetConfig::default()
         };
-        Ok((cfg, lms))
+        Ok((cfg, lms, next))
     }
 }

@@ -140,6 +140,18 @@ impl Prepared {
         }
         super::init_logging(args.verbose);
         let live = live_setup(args, &self.input)?;
+        if let Some(next) = &live.next_lms
+            && !self.opts.policy.references.is_empty()
+            && !self
+                .opts
+                .policy
+                .references
+                .contains_sha256(next.fingerprint())
+        {
+            eprintln!(
+                "warning: --next-lms-cert is none of the --reference-cert certificates: is it the certificate SAP ships for the cutover?"
+            );
+        }
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -168,6 +180,8 @@ fn audit_inputs(args: &AuditArgs, inv: &inventory::Inventory) -> Vec<PathBuf> {
     v.extend(args.net.ca_cert.iter().cloned());
     v.extend(args.net.lms_cert.iter().cloned());
     v.extend(args.net.lms_key.iter().cloned());
+    v.extend(args.net.next_lms_cert.iter().cloned());
+    v.extend(args.net.next_lms_key.iter().cloned());
     for t in &inv.tenants {
         v.extend(t.ias_admin_cert.iter().cloned());
         v.extend(t.ips_inbound_cert.iter().cloned());
@@ -178,7 +192,7 @@ fn audit_inputs(args: &AuditArgs, inv: &inventory::Inventory) -> Vec<PathBuf> {
 /// The network layer, credentials and LMS identity from the flags. Problems with files the
 /// user named are errors (exit 2); warnings (a key readable by others) go to stderr.
 fn live_setup(args: &AuditArgs, input: &InputLimits) -> anyhow::Result<Live> {
-    let (cfg, lms) = args.net.config(args.concurrency, input)?;
+    let (cfg, lms, next_lms) = args.net.config(args.concurrency, input)?;
     let credentials = match &args.credentials {
         Some(p) => {
             let c = Credentials::load(p, input)?;
@@ -191,6 +205,7 @@ fn live_setup(args: &AuditArgs, input: &InputLimits) -> anyhow::Result<Live> {
     };
     let client = NetClient::new(cfg)?;
     Ok(Live {
+        next_lms,
         client,
         credentials,
         lms,

@@ -47,7 +47,7 @@ pub(super) fn run(args: InspectArgs) -> anyhow::Result<Exit> {
         }
     }
     if servers {
-        let (cfg, lms) = args.net.config(8, &input)?;
+        let (cfg, lms, next) = args.net.config(8, &input)?;
         let client = NetClient::new(cfg)?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -65,7 +65,7 @@ pub(super) fn run(args: InspectArgs) -> anyhow::Result<Exit> {
                             host,
                             *port,
                             &client,
-                            lms.clone(),
+                            (lms.clone(), next.clone()),
                             &policy,
                             deadline,
                         )

@@ -40,8 +40,11 @@ pub struct Live {
     /// `--credentials`: the API credentials the inventory's `credential` column names; `None`
     /// when no file was given (tenants that name one get `API_AUTH_FAILED`).
     pub credentials: Option<Credentials>,
-    /// The LMS client identity (`--lms-cert/--lms-key`).
+    /// The LMS client identity (`--lms-cert/--lms-key`): what LMS presents before the cutover.
     pub lms: Option<Arc<ClientIdentity>>,
+    /// The next LMS client identity (`--next-lms-cert/--next-lms-key`): what LMS presents from
+    /// the cutover; probed beside the current one for readiness.
+    pub next_lms: Option<Arc<ClientIdentity>>,
     /// The longest one tenant's live checks may take.
     pub tenant_deadline: Duration,
     /// Tenants checked at the same time.
@@ -223,7 +226,7 @@ fn planned(t: &Tenant, live: &Live) -> Vec<Check> {
             v.push(Check::SyncJob);
         }
     }
-    if live.lms.is_some() && t.ias_url.is_some() {
+    if (live.lms.is_some() || live.next_lms.is_some()) && t.ias_url.is_some() {
         v.push(Check::Mtls);
     }
     v

@@ -9,7 +9,7 @@ use crate::checks::server_tls::{self, Observation, Seen};
 use crate::checks::{Check, Outcome, mtls, sync};
 use crate::findings::Target;
 use crate::inventory::{IpsType, Tenant};
-use crate::net::{Auth, Call, Credential, Deadline};
+use crate::net::{Auth, Call, ClientIdentity, Credential, Deadline};
 use chrono::{DateTime, Utc};
 use reqwest::Url;
 use std::sync::Arc;
@@ -34,7 +34,7 @@ pub(super) async fn live_checks(
     };
     let mtls = async {
         if plan.contains(&Check::Mtls) {
-            Some(mtls_acceptance(t, live, deadline).await)
+            Some(mtls_acceptance(t, live, opts, deadline).await)
         } else {
             None
         }
@@ -109,6 +109,7 @@ async fn server(
         run: vec![check],
         not_run: Vec::new(),
         unfinished: Vec::new(),
+        next_places: None,
     }
 }
 
@@ -165,13 +166,17 @@ async fn sync_health(t: &Tenant, opts: &Options, live: &Live, deadline: Deadline
         run,
         not_run: Vec::new(),
         unfinished: Vec::new(),
+        next_places: None,
     }
 }
 
-async fn mtls_acceptance(t: &Tenant, live: &Live, deadline: Deadline) -> Outcome {
-    let (Some(ias), Some(lms)) = (&t.ias_url, &live.lms) else {
+async fn mtls_acceptance(t: &Tenant, live: &Live, opts: &Options, deadline: Deadline) -> Outcome {
+    let Some(ias) = &t.ias_url else {
         return Outcome::default();
     };
+    if live.lms.is_none() && live.next_lms.is_none() {
+        return Outcome::default();
+    }
     let scim_url = match url_with(ias, "/scim/Users", &[("count", "1")]) {
         Ok(u) => u,
         Err(_) => return Outcome::default(),
@@ -200,42 +205,61 @@ async fn mtls_acceptance(t: &Tenant, live: &Live, deadline: Deadline) -> Outcome
         }),
         (None, _) => None,
     };
-    let scim = api::probe(
-        live,
-        Call::get(scim_url.as_str()).map(|c| c.accept(SCIM)),
-        lms,
-        deadline,
-    );
-    let rt = async {
-        match &realtime_url {
-            Some(Ok(u)) => Some(
-                api::probe(
-                    live,
-                    Call::post(u.as_str()).map(|c| c.json(&serde_json::json!({}))),
-                    lms,
-                    deadline,
-                )
-                .await,
-            ),
-            Some(Err(e)) => Some(mtls::Answer::Failed(e.clone())),
-            None => None,
+    // One identity's probes. Each identity has its own connections (a client certificate
+    // belongs to a connection), and every request counts in the tenant's rate budget.
+    let probe_with = |identity: Option<Arc<ClientIdentity>>| {
+        let (scim_url, realtime_url) = (&scim_url, &realtime_url);
+        async move {
+            let identity = identity?;
+            let scim = api::probe(
+                live,
+                Call::get(scim_url.as_str()).map(|c| c.accept(SCIM)),
+                &identity,
+                deadline,
+            );
+            let rt = async {
+                match realtime_url {
+                    Some(Ok(u)) => Some(
+                        api::probe(
+                            live,
+                            Call::post(u.as_str()).map(|c| c.json(&serde_json::json!({}))),
+                            &identity,
+                            deadline,
+                        )
+                        .await,
+                    ),
+                    Some(Err(e)) => Some(mtls::Answer::Failed(e.clone())),
+                    None => None,
+                }
+            };
+            let (scim_read, realtime) = tokio::join!(scim, rt);
+            Some(mtls::IdentityProbes {
+                scim_read,
+                realtime,
+            })
         }
     };
-    let (scim_read, realtime) = tokio::join!(scim, rt);
-    let ev = mtls::MtlsProbes {
-        scim_read,
-        realtime,
+    let (current, next) = tokio::join!(
+        probe_with(live.lms.clone()),
+        probe_with(live.next_lms.clone())
+    );
+    let probes = mtls::MtlsProbes {
+        current,
+        next,
+        ips_type: t.ips_type,
         scim_url: scim_url.to_string(),
         realtime_url: match realtime_url {
             Some(Ok(u)) => u.to_string(),
             _ => String::new(),
         },
+        cutover: opts.policy.cutover,
+        as_of: opts.policy.as_of,
     };
+    let verdict = mtls::check(&probes);
     Outcome {
-        certificates: Vec::new(),
-        findings: mtls::check(&ev),
+        findings: verdict.findings,
         run: vec![Check::Mtls],
-        not_run: Vec::new(),
-        unfinished: Vec::new(),
+        next_places: verdict.next_places,
+        ..Outcome::default()
     }
 }

@@ -27,6 +27,13 @@ pub(crate) fn gained_text(c: &TenantChange) -> Vec<String> {
     v
 }
 
+/// `readiness not_ready → ready`, when the readiness for the cutover changed.
+pub(crate) fn readiness_text(c: &TenantChange) -> Option<String> {
+    c.readiness
+        .as_ref()
+        .map(|[a, b]| format!("readiness {a} → {b}"))
+}
+
 pub(crate) fn cert_text(c: &TenantChange) -> Vec<String> {
     c.certificates
         .iter()

@@ -7,7 +7,7 @@ use crate::findings::{Level, Target};
 use crate::result::{AuditReport, TenantResult};
 use std::io::Write;
 
-pub(crate) const HEADER: [&str; 18] = [
+pub(crate) const HEADER: [&str; 20] = [
     "line",
     "tenant_id",
     "ips_type",
@@ -26,6 +26,9 @@ pub(crate) const HEADER: [&str; 18] = [
     "reference_match",
     "findings",
     "remediation",
+    // Added after docs/spec.md §6's columns (§8), so scripts that read by position still work.
+    "readiness",
+    "readiness_places",
 ];
 
 fn cert_cols(c: Option<&CertificateObject>) -> [String; 3] {
@@ -75,7 +78,8 @@ pub fn write(report: &AuditReport, w: &mut dyn Write) -> std::io::Result<()> {
             .collect::<Vec<_>>()
             .join(" | ");
         let line = t.line.to_string();
-        let record: [&str; 18] = [
+        let places = t.readiness.places_column();
+        let record: [&str; 20] = [
             &line,
             &text::spreadsheet(&t.tenant_id),
             t.ips_type.as_str(),
@@ -94,6 +98,8 @@ pub fn write(report: &AuditReport, w: &mut dyn Write) -> std::io::Result<()> {
             reference_match(t),
             &t.findings_column(),
             &text::spreadsheet(&remediation),
+            t.readiness.state.as_str(),
+            &places,
         ];
         out.write_record(record)?;
     }

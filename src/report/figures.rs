@@ -260,6 +260,81 @@ pub(crate) fn neo_summary(report: &AuditReport) -> Option<String> {
     ))
 }
 
+/// `ready for cutover: 150 of 200 (30 not ready, 20 unknown)`: the campaign's headline
+/// (docs/spec.md §8), the same words in every report.
+pub(crate) fn readiness_line(report: &AuditReport) -> String {
+    use crate::result::ReadinessState as R;
+    let n = |s: R| report.summary.readiness.get(&s).copied().unwrap_or(0);
+    let total = report.tenants.len();
+    let mut line = format!("ready for cutover: {} of {total}", n(R::Ready));
+    let (not_ready, unknown) = (n(R::NotReady), n(R::Unknown));
+    if not_ready + unknown > 0 {
+        line.push_str(&format!(" ({not_ready} not ready, {unknown} unknown)"));
+    }
+    line
+}
+
+/// The short name of a place in the terminal table and lists.
+pub(crate) fn place_short(p: crate::result::Place) -> &'static str {
+    match p {
+        crate::result::Place::IasAdminRecord => "IAS admin record",
+        crate::result::Place::IpsInbound => "IPS inbound",
+    }
+}
+
+/// Not-ready tenants, worst first, with the places that refuse the next certificate.
+pub(crate) fn not_ready(report: &AuditReport) -> Vec<(&TenantResult, String)> {
+    report
+        .worst_first()
+        .into_iter()
+        .map(|i| &report.tenants[i])
+        .filter(|t| t.readiness.state == crate::result::ReadinessState::NotReady)
+        .map(|t| {
+            let places: Vec<&str> = t.readiness.missing().into_iter().map(place_short).collect();
+            (t, places.join(", "))
+        })
+        .collect()
+}
+
+/// Readiness counts of one IPS type and environment.
+pub(crate) struct ReadinessRow {
+    pub(crate) ips_type: IpsType,
+    pub(crate) environment: Environment,
+    pub(crate) total: u64,
+    pub(crate) ready: u64,
+    pub(crate) not_ready: u64,
+    pub(crate) unknown: u64,
+}
+
+/// Readiness by IPS type and environment, NEO first, production first; only combinations
+/// that have tenants.
+pub(crate) fn readiness_by_type_env(report: &AuditReport) -> Vec<ReadinessRow> {
+    use crate::result::ReadinessState as R;
+    let mut rows = Vec::new();
+    for ips_type in [IpsType::Neo, IpsType::Converged] {
+        for environment in [Environment::Production, Environment::Preview] {
+            let ts: Vec<&TenantResult> = report
+                .tenants
+                .iter()
+                .filter(|t| t.ips_type == ips_type && t.environment == environment)
+                .collect();
+            if ts.is_empty() {
+                continue;
+            }
+            let n = |s: R| ts.iter().filter(|t| t.readiness.state == s).count() as u64;
+            rows.push(ReadinessRow {
+                ips_type,
+                environment,
+                total: ts.len() as u64,
+                ready: n(R::Ready),
+                not_ready: n(R::NotReady),
+                unknown: n(R::Unknown),
+            });
+        }
+    }
+    rows
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,7 +25,7 @@ use crate::checks::Check;
 use crate::dates;
 use crate::findings::{Level, Target};
 use crate::inventory::{Environment, IpsType};
-use crate::result::{AuditReport, TenantResult};
+use crate::result::{AuditReport, ReadinessState, TenantResult};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
@@ -114,6 +114,7 @@ fn page(out: &mut String, report: &AuditReport) -> std::fmt::Result {
     )?;
     header(out, report)?;
     out.push_str("<main>\n");
+    readiness(out, report)?;
     summary(out, &cx)?;
     timeline(out, report)?;
     tenant_table(out, &cx)?;
@@ -447,6 +448,18 @@ fn tenant_table(out: &mut String, cx: &Ctx<'_>) -> std::fmt::Result {
             row.code, row.code, row.tenants
         )?;
     }
+    out.push_str(
+        "</select></label><label>Ready for cutover<select id=\"f-ready\"><option value=\"\">any</option>",
+    );
+    for state in ReadinessState::ALL {
+        let n = report.summary.readiness.get(&state).copied().unwrap_or(0);
+        write!(
+            out,
+            "<option value=\"{}\">{} ({n})</option>",
+            state.as_str(),
+            state.as_str().replace('_', " ")
+        )?;
+    }
     writeln!(
         out,
         "</select></label><label>Text<input id=\"f-text\" type=\"search\" placeholder=\"tenant, owner, code…\"></label><button type=\"reset\">Reset</button><output id=\"shown\" data-shown=\"{n}\">{n} tenants</output></form>",
@@ -466,6 +479,7 @@ fn tenant_table(out: &mut String, cx: &Ctx<'_>) -> std::fmt::Result {
         ("IPS cert days", 1, " class=\"n\""),
         ("Findings", -1, ""),
         ("Owner", 1, ""),
+        ("Ready", 1, ""),
     ] {
         write!(
             out,
@@ -497,7 +511,8 @@ fn row(out: &mut String, ti: usize, t: &TenantResult, paged: bool) -> std::fmt::
     let r = rank(t.risk);
     write!(
         out,
-        "<tr data-t=\"{ti}\"{}><td data-v=\"{r}\">{}</td><td>",
+        "<tr data-t=\"{ti}\" data-ready=\"{}\"{}><td data-v=\"{r}\">{}</td><td>",
+        t.readiness.state.as_str(),
         if paged { " class=\"pg\"" } else { "" },
         lv(t.risk)
     )?;
@@ -518,8 +533,80 @@ fn row(out: &mut String, ti: usize, t: &TenantResult, paged: bool) -> std::fmt::
     for f in &t.findings {
         write!(out, "<span>{}@{}</span> ", f.code, f.target)?;
     }
-    writeln!(out, "</td><td>{}</td></tr>", text::html(&t.owner))
+    let ready = match t.readiness.state {
+        ReadinessState::NotReady => {
+            let places: Vec<&str> = t
+                .readiness
+                .missing()
+                .into_iter()
+                .map(figures::place_short)
+                .collect();
+            format!("not ready: {}", places.join(", "))
+        }
+        s => s.as_str().replace('_', " "),
+    };
+    writeln!(
+        out,
+        "</td><td>{}</td><td>{}</td></tr>",
+        text::html(&t.owner),
+        text::html(&ready)
+    )
 }
+
+/// Cutover readiness (docs/spec.md §8): the headline, the breakdown by IPS type and
+/// environment, and the tenants that are not ready with the places they miss.
+fn readiness(out: &mut String, report: &AuditReport) -> std::fmt::Result {
+    writeln!(
+        out,
+        "<section id=\"readiness\">\n<h2>Cutover readiness</h2>\n<p class=\"lead\" id=\"ready-line\">{}</p>",
+        text::html(&figures::readiness_line(report))
+    )?;
+    let rows = figures::readiness_by_type_env(report);
+    if !rows.is_empty() {
+        out.push_str("<table class=\"compact\" id=\"readiness-breakdown\"><thead><tr><th>IPS type</th><th>Environment</th><th class=\"n\">Tenants</th><th class=\"n\">Ready</th><th class=\"n\">Not ready</th><th class=\"n\">Unknown</th></tr></thead><tbody>");
+        for r in rows {
+            write!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                r.ips_type, r.environment, r.total, r.ready, r.not_ready, r.unknown
+            )?;
+        }
+        out.push_str("</tbody></table>\n");
+    }
+    let not_ready = figures::not_ready(report);
+    if !not_ready.is_empty() {
+        writeln!(
+            out,
+            "<h3>Not ready ({})</h3>\n<ul id=\"not-ready\">",
+            not_ready.len()
+        )?;
+        for (t, places) in not_ready.iter().take(NOT_READY_LISTED) {
+            write!(
+                out,
+                "<li><code>{}</code> — missing in {}",
+                text::html(&t.tenant_id),
+                text::html(places)
+            )?;
+            if !t.owner.is_empty() {
+                write!(out, " ({})", text::html(&t.owner))?;
+            }
+            out.push_str("</li>");
+        }
+        out.push_str("</ul>\n");
+        if not_ready.len() > NOT_READY_LISTED {
+            writeln!(
+                out,
+                "<p class=\"muted\">… and {} more: filter the tenant table by “Ready for cutover”.</p>",
+                not_ready.len() - NOT_READY_LISTED
+            )?;
+        }
+    }
+    out.push_str("</section>\n");
+    Ok(())
+}
+
+/// Not-ready tenants listed by name at the top of the page (the table has them all).
+const NOT_READY_LISTED: usize = 200;
 
 fn details(out: &mut String, cx: &Ctx<'_>) -> std::fmt::Result {
     let report = cx.report;

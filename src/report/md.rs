@@ -3,7 +3,7 @@
 //! do ([`super::playbook`]). Everything from the inventory or a certificate goes through
 //! [`text::markdown`], so a tenant or owner can neither break a table nor inject markup.
 
-use super::changes::{cert_text, gained_text, keys, risk_text};
+use super::changes::{cert_text, gained_text, keys, readiness_text, risk_text};
 use super::figures::{self, WORST_FIRST, rank};
 use super::playbook;
 use super::table::summary_line;
@@ -33,6 +33,7 @@ pub fn render(report: &AuditReport) -> String {
 
 fn write_all(out: &mut String, report: &AuditReport) -> std::fmt::Result {
     header(out, report)?;
+    readiness(out, report)?;
     summary(out, report)?;
     at_risk(out, report)?;
     what_to_do(out, report)?;
@@ -43,6 +44,55 @@ fn write_all(out: &mut String, report: &AuditReport) -> std::fmt::Result {
         text::markdown(&report.tool.name),
         text::markdown(&report.tool.version)
     )
+}
+
+/// Not-ready tenants listed in the Markdown (a ticket needs no more; the files have all).
+const NOT_READY_LISTED: usize = 100;
+
+/// Cutover readiness (docs/spec.md §8): the headline, the breakdown by IPS type and
+/// environment, and the not-ready tenants with the places they miss.
+fn readiness(out: &mut String, report: &AuditReport) -> std::fmt::Result {
+    writeln!(
+        out,
+        "\n## Cutover readiness\n\n**{}**",
+        text::markdown(&figures::readiness_line(report))
+    )?;
+    let rows = figures::readiness_by_type_env(report);
+    if !rows.is_empty() {
+        out.push_str("\n| IPS type | Environment | Tenants | Ready | Not ready | Unknown |\n|---|---|---:|---:|---:|---:|\n");
+        for r in rows {
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                r.ips_type, r.environment, r.total, r.ready, r.not_ready, r.unknown
+            )?;
+        }
+    }
+    let not_ready = figures::not_ready(report);
+    if !not_ready.is_empty() {
+        out.push_str("\n| Not ready | Missing in | Owner |\n|---|---|---|\n");
+        for (t, places) in not_ready.iter().take(NOT_READY_LISTED) {
+            writeln!(
+                out,
+                "| {} | {} | {} |",
+                text::markdown(&t.tenant_id),
+                text::markdown(places),
+                if t.owner.is_empty() {
+                    "–".into()
+                } else {
+                    text::markdown(&t.owner)
+                }
+            )?;
+        }
+        if not_ready.len() > NOT_READY_LISTED {
+            writeln!(
+                out,
+                "\n… and {} more not-ready tenants (report.html and audit.csv list all).",
+                not_ready.len() - NOT_READY_LISTED
+            )?;
+        }
+    }
+    Ok(())
 }
 
 fn header(out: &mut String, report: &AuditReport) -> std::fmt::Result {
@@ -342,6 +392,7 @@ fn diff_body(out: &mut String, diff: &Diff) -> std::fmt::Result {
         for c in rows {
             let mut gained = gained_text(c);
             gained.extend(cert_text(c));
+            gained.extend(readiness_text(c));
             let join = |v: Vec<String>| {
                 if v.is_empty() {
                     "–".to_string()

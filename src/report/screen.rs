@@ -86,6 +86,15 @@ fn target(out: &mut String, t: &InspectTarget) {
     for n in &t.notes {
         let _ = writeln!(out, "  note         {n}");
     }
+    // The LMS identities side by side: what the server says to each.
+    if !t.mtls.is_empty() {
+        let answers: Vec<String> = t
+            .mtls
+            .iter()
+            .map(|m| format!("{}: {}", m.identity, m.answer))
+            .collect();
+        let _ = writeln!(out, "  {:<12} {}", "lms mtls", answers.join("  |  "));
+    }
     if t.findings.is_empty() && t.error.is_none() {
         let _ = writeln!(out, "  verdict      OK");
     }

@@ -1,6 +1,6 @@
 //! The terminal table: tenants worst first, coloured only on a terminal, plain when piped.
 
-use super::changes::{cert_text, risk_text, side_line};
+use super::changes::{cert_text, readiness_text, risk_text, side_line};
 use super::text;
 use crate::diff::{Change, Diff, TenantChange};
 use crate::findings::{Level, Target};
@@ -107,6 +107,27 @@ fn owner_short(owner: &str) -> String {
     }
 }
 
+/// `yes`, `no` with the places that refuse the next certificate (`no: ips`), or `?`.
+fn ready_cell(t: &crate::result::TenantResult) -> String {
+    use crate::result::{Place, ReadinessState};
+    match t.readiness.state {
+        ReadinessState::Ready => "yes".to_string(),
+        ReadinessState::Unknown => "?".to_string(),
+        ReadinessState::NotReady => {
+            let places: Vec<&str> = t
+                .readiness
+                .missing()
+                .into_iter()
+                .map(|p| match p {
+                    Place::IasAdminRecord => "ias",
+                    Place::IpsInbound => "ips",
+                })
+                .collect();
+            format!("NO: {}", places.join(", "))
+        }
+    }
+}
+
 /// Findings grouped by code: `CERT_EXPIRED (ias cert, ips cert)`.
 fn findings_cell(t: &crate::result::TenantResult) -> String {
     let mut groups: Vec<(crate::findings::Code, Vec<&'static str>)> = Vec::new();
@@ -146,7 +167,15 @@ pub fn render(report: &AuditReport, opts: &Options) -> String {
             table.set_content_arrangement(ContentArrangement::Disabled);
         }
     }
-    let header = ["RISK", "TENANT", "IPS", "DAYS LEFT", "FINDINGS", "OWNER"];
+    let header = [
+        "RISK",
+        "TENANT",
+        "IPS",
+        "DAYS LEFT",
+        "READY",
+        "FINDINGS",
+        "OWNER",
+    ];
     table.set_header(header.iter().map(|h| {
         let c = Cell::new(h);
         if opts.color {
@@ -189,13 +218,14 @@ pub fn render(report: &AuditReport, opts: &Options) -> String {
             } else {
                 days
             }),
+            Cell::new(ready_cell(t)),
             Cell::new(findings_cell(t)),
             Cell::new(owner_short(&t.owner)),
         ]);
     }
     // Codes must not be broken mid-word at 80 columns: the findings column keeps room for the
     // longest code and its target.
-    if let Some(col) = table.column_mut(4) {
+    if let Some(col) = table.column_mut(5) {
         col.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(34)));
     }
     let mut out = String::new();
@@ -234,6 +264,8 @@ pub fn render(report: &AuditReport, opts: &Options) -> String {
         ));
     }
     out.push_str(&summary_line(report));
+    out.push('\n');
+    out.push_str(&super::figures::readiness_line(report));
     out.push('\n');
     out
 }
@@ -352,6 +384,7 @@ pub fn diff(diff: &Diff, opts: &Options) -> String {
                     .map(|l| format!("~ {}@{} {} → {}", l.code, l.target, l.old, l.new)),
             );
             lines.extend(cert_text(c).into_iter().map(|x| format!("~ {x}")));
+            lines.extend(readiness_text(c).map(|x| format!("~ {x}")));
             t.add_row(vec![
                 change,
                 Cell::new(text::terminal_cut(&c.tenant_id, TENANT_WIDTH)),

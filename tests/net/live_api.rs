@@ -50,6 +50,7 @@ async fn audit(
     .unwrap();
     let lms = lms.then(|| identity(&client_leaf(&f.ca, "LMS"), "LMS"));
     let live = Live {
+        next_lms: None,
         client: NetClient::new(config(&f.ca, Some(http.connect_to()))).unwrap(),
         credentials: Some(credentials),
         lms,

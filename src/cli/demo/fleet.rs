@@ -202,6 +202,7 @@ async fn audit_fleet(
     })
     .map_err(|e| DemoError::Setup(e.to_string()))?;
     let live = Arc::new(Live {
+        next_lms: None,
         client,
         credentials: Some(credentials),
         lms: Some(lms),

@@ -9,6 +9,7 @@
     ips: document.getElementById("f-ips"),
     env: document.getElementById("f-env"),
     code: document.getElementById("f-code"),
+    ready: document.getElementById("f-ready"),
     text: document.getElementById("f-text")
   };
   var shown = document.getElementById("shown");
@@ -25,6 +26,7 @@
       ips: c[2].textContent,
       env: c[3].textContent,
       codes: codes,
+      ready: r.getAttribute("data-ready"),
       text: r.textContent.toLowerCase(),
       d: document.getElementById("t" + r.getAttribute("data-t"))
     };
@@ -38,6 +40,7 @@
 
   function apply() {
     var rv = f.risk.value, iv = f.ips.value, ev = f.env.value, cv = f.code.value;
+    var yv = f.ready ? f.ready.value : "";
     var q = f.text.value.trim().toLowerCase();
     var n = 0;
     for (var k = 0; k < rows.length; k++) {
@@ -46,6 +49,7 @@
         (iv === "" || t.ips === iv) &&
         (ev === "" || t.env === ev) &&
         (cv === "" || t.codes.indexOf(cv) >= 0) &&
+        (yv === "" || t.ready === yv) &&
         (q === "" || t.text.indexOf(q) >= 0);
       var paged = ok && n >= limit;
       if (t.r.classList.contains("off") === ok) t.r.classList.toggle("off", !ok);
@@ -66,8 +70,8 @@
     clearTimeout(timer);
     timer = setTimeout(apply, rows.length > 2000 ? 200 : 30);
   });
-  [f.risk, f.ips, f.env, f.code].forEach(function (s) {
-    s.addEventListener("change", apply);
+  [f.risk, f.ips, f.env, f.code, f.ready].forEach(function (s) {
+    if (s) s.addEventListener("change", apply);
   });
   form.addEventListener("submit", function (e) { e.preventDefault(); apply(); });
   form.addEventListener("reset", function () {
