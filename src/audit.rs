@@ -274,6 +274,7 @@ pub fn finish(t: &Tenant, mut outcome: Outcome) -> TenantResult {
             TenantFinding::new(f, remediation)
         })
         .collect();
+    merge_live_confirmation(&mut findings);
     // Worst first inside a tenant too, stable for equal levels.
     findings.sort_by_key(|f| std::cmp::Reverse(f.level));
     let risk = findings.iter().map(|f| f.level).max().unwrap_or(Level::Ok);
@@ -341,6 +342,27 @@ fn converged_ips(t: &Tenant) -> Option<String> {
         IpsType::Neo => t.ias_url.as_ref(),
     }?;
     Some(checks::lms_config::origin(u))
+}
+
+/// The live `ipsAPIUrl` cross-check confirms the offline mismatch on the same column rather than
+/// repeating it: its text is appended to that finding (a live-only finding stays as it is).
+fn merge_live_confirmation(findings: &mut Vec<TenantFinding>) {
+    let live = crate::live::LIVE_PREFIX;
+    let Some(i) = findings
+        .iter()
+        .position(|f| f.code == Code::LmsConfigMismatch && f.message.starts_with(live))
+    else {
+        return;
+    };
+    if let Some(j) = findings.iter().position(|f| {
+        f.code == Code::LmsConfigMismatch
+            && f.message.starts_with("lms_ips_api_url ")
+            && !f.message.starts_with(live)
+    }) {
+        let confirmation = findings[i].message.to_string();
+        findings[j].message = format!("{}; {confirmation}", findings[j].message).into();
+        findings.remove(i);
+    }
 }
 
 /// Adds to the refusal at `place` that the evidence file shows the certificate imported.

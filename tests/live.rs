@@ -5,7 +5,7 @@
 use crate::harness::*;
 use mtls_audit::audit::{Options, load_references};
 use mtls_audit::checks::cert::Policy;
-use mtls_audit::findings::Level;
+use mtls_audit::findings::{Code, Level};
 use mtls_audit::inventory::{self, Inventory};
 use mtls_audit::live::{self, Live, StopFlag};
 use mtls_audit::net::{
@@ -938,5 +938,74 @@ async fn a_front_end_slow_to_accept_gives_the_same_verdicts_with_the_default_ret
     let audit = serde_json::to_value(&report).unwrap();
     let expected: Value = serde_json::from_str(&fx.dir.read("expected.json")).unwrap();
     matches_expectations(&audit, &expected);
+    fx.sim.shutdown().await;
+}
+
+/// The live cross-check of LMS's `ipsAPIUrl` (docs/spec.md §9): a converged tenant whose LMS
+/// points at the NEO form gets the offline mismatch confirmed live (the simulator answers 404
+/// there); one whose settings are right stays quiet, live too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_configured_ips_api_url_is_probed_live() {
+    let fx = Fx::start(40, 7, 60.0).await;
+    let healthy: Vec<&sim::GeneratedTenant> = fx
+        .fleet
+        .tenants
+        .iter()
+        .filter(|t| t.profile == "healthy")
+        .collect();
+    let mut inv = fx.inventory(&[]);
+    let convs: Vec<usize> = inv
+        .tenants
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| {
+            t.ips_type == inventory::IpsType::Converged
+                && t.ips_source_system_id.is_some()
+                && healthy.iter().any(|h| h.tenant_id == t.tenant_id)
+        })
+        .map(|(i, _)| i)
+        .take(2)
+        .collect();
+    assert_eq!(convs.len(), 2, "two healthy converged tenants");
+    let (stale, right) = (convs[0], convs[1]);
+    let origin = |i: usize| {
+        let u = inv.tenants[i].ias_url.clone().unwrap();
+        format!("https://{}", u.host_str().unwrap())
+    };
+    let stale_url = format!("{}/ips", origin(stale));
+    let right_url = format!("{}/ipsproxy/service/api", origin(right));
+    inv.tenants[stale].lms_config.ips_api_url = Some(stale_url.clone());
+    inv.tenants[right].lms_config.ips_api_url = Some(right_url);
+    let ids = [
+        inv.tenants[stale].tenant_id.clone(),
+        inv.tenants[right].tenant_id.clone(),
+    ];
+    inv.tenants.retain(|t| ids.contains(&t.tenant_id));
+    inv.rows = 2;
+    let report = fx.audit(&inv, fx.live(|_, _| {})).await;
+    let stale_t = &report.tenants[0];
+    let mismatch: Vec<&str> = stale_t
+        .findings
+        .iter()
+        .filter(|f| f.code == Code::LmsConfigMismatch)
+        .map(|f| &*f.message)
+        .collect();
+    assert_eq!(mismatch.len(), 1, "{mismatch:?}");
+    assert!(
+        mismatch[0].starts_with(&format!("lms_ips_api_url is '{stale_url}'"))
+            && mismatch[0].contains("confirmed live:")
+            && mismatch[0].contains("answered 404"),
+        "{}",
+        mismatch[0]
+    );
+    let right_t = &report.tenants[1];
+    assert!(
+        !right_t
+            .findings
+            .iter()
+            .any(|f| f.code == Code::LmsConfigMismatch),
+        "{}",
+        messages(right_t)
+    );
     fx.sim.shutdown().await;
 }

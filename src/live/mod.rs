@@ -12,6 +12,8 @@ mod api;
 pub mod scim;
 mod tenant;
 
+pub(crate) use tenant::LIVE_PREFIX;
+
 pub use crate::audit::StopFlag;
 pub use api::{CommonLog, JobLogError, parse_job_log};
 

@@ -7,7 +7,7 @@ use crate::audit::Options;
 use crate::checks::failure::ApiFailure;
 use crate::checks::server_tls::{self, Observation, Seen};
 use crate::checks::{Check, Outcome, mtls, sync};
-use crate::findings::Target;
+use crate::findings::{Code, Finding, Target};
 use crate::inventory::{IpsType, Tenant};
 use crate::net::{Auth, Call, ClientIdentity, Credential, Deadline};
 use chrono::{DateTime, Utc};
@@ -39,7 +39,15 @@ pub(super) async fn live_checks(
             None
         }
     };
-    let (c, d) = tokio::join!(sync, mtls);
+    let lms_api = async {
+        match live.lms.as_ref().or(live.next_lms.as_ref()) {
+            Some(identity) if t.ips_type == IpsType::Converged => {
+                lms_api_url(t, live, identity, deadline).await
+            }
+            _ => None,
+        }
+    };
+    let (c, d, e) = tokio::join!(sync, mtls, lms_api);
     let ias_server = async {
         match (&t.ias_url, plan.contains(&Check::IasServer)) {
             (Some(u), true) => {
@@ -58,11 +66,70 @@ pub(super) async fn live_checks(
     };
     let (a, b) = tokio::join!(ias_server, ips_server);
     let mut out = Outcome::default();
-    for o in [a, b, c, d].into_iter().flatten() {
+    for o in [a, b, c, d, e].into_iter().flatten() {
         out.merge(o);
     }
     out
 }
+
+/// The live cross-check of LMS's `ipsAPIUrl` (docs/spec.md §9): the real-time endpoint of the
+/// LMS source system at the URL LMS is configured with, with the LMS identity. An answer from
+/// the wrong place (404) or none at all confirms `LMS_CONFIG_MISMATCH`; any other answer means
+/// the endpoint is there.
+async fn lms_api_url(
+    t: &Tenant,
+    live: &Live,
+    identity: &Arc<ClientIdentity>,
+    deadline: Deadline,
+) -> Option<Outcome> {
+    let configured = t.lms_config.ips_api_url.as_deref()?;
+    let sid = t
+        .lms_config
+        .ips_source_system_id
+        .as_deref()
+        .or(t.ips_source_system_id.as_deref())?;
+    let base = configured.trim_end_matches('/');
+    let url = api::segment("lms_ips_source_system_id", sid)
+        .map(|sid| format!("{base}/v1/systems/{sid}/entities/user"));
+    let answer = match &url {
+        Ok(u) => {
+            api::probe(
+                live,
+                Call::post(u).map(|c| c.json(&serde_json::json!({}))),
+                identity,
+                deadline,
+            )
+            .await
+        }
+        Err(e) => mtls::Answer::Failed(e.clone()),
+    };
+    let why = match answer {
+        mtls::Answer::Status(404) => {
+            "answered 404: there is no real-time endpoint for the LMS source system there"
+                .to_string()
+        }
+        mtls::Answer::Failed(ApiFailure::Unreachable(reason)) => {
+            format!("could not be reached ({reason})")
+        }
+        _ => return None,
+    };
+    let finding = Finding::new(
+        Code::LmsConfigMismatch,
+        Target::LmsConfig,
+        format!(
+            "{LIVE_PREFIX} lms_ips_api_url '{configured}': the real-time endpoint {} {why}; LMS's real-time user sync calls go to the wrong place (KBA 3394484)",
+            url.as_deref().unwrap_or(configured)
+        ),
+    );
+    Some(Outcome {
+        findings: vec![finding],
+        ..Outcome::default()
+    })
+}
+
+/// How a finding of the live `ipsAPIUrl` cross-check starts (the audit merges it into the
+/// offline finding on the same column when there is one).
+pub(crate) const LIVE_PREFIX: &str = "confirmed live:";
 
 fn host_port(u: &Url) -> (String, u16) {
     (
