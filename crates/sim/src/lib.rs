@@ -77,6 +77,7 @@ mod admin;
 mod api;
 mod apps;
 mod error;
+mod files;
 mod filter;
 mod generate;
 mod handle;

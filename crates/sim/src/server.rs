@@ -140,9 +140,10 @@ fn write_ca(path: &Path, pem: &str) -> Result<(), SimError> {
         source,
     };
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(err)?;
+        // Often the export folder (`--export DIR` writes `DIR/ca.pem` first): created 0700.
+        crate::files::create_private_dir(parent).map_err(err)?;
     }
-    std::fs::write(path, pem).map_err(err)
+    crate::files::write_file(path, pem.as_bytes(), false).map_err(err)
 }
 
 fn router(shared: Arc<Shared>) -> Router {

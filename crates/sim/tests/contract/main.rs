@@ -15,4 +15,5 @@ mod fixture;
 mod fleets;
 mod harness;
 mod ips;
+mod rfc;
 mod scim;
