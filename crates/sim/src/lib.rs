@@ -76,6 +76,7 @@ pub mod pki;
 mod admin;
 mod api;
 mod apps;
+mod discovery;
 mod error;
 mod files;
 mod filter;

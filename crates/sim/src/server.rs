@@ -9,7 +9,7 @@ use crate::scenario::{Family, Faults, Scenario};
 use crate::shared::Shared;
 use crate::state::{Clock, Limit, World, lock, rate_limit, read};
 use crate::tls::{self, Conn, ServerPki, SniResolver, TlsListener};
-use crate::{admin, apps, ips, scim};
+use crate::{admin, apps, discovery, ips, scim};
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{StatusCode, header};
@@ -156,6 +156,19 @@ fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/scim/Groups", get(scim::list_groups))
         .route("/scim/Groups/{id}", get(scim::get_group))
+        .route("/scim/Schemas", get(discovery::list_schemas))
+        .route("/scim/Schemas/", get(discovery::list_schemas))
+        .route("/scim/Schemas/{id}", get(discovery::get_schema))
+        .route("/scim/ResourceTypes", get(discovery::list_resource_types))
+        .route("/scim/ResourceTypes/", get(discovery::list_resource_types))
+        .route(
+            "/scim/ResourceTypes/{id}",
+            get(discovery::get_resource_type),
+        )
+        .route(
+            "/scim/ServiceProviderConfig",
+            get(discovery::get_service_provider_config),
+        )
         .route("/Applications/v1", get(apps::list))
         .route("/Applications/v1/", get(apps::list))
         .route("/Applications/v1/{id}", get(apps::get))
@@ -230,12 +243,19 @@ pub(crate) fn family_of(path: &str) -> Family {
 }
 
 /// The routes of the SAP APIs, for per-endpoint counters (`{x}` matches one segment).
-const TEMPLATES: [&str; 18] = [
+const TEMPLATES: [&str; 25] = [
     "/oauth2/token",
     "/scim/Users",
     "/scim/Users/{id}",
     "/scim/Groups",
     "/scim/Groups/{id}",
+    "/scim/Schemas",
+    "/scim/Schemas/",
+    "/scim/Schemas/{id}",
+    "/scim/ResourceTypes",
+    "/scim/ResourceTypes/",
+    "/scim/ResourceTypes/{id}",
+    "/scim/ServiceProviderConfig",
     "/Applications/v1",
     "/Applications/v1/",
     "/Applications/v1/{id}",
