@@ -4,13 +4,17 @@
 //! extension) plus the three RFC 7643 meta-schemas, written in `schemas.json` with every left-out
 //! characteristic taking its RFC 7643 §7 default. SAP's Terraform provider reads `scim/Schemas/`
 //! (docs/sap-facts.md, public code). The resource types and the service provider configuration
-//! are the simulator's own description of itself (docs/simulator.md, Discovery).
+//! are the simulator's own description of itself (docs/simulator.md, Discovery). Custom schemas
+//! can be created and deleted as with IAS (`POST /scim/Schemas`, `DELETE /scim/Schemas/{id}`,
+//! recorded by SAP's Terraform provider); they are kept with the tenant.
 
-use crate::api::{ApiError, Ctx, SCIM_LIST, Style, authenticate, scim};
+use crate::api::{ApiError, Ctx, SCIM_LIST, Style, authenticate, require, scim};
+use crate::scenario::Permission;
 use crate::shared::Shared;
-use crate::state::HostKind;
+use crate::state::{HostKind, read, write};
+use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 use std::sync::{Arc, OnceLock};
@@ -75,7 +79,7 @@ impl Resource {
 }
 
 /// Fills in the RFC 7643 §7 defaults of an attribute definition, and of its sub-attributes.
-fn expand(attr: &Value) -> Value {
+pub(crate) fn expand(attr: &Value) -> Value {
     let mut out = Map::new();
     let src = attr.as_object().cloned().unwrap_or_default();
     let get = |k: &str, d: Value| src.get(k).cloned().unwrap_or(d);
@@ -138,7 +142,6 @@ pub(crate) fn schema(id: &str) -> Option<&'static Value> {
 }
 
 /// The definition of attribute `name` (case-insensitive) of schema `schema_id`.
-#[allow(dead_code)]
 pub(crate) fn attribute(schema_id: &str, name: &str) -> Option<&'static Value> {
     schema(schema_id)?["attributes"]
         .as_array()?
@@ -151,7 +154,6 @@ pub(crate) fn attribute(schema_id: &str, name: &str) -> Option<&'static Value> {
 }
 
 /// The sub-attribute `name` (case-insensitive) of an attribute definition.
-#[allow(dead_code)]
 pub(crate) fn sub_attribute<'a>(attr: &'a Value, name: &str) -> Option<&'a Value> {
     attr["subAttributes"].as_array()?.iter().find(|a| {
         a["name"]
@@ -245,11 +247,17 @@ pub(crate) async fn list_schemas(
     ctx: Ctx,
 ) -> Result<Response, ApiError> {
     admit(&sh, &ctx)?;
+    let data = read(&ctx.tenant.data);
     let all = schemas()
         .iter()
+        .chain(data.spec.schemas.iter())
         .map(|s| schema_resource(s, &ctx.host))
         .collect();
     Ok(scim(StatusCode::OK, &list(all, SCHEMAS_PAGE)))
+}
+
+fn same_id(s: &Value, id: &str) -> bool {
+    s["id"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(id))
 }
 
 pub(crate) async fn get_schema(
@@ -258,9 +266,124 @@ pub(crate) async fn get_schema(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     admit(&sh, &ctx)?;
+    let data = read(&ctx.tenant.data);
     let s = schema(&id)
+        .or_else(|| data.spec.schemas.iter().find(|s| same_id(s, &id)))
         .ok_or_else(|| ApiError::not_found(Style::Scim, format!("Schema {id} not found")))?;
     Ok(scim(StatusCode::OK, &schema_resource(s, &ctx.host)))
+}
+
+/// Creating and deleting custom schemas changes the tenant's user model: Manage Users
+/// (**[INFERRED]**: the permission is not documented).
+fn admit_schema_write(sh: &Shared, ctx: &Ctx) -> Result<(), ApiError> {
+    ctx.only_on(&[HostKind::Ias], Style::Scim)?;
+    let admin = authenticate(sh, ctx, Style::Scim)?;
+    require(&admin, &[Permission::ManageUsers], Style::Scim)
+}
+
+/// A custom schema from a client: an object with a URN `id`, a `name` and `attributes`, each
+/// with a `name` and a `type`. Returned with the RFC 7643 defaults filled in.
+fn custom_schema(body: &[u8]) -> Result<Value, ApiError> {
+    let bad = |m: &str| ApiError::bad_request(Style::Scim, m.to_string()).scim_type("invalidValue");
+    let v: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(Style::Scim, format!("The request body is not JSON: {e}"))
+            .scim_type("invalidSyntax")
+    })?;
+    let o = v
+        .as_object()
+        .ok_or_else(|| bad("a schema is a JSON object"))?;
+    let id = o
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|id| {
+            id.to_ascii_lowercase().starts_with("urn:") && !id.contains(char::is_whitespace)
+        })
+        .ok_or_else(|| bad("id must be a URN"))?;
+    let name = o
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| bad("name is missing"))?;
+    let attrs = o
+        .get("attributes")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("attributes must be an array"))?;
+    for a in attrs {
+        if a.get("name").and_then(Value::as_str).is_none()
+            || a.get("type").and_then(Value::as_str).is_none()
+        {
+            return Err(bad("every attribute needs a name and a type"));
+        }
+    }
+    let mut out = Map::new();
+    out.insert("id".into(), id.into());
+    out.insert("name".into(), name.into());
+    if let Some(d) = o.get("description").and_then(Value::as_str) {
+        out.insert("description".into(), d.into());
+    }
+    out.insert(
+        "attributes".into(),
+        Value::Array(attrs.iter().map(expand).collect()),
+    );
+    Ok(Value::Object(out))
+}
+
+pub(crate) async fn create_schema(
+    State(sh): State<Arc<Shared>>,
+    ctx: Ctx,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    admit_schema_write(&sh, &ctx)?;
+    ctx.require_json(Style::Scim)?;
+    let s = custom_schema(&body)?;
+    let id = s["id"].as_str().unwrap_or_default().to_string();
+    let mut data = write(&ctx.tenant.data);
+    if schema(&id).is_some() || data.spec.schemas.iter().any(|x| same_id(x, &id)) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            Style::Scim,
+            format!("Schema {id} already exists"),
+        )
+        .scim_type("uniqueness"));
+    }
+    let shown = schema_resource(&s, &ctx.host);
+    data.spec.schemas.push(s);
+    let mut resp = scim(StatusCode::CREATED, &shown);
+    if let Some(loc) = shown["meta"]["location"]
+        .as_str()
+        .and_then(|l| HeaderValue::from_str(l).ok())
+    {
+        resp.headers_mut().insert(header::LOCATION, loc);
+    }
+    Ok(resp)
+}
+
+pub(crate) async fn delete_schema(
+    State(sh): State<Arc<Shared>>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    admit_schema_write(&sh, &ctx)?;
+    if schema(&id).is_some() {
+        return Err(ApiError::bad_request(
+            Style::Scim,
+            format!("Schema {id} is built in and cannot be deleted"),
+        )
+        .scim_type("mutability"));
+    }
+    let mut data = write(&ctx.tenant.data);
+    let before = data.spec.schemas.len();
+    data.spec.schemas.retain(|x| !same_id(x, &id));
+    if data.spec.schemas.len() == before {
+        return Err(ApiError::not_found(
+            Style::Scim,
+            format!("Schema {id} not found"),
+        ));
+    }
+    let mut resp = Response::new(axum::body::Body::empty());
+    *resp.status_mut() = StatusCode::NO_CONTENT;
+    crate::api::sap_headers(resp.headers_mut());
+    Ok(resp)
 }
 
 pub(crate) async fn list_resource_types(

@@ -215,6 +215,15 @@ pub struct TenantSpec {
     /// IPS jobs whose logs `jobLogs` exports (`[[tenant.job]]`).
     #[serde(default, rename = "job", alias = "jobs")]
     pub jobs: Vec<JobSpec>,
+    /// Custom SCIM schemas created with `POST /scim/Schemas` (`[[tenant.schema]]`, RFC 7643 §7
+    /// JSON); `/scim/Schemas` lists them after the built-in ones.
+    #[serde(
+        default,
+        rename = "schema",
+        alias = "schemas",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub schemas: Vec<serde_json::Value>,
     /// Faults injected into the tenant's answers; none by default.
     #[serde(default, skip_serializing_if = "Faults::is_none")]
     pub faults: Faults,
@@ -344,6 +353,15 @@ pub struct UserSpec {
     pub created: DateTime<Utc>,
     /// `meta.lastModified`: what a sync-freshness check reads.
     pub last_modified: DateTime<Utc>,
+    /// `externalId`: the client's own identifier of the user (case-exact).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// The user as a SCIM client last wrote it (POST, PUT, PATCH): core attributes by name,
+    /// extension attributes in an object under the extension's URN, read-only ones left out.
+    /// Where it names an attribute the fields above also hold, it agrees with them; responses
+    /// show it over what the fields above render. Empty for users that no SCIM client wrote.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub attributes: serde_json::Map<String, serde_json::Value>,
 }
 
 fn employee() -> String {
@@ -358,9 +376,15 @@ pub struct GroupSpec {
     pub id: String,
     /// `displayName`.
     pub display_name: String,
-    /// User IDs (UUIDs) of the members.
+    /// IDs of the members: users (UUIDs) or groups.
     #[serde(default)]
     pub members: Vec<String>,
+    /// `externalId`: the client's own identifier of the group (case-exact).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// The group as a SCIM client last wrote it (like [`UserSpec::attributes`]).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub attributes: serde_json::Map<String, serde_json::Value>,
 }
 
 /// An application of the Applications API (docs/sap-facts.md: Applications API).

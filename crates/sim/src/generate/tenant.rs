@@ -77,6 +77,7 @@ pub(crate) fn build_tenant(
         } else {
             Vec::new()
         },
+        schemas: Vec::new(),
         faults: faults::faults(name),
     };
 

@@ -4,9 +4,10 @@
 //! authentication with a SCIM error and an `Allow` header, and an export that keeps its secrets
 //! to its owner.
 
-use crate::fixture::{ACME, Fx, READER};
-use crate::harness::{TestDir, as_of, body, ctype, scim_error};
+use crate::fixture::{ACME, Fx, GROUPS, POWER, READER};
+use crate::harness::{TestDir, as_of, body, ctype, filter_q, scim_error};
 use mtls_audit_sim::{SimOptions, generate};
+use reqwest::Method;
 use serde_json::{Value, json};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -164,6 +165,150 @@ async fn discovery_endpoints_describe_users_and_groups() {
     fx.stop().await;
 }
 
+/// `externalId` survives create and replace, and `filter=externalid eq "…"` (SAP's spelling;
+/// attribute names are case-insensitive, RFC 7644 §3.4.2.2) finds the user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn external_id_is_kept_and_filterable() {
+    let fx = Fx::start(SimOptions::default()).await;
+    let c = fx.client();
+    let new = json!({
+        "schemas": [USER],
+        "userName": "ext.user",
+        "externalId": "HR-4711",
+        "emails": [{"value": "ext.user@acme.example"}],
+    });
+    let r = c
+        .post(fx.url(ACME, "/scim/Users"))
+        .basic_auth(POWER.0, Some(POWER.1))
+        .header("content-type", "application/scim+json")
+        .body(new.to_string())
+        .send()
+        .await
+        .unwrap();
+    let (s, _, v) = body(r).await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["externalId"], "HR-4711");
+    let id = v["id"].as_str().unwrap().to_string();
+    let (_, _, v) = body(fx.get(ACME, &format!("/scim/Users/{id}"), READER).await).await;
+    assert_eq!(v["externalId"], "HR-4711");
+
+    for f in [
+        r#"externalId eq "HR-4711""#,
+        r#"externalid eq "HR-4711""#,
+        r#"EXTERNALID eq "HR-4711" and userName eq "ext.user""#,
+    ] {
+        let (s, _, v) = body(
+            fx.get(ACME, &format!("/scim/Users?filter={}", filter_q(f)), READER)
+                .await,
+        )
+        .await;
+        assert_eq!(s, 200, "{f}: {v}");
+        assert_eq!(v["totalResults"], 1, "{f}: {v}");
+        assert_eq!(v["Resources"][0]["id"], id.as_str());
+    }
+    // externalId is caseExact (RFC 7643 §3.1).
+    let (_, _, v) = body(
+        fx.get(
+            ACME,
+            &format!(
+                "/scim/Users?filter={}",
+                filter_q(r#"externalId eq "hr-4711""#)
+            ),
+            READER,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(v["totalResults"], 0, "{v}");
+
+    // Replace keeps what the client sends, externalId included.
+    let replaced = json!({
+        "schemas": [USER],
+        "userName": "ext.user",
+        "externalId": "HR-4712",
+        "emails": [{"value": "ext.user@acme.example"}],
+    });
+    let r = c
+        .put(fx.url(ACME, &format!("/scim/Users/{id}")))
+        .basic_auth(POWER.0, Some(POWER.1))
+        .header("content-type", "application/scim+json")
+        .body(replaced.to_string())
+        .send()
+        .await
+        .unwrap();
+    let (s, _, v) = body(r).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["externalId"], "HR-4712");
+    let (_, _, v) = body(
+        fx.get(
+            ACME,
+            &format!(
+                "/scim/Users?filter={}",
+                filter_q(r#"externalId eq "HR-4712""#)
+            ),
+            READER,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(v["totalResults"], 1, "{v}");
+    fx.stop().await;
+}
+
+/// A method a path does not serve: 401 first for an unauthenticated caller, whatever the
+/// method; then 405 with a SCIM error (status as a string, like IAS) and an `Allow` header.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn method_not_allowed_comes_after_authentication_with_a_scim_error() {
+    let fx = Fx::start(SimOptions::default()).await;
+    let c = fx.client();
+    for (method, path) in [
+        (Method::PUT, "/scim/Users"),
+        (Method::DELETE, "/scim/Groups"),
+        (Method::POST, "/scim/Users/some-id"),
+        (Method::PATCH, "/scim/ResourceTypes"),
+        (Method::PUT, "/scim/ServiceProviderConfig"),
+    ] {
+        let r = c
+            .request(method.clone(), fx.url(ACME, path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{method} {path} without credentials");
+        let r = c
+            .request(method.clone(), fx.url(ACME, path))
+            .basic_auth(READER.0, Some(READER.1))
+            .send()
+            .await
+            .unwrap();
+        let allow = r
+            .headers()
+            .get("allow")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let (s, h, v) = body(r).await;
+        assert_eq!(s, 405, "{method} {path}: {v}");
+        assert_eq!(ctype(&h), "application/scim+json");
+        scim_error(&v, "405");
+        assert!(allow.contains("GET"), "{method} {path}: Allow is '{allow}'");
+        assert!(
+            !allow.contains(method.as_str()),
+            "{method} {path}: Allow is '{allow}'"
+        );
+    }
+    // The Applications API answers in its own error shape.
+    let r = c
+        .delete(fx.url(ACME, "/Applications/v1"))
+        .basic_auth(POWER.0, Some(POWER.1))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("allow").is_some());
+    let (s, _, v) = body(r).await;
+    assert_eq!((s.as_u16(), &v["error"]["code"]), (405, &json!(405)), "{v}");
+    fx.stop().await;
+}
+
 #[cfg(unix)]
 fn mode(p: &std::path::Path) -> u32 {
     use std::os::unix::fs::PermissionsExt as _;
@@ -233,4 +378,235 @@ async fn the_folder_made_for_the_ca_is_private() {
             .contains("CERTIFICATE")
     );
     sim.shutdown().await;
+}
+
+/// The writes SAP's Terraform provider makes, answered as IAS answered them in its recordings:
+/// PATCH of users and groups (204, no body), groups created with members and removed by a
+/// value filter, custom schemas created and deleted; and `attributes` projection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scim_writes_follow_the_recorded_ias_answers() {
+    let fx = Fx::start(SimOptions::default()).await;
+    let c = fx.client();
+    let send = |m: Method, path: &str, body: Value| {
+        c.request(m, fx.url(ACME, path))
+            .basic_auth(POWER.0, Some(POWER.1))
+            .header("content-type", "application/scim+json")
+            .body(body.to_string())
+            .send()
+    };
+    let (s, _, v) = body(
+        send(
+            Method::POST,
+            "/scim/Users/",
+            json!({"schemas": [USER, SAP_USER], "userName": "jdoe", "name": {"givenName": "Joe", "familyName": "Doe", "honorificPrefix": "Mr."},
+                   "emails": [{"value": "joe.doe@test.com", "type": "work", "primary": true}], SAP_USER: {"status": "new"}}),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(
+        v["active"], false,
+        "IAS creates users inactive unless told: {v}"
+    );
+    assert_eq!(v["name"]["honorificPrefix"], "Mr.");
+    assert!(v[SAP_USER]["userId"].as_str().unwrap().starts_with('P'));
+    assert!(
+        v["meta"].get("groups.cnt").is_none(),
+        "only lists carry groups.cnt"
+    );
+    let id = v["id"].as_str().unwrap().to_string();
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
+        {"op": "replace", "path": "userName", "value": "jdoe_s"},
+        {"op": "replace", "path": "emails", "value": [{"value": "joe.doe.s@test.com", "type": "home"}, {"value": "joe.doe@test.com", "type": "work", "primary": true}]},
+        {"op": "replace", "path": "active", "value": true},
+        {"op": "replace", "path": format!("{SAP_USER}:status"), "value": "active"},
+    ]});
+    let r = send(Method::PATCH, &format!("/scim/Users/{id}"), patch)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert!(r.text().await.unwrap().is_empty());
+    let (_, _, v) = body(fx.get(ACME, &format!("/scim/Users/{id}"), READER).await).await;
+    assert_eq!(
+        (&v["userName"], &v["active"]),
+        (&json!("jdoe_s"), &json!(true))
+    );
+    assert_eq!(v["emails"].as_array().unwrap().len(), 2);
+    assert_eq!(v[SAP_USER]["status"], "active");
+    // The new userName is what filters see.
+    let (_, _, l) = body(
+        fx.get(
+            ACME,
+            &format!("/scim/Users?filter={}", filter_q(r#"userName eq "jdoe_s""#)),
+            READER,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(l["totalResults"], 1);
+    // A bad operation changes nothing: 400 with the RFC's scimType.
+    let r = send(
+        Method::PATCH,
+        &format!("/scim/Users/{id}"),
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
+            {"op": "remove", "path": "userName"}, {"op": "remove", "path": "emails[type eq \"fax\"]"}]}),
+    )
+    .await
+    .unwrap();
+    let (s, _, e) = body(r).await;
+    assert_eq!(
+        (s.as_u16(), e["scimType"].as_str()),
+        (400, Some("noTarget")),
+        "{e}"
+    );
+    // attributes / excludedAttributes.
+    let (_, _, v) = body(
+        fx.get(
+            ACME,
+            &format!("/scim/Users/{id}?attributes=userName"),
+            READER,
+        )
+        .await,
+    )
+    .await;
+    let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["id", "schemas", "userName"], "{v}");
+    let (_, _, v) = body(
+        fx.get(
+            ACME,
+            &format!("/scim/Users/{id}?excludedAttributes=emails,name"),
+            READER,
+        )
+        .await,
+    )
+    .await;
+    assert!(v.get("emails").is_none() && v.get("name").is_none() && v.get("userName").is_some());
+
+    // Groups: Manage Groups writes them; members are users (or groups) of the tenant.
+    let send_g = |m: Method, path: &str, body: Value, cred: (&'static str, &'static str)| {
+        c.request(m, fx.url(ACME, path))
+            .basic_auth(cred.0, Some(cred.1))
+            .header("content-type", "application/scim+json")
+            .body(body.to_string())
+            .send()
+    };
+    let group = json!({"schemas": [GROUP, "urn:sap:cloud:scim:schemas:extension:custom:2.0:Group"], "displayName": "Test Group",
+        "members": [{"value": id, "type": "User"}],
+        "urn:sap:cloud:scim:schemas:extension:custom:2.0:Group": {"name": "Test-Group", "description": "For testing purposes"}});
+    let r = send_g(Method::POST, "/scim/Groups/", group.clone(), POWER)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "POWER lacks Manage Groups");
+    let r = send_g(Method::POST, "/scim/Groups/", group, GROUPS)
+        .await
+        .unwrap();
+    let (s, _, g) = body(r).await;
+    assert_eq!(s, 201, "{g}");
+    let ext = &g["urn:sap:cloud:scim:schemas:extension:custom:2.0:Group"];
+    assert_eq!(ext["name"], "Test-Group");
+    assert_eq!(ext["additionalId"].as_str().unwrap().len(), 24);
+    assert_eq!(
+        g["members"][0]["$ref"],
+        format!("https://{ACME}/scim/Users/{id}")
+    );
+    let gid = g["id"].as_str().unwrap().to_string();
+    let r = send_g(
+        Method::PATCH,
+        &format!("/scim/Groups/{gid}"),
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
+            {"op": "remove", "path": format!("members[value eq \"{id}\"]"), "value": null},
+            {"op": "replace", "path": "urn:sap:cloud:scim:schemas:extension:custom:2.0:Group:description", "value": "For production purposes"}]}),
+        GROUPS,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 204);
+    let (_, _, g) = body(fx.get(ACME, &format!("/scim/Groups/{gid}"), READER).await).await;
+    assert!(
+        g.get("members")
+            .is_none_or(|m| m.as_array().unwrap().is_empty()),
+        "{g}"
+    );
+    assert_eq!(
+        g["urn:sap:cloud:scim:schemas:extension:custom:2.0:Group"]["description"],
+        "For production purposes"
+    );
+    let r = send_g(
+        Method::POST,
+        "/scim/Groups",
+        json!({"displayName": "x", "members": [{"value": "nobody"}]}),
+        GROUPS,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = send_g(
+        Method::DELETE,
+        &format!("/scim/Groups/{gid}"),
+        json!({}),
+        GROUPS,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 204);
+
+    // Custom schemas, as SAP's Terraform provider creates and deletes them.
+    let custom = json!({"id": "urn:ietf:scim:schemas:Terraform", "name": "Terraform", "description": "Test Schema",
+        "schemas": [SCHEMA], "attributes": [{"name": "test_attribute", "type": "string", "multiValued": true,
+        "required": true, "canonicalValues": ["test", "attr"], "mutability": "readWrite", "returned": "never", "uniqueness": "none"}]});
+    let (s, h, v) = body(
+        send(Method::POST, "/scim/Schemas/", custom.clone())
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["attributes"][0]["caseExact"], false, "defaults filled in");
+    assert!(
+        h.get("location")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .ends_with("urn%3Aietf%3Ascim%3Aschemas%3ATerraform")
+    );
+    assert_eq!(
+        send(Method::POST, "/scim/Schemas", custom)
+            .await
+            .unwrap()
+            .status(),
+        409
+    );
+    let (s, _, _) = body(
+        fx.get(
+            ACME,
+            "/scim/Schemas/urn:ietf:scim:schemas:Terraform",
+            READER,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, _, e) = body(
+        send(Method::POST, "/scim/Schemas", json!({"name": "x"}))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 400);
+    scim_error(&e, "400");
+    let r = send(
+        Method::DELETE,
+        "/scim/Schemas/urn:ietf:scim:schemas:Terraform",
+        json!({}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 204);
+    let r = send(Method::DELETE, &format!("/scim/Schemas/{USER}"), json!({}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "built-in schemas stay");
+    fx.stop().await;
 }
