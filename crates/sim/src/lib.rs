@@ -79,6 +79,7 @@ pub mod pki;
 mod admin;
 mod api;
 mod apps;
+mod chaos;
 mod discovery;
 mod error;
 mod files;
@@ -102,10 +103,10 @@ pub use generate::{
 };
 pub use handle::SimHandle;
 pub use scenario::{
-    AdminKind, AdminSpec, ApiCertificateSpec, ApplicationSpec, EntityLog, Environment, Family,
-    Faults, GroupSpec, IpsType, JobSpec, JobStatistics, JobStatus, JobType, PemError, ReadMode,
-    Scenario, ScenarioError, ServerCertMode, SystemKind, SystemSpec, TEST_USER, TenantSpec,
-    TriggerType, UserSpec,
+    AdminKind, AdminSpec, ApiCertificateSpec, ApplicationSpec, Chaos, ChaosKind, EntityLog,
+    Environment, Family, Faults, GroupSpec, IpsType, JobSpec, JobStatistics, JobStatus, JobType,
+    PemError, ReadMode, Scenario, ScenarioError, ServerCertMode, SystemKind, SystemSpec, TEST_USER,
+    TenantSpec, TriggerType, UserSpec,
 };
 pub use server::{Server, SimOptions};
 pub use state::{FamilyCounters, TenantCounters};

@@ -482,7 +482,10 @@ async fn tenant_layer(
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let host = host_of(&req).unwrap_or_default();
-    let found = read(&sh.world).by_host(&host);
+    let (found, chaos) = {
+        let w = read(&sh.world);
+        (w.by_host(&host), w.chaos.clone())
+    };
     let Some((tenant, kind)) = found else {
         tracing::debug!(%method, host, path, status = 421, "request for a host no tenant has");
         return ApiError::new(
@@ -508,10 +511,19 @@ async fn tenant_layer(
     }
     let family = family_of(&path);
     let endpoint = format!("{method} {}", endpoint_of(&path));
-    lock(&tenant.counters).begin(family, &endpoint, started, sh.minute);
+    let nth = lock(&tenant.counters).begin(family, &endpoint, started, sh.minute);
 
     let (mut throttled, mut delayed, mut faulted) = (false, false, false);
-    let faults = take_faults(&tenant.faults, family);
+    let mut faults = take_faults(&tenant.faults, family);
+    // Chaos draws for requests the tenant's own faults leave alone.
+    if faults.is_none()
+        && let Some(c) = &chaos
+        && let Some(d) = crate::chaos::draw(c, &tenant.id, &endpoint, nth, family)
+    {
+        lock(&tenant.counters).injected(d.kind);
+        faulted = true;
+        faults = Some(d.faults);
+    }
     let response = 'answer: {
         if let Some(f) = &faults {
             if f.latency_ms > 0 && !sh.sleep(Some(Duration::from_millis(f.latency_ms))).await {

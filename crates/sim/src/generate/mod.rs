@@ -203,6 +203,7 @@ pub fn generate(
                 tenants - broken
             ),
             tenants: Vec::new(),
+            chaos: None,
         },
         seed,
         today,

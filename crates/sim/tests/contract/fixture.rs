@@ -285,6 +285,7 @@ impl Fx {
         Scenario {
             description: "contract tests".into(),
             tenants: vec![acme, globex, initech],
+            chaos: None,
         }
     }
 

@@ -10,6 +10,7 @@
 
 mod admin;
 mod auth;
+mod chaos;
 mod faults;
 mod fixture;
 mod fleets;
