@@ -7,6 +7,7 @@ mod harness;
 mod architecture;
 mod browser;
 mod certs;
+mod chaos;
 mod cli;
 mod live;
 mod neo;

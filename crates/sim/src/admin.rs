@@ -19,9 +19,12 @@
 //! | `GET /_sim/counters` | `{"tenants":{id:{"families":{…},"endpoints":{…}}}}` |
 //! | `GET /_sim/counters/{id}` | one tenant's counters |
 //! | `DELETE /_sim/counters` | zero every counter |
+//! | `GET /_sim/chaos` | the random faults in force (`null`: none) |
+//! | `PUT /_sim/chaos` | set them (a scenario's `[chaos]` as JSON); 400 if out of range |
+//! | `DELETE /_sim/chaos` | stop them |
 
 use crate::error::error_chain;
-use crate::scenario::{Faults, TenantSpec};
+use crate::scenario::{Chaos, Faults, TenantSpec};
 use crate::shared::Shared;
 use crate::state::{lock, read, write};
 use axum::Router;
@@ -73,6 +76,10 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
             axum::routing::delete(clear_limits),
         )
         .route("/_sim/counters", get(counters).delete(reset_counters))
+        .route(
+            "/_sim/chaos",
+            get(get_chaos).put(put_chaos).delete(clear_chaos),
+        )
         .route("/_sim/counters/{id}", get(tenant_counters))
         .layer(axum::middleware::from_fn(log_request))
 }
@@ -271,5 +278,33 @@ async fn reset_counters(State(sh): State<Arc<Shared>>) -> Response {
     for t in &read(&sh.world).tenants {
         lock(&t.counters).reset();
     }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn get_chaos(State(sh): State<Arc<Shared>>) -> Response {
+    let c = read(&sh.world).chaos.clone();
+    answer(
+        StatusCode::OK,
+        serde_json::to_value(c).unwrap_or(Value::Null),
+    )
+}
+
+async fn put_chaos(State(sh): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
+    let chaos: Chaos = match serde_json::from_slice(&body) {
+        Ok(c) => c,
+        Err(e) => return invalid_json(&e),
+    };
+    if let Err(m) = chaos.validate() {
+        return problem(StatusCode::BAD_REQUEST, m);
+    }
+    write(&sh.world).chaos = Some(chaos.clone());
+    answer(
+        StatusCode::OK,
+        serde_json::to_value(chaos).unwrap_or(Value::Null),
+    )
+}
+
+async fn clear_chaos(State(sh): State<Arc<Shared>>) -> Response {
+    write(&sh.world).chaos = None;
     StatusCode::NO_CONTENT.into_response()
 }

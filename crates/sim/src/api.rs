@@ -44,6 +44,8 @@ pub(crate) struct ApiError {
     pub(crate) message_code: Option<&'static str>,
     pub(crate) oauth_error: &'static str,
     pub(crate) retry_after: Option<u64>,
+    /// The `Allow` header of a 405.
+    pub(crate) allow: Option<&'static str>,
 }
 
 impl ApiError {
@@ -56,6 +58,7 @@ impl ApiError {
             message_code: None,
             oauth_error: "invalid_request",
             retry_after: None,
+            allow: None,
         }
     }
 
@@ -116,6 +119,9 @@ impl IntoResponse for ApiError {
         }
         if let Some(s) = self.retry_after {
             h.insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        if let Some(a) = self.allow {
+            h.insert(header::ALLOW, HeaderValue::from_static(a));
         }
         resp
     }
@@ -399,6 +405,48 @@ pub(crate) fn authenticate(sh: &Shared, ctx: &Ctx, style: Style) -> Result<Admin
         }
         None => admin_by_certificate(sh, ctx, style),
     }
+}
+
+/// The answer to a method a path does not serve: authentication first, as for any call (an
+/// unauthenticated caller gets 401 whatever the method), then 405 with the family's error body
+/// (a SCIM error on SCIM paths, `status` a string like IAS) and an `Allow` header.
+pub(crate) fn method_not_allowed(
+    sh: &Shared,
+    ctx: &Ctx,
+    method: &axum::http::Method,
+    style: Style,
+    allow: &'static str,
+) -> Response {
+    let authenticated = if ctx.kind == HostKind::NeoIpsCert {
+        // The `.cert.` host knows callers by the systems' inbound certificates only.
+        let data = read(&ctx.tenant.data);
+        let now = sh.clock.now();
+        match &ctx.conn.0.peer {
+            Some(p)
+                if now >= p.not_before
+                    && now <= p.not_after
+                    && data.inbound.iter().flatten().any(|c| c.sha256 == p.sha256) =>
+            {
+                Ok(())
+            }
+            _ => Err(ApiError::unauthorized(
+                style,
+                "Not authenticated: the client certificate is not among the inbound certificates",
+            )),
+        }
+    } else {
+        authenticate(sh, ctx, style).map(|_| ())
+    };
+    if let Err(e) = authenticated {
+        return e.into_response();
+    }
+    let mut e = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        style,
+        format!("Method {method} is not allowed here; allowed: {allow}"),
+    );
+    e.allow = Some(allow);
+    e.into_response()
 }
 
 /// 403 unless the admin has one of `any` (the permission table of docs/simulator.md).

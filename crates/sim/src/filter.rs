@@ -256,7 +256,8 @@ impl Filter {
                 _ => true,
             }),
             Filter::Cmp { attr, op, value } => {
-                let case_exact = strip_urn(attr) == "id";
+                // `id` and `externalId` are caseExact (RFC 7643 §3.1).
+                let case_exact = matches!(strip_urn(attr), "id" | "externalid");
                 let vals = get(strip_urn(attr))?;
                 if *op == Op::Ne {
                     !vals.iter().any(|v| compare(v, Op::Eq, value, case_exact))

@@ -2,9 +2,9 @@
 //! counters, faults and tenants changed at run time, and shutdown.
 
 use crate::error::SimError;
-use crate::scenario::{Faults, Scenario, TenantSpec};
+use crate::scenario::{Chaos, Faults, Scenario, ScenarioError, TenantSpec};
 use crate::shared::Shared;
-use crate::state::{TenantCounters, lock, read};
+use crate::state::{TenantCounters, lock, read, write};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -95,6 +95,16 @@ impl SimHandle {
             .tenant(id)
             .ok_or_else(|| SimError::NoTenant(id.to_string()))?;
         *lock(&t.faults) = faults;
+        Ok(())
+    }
+
+    /// Sets (or, with `None`, clears) the random faults of every tenant's requests.
+    pub fn set_chaos(&self, chaos: Option<Chaos>) -> Result<(), SimError> {
+        if let Some(c) = &chaos {
+            c.validate()
+                .map_err(|m| SimError::Scenario(ScenarioError::Chaos(m)))?;
+        }
+        write(&self.shared.world).chaos = chaos;
         Ok(())
     }
 

@@ -333,9 +333,14 @@ fn upsert_lms_user(
     {
         if !user.emails.is_empty() {
             existing.emails = user.emails.clone();
+            // What a SCIM client once wrote no longer holds for what IPS just updated.
+            existing.attributes.remove("emails");
         }
         existing.given_name = user.given_name.clone().or(existing.given_name.take());
         existing.family_name = user.family_name.clone().or(existing.family_name.take());
+        if user.given_name.is_some() || user.family_name.is_some() {
+            existing.attributes.remove("name");
+        }
         existing.last_modified = now;
         return json_response(
             StatusCode::OK,
@@ -410,7 +415,7 @@ async fn proxy(
         users,
         &paging,
         |u| u.id.as_str(),
-        |u| user_json(u, &ctx.host, 0),
+        |u| user_json(u, &ctx.host, Some(0)),
         style,
     )?;
     Ok(scim(StatusCode::OK, &body))

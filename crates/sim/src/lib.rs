@@ -67,16 +67,22 @@
 //! `server.rs` (listener, routes, tenant middleware) and `handle.rs` (the in-process handle) sit
 //! on `shared.rs` (the state every handler shares) and `state.rs` (tenants at run time, rate
 //! limits, counters); the SAP endpoints are `api.rs` (errors, headers, authentication),
-//! `scim.rs` (with `filter.rs`), `apps.rs` and `ips.rs`; `admin.rs` serves `/_sim/`; `tls.rs`
+//! `scim.rs` (with `filter.rs` and `scim_doc.rs`: documents, PATCH, projection),
+//! `discovery.rs` (`/scim/Schemas`, `/scim/ResourceTypes`, `/scim/ServiceProviderConfig`, with
+//! the schemas in `schemas.json`), `apps.rs` and `ips.rs`; `admin.rs` serves `/_sim/`; `tls.rs`
 //! makes the server certificates and accepts connections; `scenario.rs`, `generate/` and
-//! `pki.rs` are the public data, generator and certificates.
+//! `pki.rs` are the public data, generator and certificates; `files.rs` writes files that hold
+//! secrets for the owner only.
 
 pub mod pki;
 
 mod admin;
 mod api;
 mod apps;
+mod chaos;
+mod discovery;
 mod error;
+mod files;
 mod filter;
 mod generate;
 mod handle;
@@ -85,6 +91,7 @@ mod invented;
 mod ips;
 mod scenario;
 mod scim;
+mod scim_doc;
 mod server;
 mod shared;
 mod state;
@@ -96,10 +103,10 @@ pub use generate::{
 };
 pub use handle::SimHandle;
 pub use scenario::{
-    AdminKind, AdminSpec, ApiCertificateSpec, ApplicationSpec, EntityLog, Environment, Family,
-    Faults, GroupSpec, IpsType, JobSpec, JobStatistics, JobStatus, JobType, PemError, ReadMode,
-    Scenario, ScenarioError, ServerCertMode, SystemKind, SystemSpec, TEST_USER, TenantSpec,
-    TriggerType, UserSpec,
+    AdminKind, AdminSpec, ApiCertificateSpec, ApplicationSpec, Chaos, ChaosKind, EntityLog,
+    Environment, Family, Faults, GroupSpec, IpsType, JobSpec, JobStatistics, JobStatus, JobType,
+    PemError, ReadMode, Scenario, ScenarioError, ServerCertMode, SystemKind, SystemSpec, TEST_USER,
+    TenantSpec, TriggerType, UserSpec,
 };
 pub use server::{Server, SimOptions};
 pub use state::{FamilyCounters, TenantCounters};

@@ -49,6 +49,9 @@ pub enum ScenarioError {
         #[source]
         source: serde_json::Error,
     },
+    /// The `[chaos]` settings are out of range.
+    #[error("chaos: {0}")]
+    Chaos(String),
     /// A tenant breaks a rule the server relies on.
     #[error("tenant '{tenant}': {message}")]
     Invalid {
@@ -116,6 +119,129 @@ pub struct Scenario {
     /// The tenants (`[[tenant]]` in TOML).
     #[serde(default, rename = "tenant", alias = "tenants")]
     pub tenants: Vec<TenantSpec>,
+    /// Random faults on a share of every tenant's requests (`[chaos]`); none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chaos: Option<Chaos>,
+}
+
+/// Random faults for a share of all requests to tenant hosts, seeded so that a run can be
+/// repeated: the `n`-th request of a tenant to an endpoint gets the same fault for the same seed.
+/// Set in a scenario (`[chaos]`), with `PUT /_sim/chaos` or `SimHandle::set_chaos`. A tenant's
+/// own request faults ([`Faults`]) take precedence; `/_sim/` is never faulted. Counted per
+/// tenant and kind in [`crate::TenantCounters::chaos`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Chaos {
+    /// The share of requests that get a fault, from 0 to 1 (0.2: one in five).
+    pub rate: f64,
+    /// Seeds the draws.
+    #[serde(default)]
+    pub seed: u64,
+    /// The kinds of fault drawn from, with equal odds; all of them when absent.
+    #[serde(default = "ChaosKind::all")]
+    pub kinds: Vec<ChaosKind>,
+    /// `latency`: how long the answer is held, in milliseconds of real time. Set it past the
+    /// client's request timeout to make the client give up.
+    #[serde(default = "default_chaos_latency_ms")]
+    pub latency_ms: u64,
+    /// `stall`: how long the request is held before it is answered normally, in milliseconds;
+    /// 0 holds it until the client gives up or the simulator stops.
+    #[serde(default)]
+    pub stall_ms: u64,
+    /// `throttled_retry_after`: the `Retry-After` value, in seconds.
+    #[serde(default = "default_chaos_retry_after")]
+    pub retry_after_secs: u64,
+    /// The API families faulted; empty means all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub families: Vec<Family>,
+}
+
+fn default_chaos_latency_ms() -> u64 {
+    3_000
+}
+
+fn default_chaos_retry_after() -> u64 {
+    1
+}
+
+impl Chaos {
+    /// Every kind at `rate`, seeded with `seed`, the other settings at their defaults.
+    pub fn new(rate: f64, seed: u64) -> Chaos {
+        Chaos {
+            rate,
+            seed,
+            kinds: ChaosKind::all(),
+            latency_ms: default_chaos_latency_ms(),
+            stall_ms: 0,
+            retry_after_secs: default_chaos_retry_after(),
+            families: Vec::new(),
+        }
+    }
+
+    /// Refuses a rate outside 0..=1, an empty list of kinds, a zero latency.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.rate.is_finite() && (0.0..=1.0).contains(&self.rate)) {
+            return Err(format!(
+                "chaos rate must be between 0 and 1, not {}",
+                self.rate
+            ));
+        }
+        if self.kinds.is_empty() {
+            return Err("chaos kinds must not be empty".into());
+        }
+        if self.latency_ms == 0 && self.kinds.contains(&ChaosKind::Latency) {
+            return Err("chaos latency_ms must be above 0".into());
+        }
+        Ok(())
+    }
+}
+
+/// A kind of fault [`Chaos`] injects, with what the client sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChaosKind {
+    /// The answer comes `latency_ms` late (past the client's timeout).
+    Latency,
+    /// The connection is reset (TCP RST) instead of answering.
+    Reset,
+    /// 429 with `Retry-After`.
+    ThrottledRetryAfter,
+    /// 429 without `Retry-After`.
+    Throttled,
+    /// 500, 502 or 503 with the family's error body.
+    ServerError,
+    /// The JSON body is cut in half (status and headers unchanged); other bodies pass.
+    MalformedJson,
+    /// No answer until `stall_ms` passes, the client gives up or the simulator stops.
+    Stall,
+}
+
+impl ChaosKind {
+    /// Every kind.
+    pub fn all() -> Vec<ChaosKind> {
+        vec![
+            ChaosKind::Latency,
+            ChaosKind::Reset,
+            ChaosKind::ThrottledRetryAfter,
+            ChaosKind::Throttled,
+            ChaosKind::ServerError,
+            ChaosKind::MalformedJson,
+            ChaosKind::Stall,
+        ]
+    }
+
+    /// The spelling in scenario files and counters, e.g. `server_error`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChaosKind::Latency => "latency",
+            ChaosKind::Reset => "reset",
+            ChaosKind::ThrottledRetryAfter => "throttled_retry_after",
+            ChaosKind::Throttled => "throttled",
+            ChaosKind::ServerError => "server_error",
+            ChaosKind::MalformedJson => "malformed_json",
+            ChaosKind::Stall => "stall",
+        }
+    }
 }
 
 /// The IPS generation of a simulated tenant: NEO (its own IPS hosts, inbound certificates in
@@ -215,6 +341,15 @@ pub struct TenantSpec {
     /// IPS jobs whose logs `jobLogs` exports (`[[tenant.job]]`).
     #[serde(default, rename = "job", alias = "jobs")]
     pub jobs: Vec<JobSpec>,
+    /// Custom SCIM schemas created with `POST /scim/Schemas` (`[[tenant.schema]]`, RFC 7643 §7
+    /// JSON); `/scim/Schemas` lists them after the built-in ones.
+    #[serde(
+        default,
+        rename = "schema",
+        alias = "schemas",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub schemas: Vec<serde_json::Value>,
     /// Faults injected into the tenant's answers; none by default.
     #[serde(default, skip_serializing_if = "Faults::is_none")]
     pub faults: Faults,
@@ -344,6 +479,15 @@ pub struct UserSpec {
     pub created: DateTime<Utc>,
     /// `meta.lastModified`: what a sync-freshness check reads.
     pub last_modified: DateTime<Utc>,
+    /// `externalId`: the client's own identifier of the user (case-exact).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// The user as a SCIM client last wrote it (POST, PUT, PATCH): core attributes by name,
+    /// extension attributes in an object under the extension's URN, read-only ones left out.
+    /// Where it names an attribute the fields above also hold, it agrees with them; responses
+    /// show it over what the fields above render. Empty for users that no SCIM client wrote.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub attributes: serde_json::Map<String, serde_json::Value>,
 }
 
 fn employee() -> String {
@@ -358,9 +502,15 @@ pub struct GroupSpec {
     pub id: String,
     /// `displayName`.
     pub display_name: String,
-    /// User IDs (UUIDs) of the members.
+    /// IDs of the members: users (UUIDs) or groups.
     #[serde(default)]
     pub members: Vec<String>,
+    /// `externalId`: the client's own identifier of the group (case-exact).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// The group as a SCIM client last wrote it (like [`UserSpec::attributes`]).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub attributes: serde_json::Map<String, serde_json::Value>,
 }
 
 /// An application of the Applications API (docs/sap-facts.md: Applications API).
@@ -877,6 +1027,9 @@ impl Scenario {
     /// Checks what the server relies on: unique tenant IDs and hosts, NEO hosts present,
     /// known permission labels, parseable certificates, unique client IDs per tenant.
     pub fn validate(&self) -> Result<(), ScenarioError> {
+        if let Some(c) = &self.chaos {
+            c.validate().map_err(ScenarioError::Chaos)?;
+        }
         let mut ids = HashSet::new();
         let mut hosts = HashSet::new();
         for t in &self.tenants {

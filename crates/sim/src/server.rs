@@ -2,14 +2,14 @@
 //! tenant, counters, faults, rate limits, one debug log line per request). The handle it
 //! returns is in `handle.rs`, the state its handlers share in `shared.rs`.
 
-use crate::api::{ApiError, Style, TenantCtx};
+use crate::api::{ApiError, Ctx, Style, TenantCtx};
 use crate::error::SimError;
 use crate::handle::SimHandle;
 use crate::scenario::{Family, Faults, Scenario};
 use crate::shared::Shared;
 use crate::state::{Clock, Limit, World, lock, rate_limit, read};
 use crate::tls::{self, Conn, ServerPki, SniResolver, TlsListener};
-use crate::{admin, apps, ips, scim};
+use crate::{admin, apps, discovery, ips, scim};
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{StatusCode, header};
@@ -140,60 +140,176 @@ fn write_ca(path: &Path, pem: &str) -> Result<(), SimError> {
         source,
     };
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(err)?;
+        // Often the export folder (`--export DIR` writes `DIR/ca.pem` first): created 0700.
+        crate::files::create_private_dir(parent).map_err(err)?;
     }
-    std::fs::write(path, pem).map_err(err)
+    crate::files::write_file(path, pem.as_bytes(), false).map_err(err)
+}
+
+/// The fallback of a route for the methods it does not serve: 401 or 405 (see
+/// [`crate::api::method_not_allowed`]), with `allow` in the `Allow` header.
+fn refuse(
+    allow: &'static str,
+) -> impl Fn(
+    State<Arc<Shared>>,
+    Ctx,
+    axum::http::Method,
+    axum::http::Uri,
+) -> std::future::Ready<Response>
++ Clone
++ Send
++ Sync
++ 'static {
+    move |State(sh): State<Arc<Shared>>, ctx: Ctx, method, uri: axum::http::Uri| {
+        let style = style_of(family_of(uri.path()));
+        std::future::ready(crate::api::method_not_allowed(
+            &sh, &ctx, &method, style, allow,
+        ))
+    }
 }
 
 fn router(shared: Arc<Shared>) -> Router {
+    const GET: &str = "GET, HEAD";
+    const GET_POST: &str = "GET, HEAD, POST";
+    const POST: &str = "POST";
+    const POST_DELETE: &str = "POST, DELETE";
+    const RESOURCE: &str = "GET, HEAD, PUT, PATCH, DELETE";
     let api = Router::new()
-        .route("/oauth2/token", post(apps::token))
-        .route("/scim/Users", get(scim::list_users).post(scim::create_user))
+        .route("/oauth2/token", post(apps::token).fallback(refuse(POST)))
+        .route(
+            "/scim/Users",
+            get(scim::list_users)
+                .post(scim::create_user)
+                .fallback(refuse(GET_POST)),
+        )
+        .route(
+            "/scim/Users/",
+            get(scim::list_users)
+                .post(scim::create_user)
+                .fallback(refuse(GET_POST)),
+        )
         .route(
             "/scim/Users/{id}",
-            get(scim::get_user).delete(scim::delete_user),
+            get(scim::get_user)
+                .put(scim::replace_user)
+                .patch(scim::patch_user)
+                .delete(scim::delete_user)
+                .fallback(refuse(RESOURCE)),
         )
-        .route("/scim/Groups", get(scim::list_groups))
-        .route("/scim/Groups/{id}", get(scim::get_group))
-        .route("/Applications/v1", get(apps::list))
-        .route("/Applications/v1/", get(apps::list))
-        .route("/Applications/v1/{id}", get(apps::get))
+        .route(
+            "/scim/Groups",
+            get(scim::list_groups)
+                .post(scim::create_group)
+                .fallback(refuse(GET_POST)),
+        )
+        .route(
+            "/scim/Groups/",
+            get(scim::list_groups)
+                .post(scim::create_group)
+                .fallback(refuse(GET_POST)),
+        )
+        .route(
+            "/scim/Groups/{id}",
+            get(scim::get_group)
+                .put(scim::replace_group)
+                .patch(scim::patch_group)
+                .delete(scim::delete_group)
+                .fallback(refuse(RESOURCE)),
+        )
+        .route("/scim/.search", post(scim::search).fallback(refuse(POST)))
+        .route(
+            "/scim/Users/.search",
+            post(scim::search).fallback(refuse(POST)),
+        )
+        .route(
+            "/scim/Groups/.search",
+            post(scim::search).fallback(refuse(POST)),
+        )
+        .route(
+            "/scim/Schemas",
+            get(discovery::list_schemas)
+                .post(discovery::create_schema)
+                .fallback(refuse(GET_POST)),
+        )
+        .route(
+            "/scim/Schemas/",
+            get(discovery::list_schemas)
+                .post(discovery::create_schema)
+                .fallback(refuse(GET_POST)),
+        )
+        .route(
+            "/scim/Schemas/{id}",
+            get(discovery::get_schema)
+                .delete(discovery::delete_schema)
+                .fallback(refuse("GET, HEAD, DELETE")),
+        )
+        .route(
+            "/scim/ResourceTypes",
+            get(discovery::list_resource_types).fallback(refuse(GET)),
+        )
+        .route(
+            "/scim/ResourceTypes/",
+            get(discovery::list_resource_types).fallback(refuse(GET)),
+        )
+        .route(
+            "/scim/ResourceTypes/{id}",
+            get(discovery::get_resource_type).fallback(refuse(GET)),
+        )
+        .route(
+            "/scim/ServiceProviderConfig",
+            get(discovery::get_service_provider_config).fallback(refuse(GET)),
+        )
+        .route("/Applications/v1", get(apps::list).fallback(refuse(GET)))
+        .route("/Applications/v1/", get(apps::list).fallback(refuse(GET)))
+        .route(
+            "/Applications/v1/{id}",
+            get(apps::get).fallback(refuse(GET)),
+        )
         .route(
             "/ips/service/publicapi/v1/startJob/{sid}/jobs/{job_type}",
-            post(ips::start_job),
+            post(ips::start_job).fallback(refuse(POST)),
         )
         .route(
             "/ips/publicapi/v1/startJob/{sid}/jobs/{job_type}",
-            post(ips::start_job),
+            post(ips::start_job).fallback(refuse(POST)),
         )
         .route(
             "/ips/service/publicapi/v1/jobLogs/{job_id}",
-            get(ips::job_logs),
+            get(ips::job_logs).fallback(refuse(GET)),
         )
-        .route("/ips/publicapi/v1/jobLogs/{job_id}", get(ips::job_logs))
+        .route(
+            "/ips/publicapi/v1/jobLogs/{job_id}",
+            get(ips::job_logs).fallback(refuse(GET)),
+        )
         .route(
             "/ipsproxy/service/api/v1/systems/{sid}/entities/{entity}",
-            post(ips::realtime_converged).delete(ips::realtime_converged),
+            post(ips::realtime_converged)
+                .delete(ips::realtime_converged)
+                .fallback(refuse(POST_DELETE)),
         )
         .route(
             "/ipsproxy/api/v1/systems/{sid}/entities/{entity}",
-            post(ips::realtime_neo).delete(ips::realtime_neo),
+            post(ips::realtime_neo)
+                .delete(ips::realtime_neo)
+                .fallback(refuse(POST_DELETE)),
         )
         .route(
             "/ipsproxy/certapi/v1/systems/{sid}/entities/{entity}",
-            post(ips::realtime_neo_cert).delete(ips::realtime_neo_cert),
+            post(ips::realtime_neo_cert)
+                .delete(ips::realtime_neo_cert)
+                .fallback(refuse(POST_DELETE)),
         )
         .route(
             "/ipsproxy/service/api/v1/scim/{sid}/{resource}",
-            get(ips::proxy_converged),
+            get(ips::proxy_converged).fallback(refuse(GET)),
         )
         .route(
             "/ipsproxy/api/v1/scim/{sid}/{resource}",
-            get(ips::proxy_neo),
+            get(ips::proxy_neo).fallback(refuse(GET)),
         )
         .route(
             "/ipsproxy/certapi/v1/scim/{sid}/{resource}",
-            get(ips::proxy_neo_cert),
+            get(ips::proxy_neo_cert).fallback(refuse(GET)),
         )
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(shared.clone(), tenant_layer));
@@ -229,12 +345,24 @@ pub(crate) fn family_of(path: &str) -> Family {
 }
 
 /// The routes of the SAP APIs, for per-endpoint counters (`{x}` matches one segment).
-const TEMPLATES: [&str; 18] = [
+const TEMPLATES: [&str; 30] = [
     "/oauth2/token",
     "/scim/Users",
+    "/scim/Users/",
+    "/scim/Users/.search",
     "/scim/Users/{id}",
     "/scim/Groups",
+    "/scim/Groups/",
+    "/scim/Groups/.search",
     "/scim/Groups/{id}",
+    "/scim/.search",
+    "/scim/Schemas",
+    "/scim/Schemas/",
+    "/scim/Schemas/{id}",
+    "/scim/ResourceTypes",
+    "/scim/ResourceTypes/",
+    "/scim/ResourceTypes/{id}",
+    "/scim/ServiceProviderConfig",
     "/Applications/v1",
     "/Applications/v1/",
     "/Applications/v1/{id}",
@@ -354,7 +482,10 @@ async fn tenant_layer(
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let host = host_of(&req).unwrap_or_default();
-    let found = read(&sh.world).by_host(&host);
+    let (found, chaos) = {
+        let w = read(&sh.world);
+        (w.by_host(&host), w.chaos.clone())
+    };
     let Some((tenant, kind)) = found else {
         tracing::debug!(%method, host, path, status = 421, "request for a host no tenant has");
         return ApiError::new(
@@ -380,10 +511,19 @@ async fn tenant_layer(
     }
     let family = family_of(&path);
     let endpoint = format!("{method} {}", endpoint_of(&path));
-    lock(&tenant.counters).begin(family, &endpoint, started, sh.minute);
+    let nth = lock(&tenant.counters).begin(family, &endpoint, started, sh.minute);
 
     let (mut throttled, mut delayed, mut faulted) = (false, false, false);
-    let faults = take_faults(&tenant.faults, family);
+    let mut faults = take_faults(&tenant.faults, family);
+    // Chaos draws for requests the tenant's own faults leave alone.
+    if faults.is_none()
+        && let Some(c) = &chaos
+        && let Some(d) = crate::chaos::draw(c, &tenant.id, &endpoint, nth, family)
+    {
+        lock(&tenant.counters).injected(d.kind);
+        faulted = true;
+        faults = Some(d.faults);
+    }
     let response = 'answer: {
         if let Some(f) = &faults {
             if f.latency_ms > 0 && !sh.sleep(Some(Duration::from_millis(f.latency_ms))).await {

@@ -1,7 +1,9 @@
 //! The simulator's run-time state: the tenants (compiled from the scenario for fast lookups),
 //! the host index, the simulated clock, rate-limit windows and request counters.
 
-use crate::scenario::{Family, Faults, Permission, Scenario, ScenarioError, TenantSpec, pem_certs};
+use crate::scenario::{
+    Chaos, ChaosKind, Family, Faults, Permission, Scenario, ScenarioError, TenantSpec, pem_certs,
+};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -339,6 +341,8 @@ pub struct TenantCounters {
     pub families: BTreeMap<Family, FamilyCounters>,
     /// Requests per endpoint, e.g. `GET /scim/Users`.
     pub endpoints: BTreeMap<String, u64>,
+    /// Faults [`Chaos`](crate::Chaos) injected, by kind (absent: none).
+    pub chaos: BTreeMap<ChaosKind, u64>,
 }
 
 impl TenantCounters {
@@ -355,16 +359,31 @@ pub(crate) struct CounterState {
 }
 
 impl CounterState {
-    pub(crate) fn begin(&mut self, family: Family, endpoint: &str, now: Instant, minute: Duration) {
+    /// Counts a request; returns how many requests the tenant has made to `endpoint`, this
+    /// one included.
+    pub(crate) fn begin(
+        &mut self,
+        family: Family,
+        endpoint: &str,
+        now: Instant,
+        minute: Duration,
+    ) -> u64 {
         let n = self.windows.entry(family).or_default().hit(now, minute) as u64;
         let c = self.counters.families.entry(family).or_default();
         c.requests += 1;
         c.max_per_minute = c.max_per_minute.max(n);
         if let Some(e) = self.counters.endpoints.get_mut(endpoint) {
             *e += 1;
+            *e
         } else {
             self.counters.endpoints.insert(endpoint.to_string(), 1);
+            1
         }
+    }
+
+    /// Counts a fault chaos injected.
+    pub(crate) fn injected(&mut self, kind: ChaosKind) {
+        *self.counters.chaos.entry(kind).or_default() += 1;
     }
 
     pub(crate) fn end(
@@ -433,6 +452,7 @@ impl TenantRt {
 #[derive(Debug, Default)]
 pub(crate) struct World {
     pub(crate) description: String,
+    pub(crate) chaos: Option<Chaos>,
     pub(crate) tenants: Vec<Arc<TenantRt>>,
     pub(crate) hosts: HashMap<String, (Arc<TenantRt>, HostKind)>,
 }
@@ -442,6 +462,7 @@ impl World {
         scenario.validate()?;
         let mut w = World {
             description: scenario.description.clone(),
+            chaos: scenario.chaos.clone(),
             ..World::default()
         };
         for t in &scenario.tenants {
@@ -456,6 +477,7 @@ impl World {
         Scenario {
             description: self.description.clone(),
             tenants: self.tenants.iter().map(|t| t.snapshot()).collect(),
+            chaos: self.chaos.clone(),
         }
     }
 

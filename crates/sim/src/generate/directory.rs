@@ -69,6 +69,8 @@ fn lms_user(
         user_id: Some(format!("P{:06}", rng.u32(1..1_000_000))),
         created,
         last_modified: modified.max(created),
+        external_id: None,
+        attributes: Default::default(),
     }
 }
 
@@ -97,6 +99,8 @@ fn successfactors_user(
         user_id: Some(format!("P{:06}", rng.u32(1..1_000_000))),
         created,
         last_modified: created + Duration::days(rng.i64(0..5)),
+        external_id: None,
+        attributes: Default::default(),
     }
 }
 
@@ -117,6 +121,8 @@ fn test_user_leftover(who: &Identity, today: DateTime<Utc>, rng: &mut fastrand::
         user_id: None,
         created: at,
         last_modified: at,
+        external_id: None,
+        attributes: Default::default(),
     }
 }
 
@@ -126,11 +132,15 @@ pub(crate) fn groups(users: &[UserSpec], rng: &mut fastrand::Rng) -> Vec<GroupSp
         id: uuid(rng),
         display_name: "Learning Administrators".to_string(),
         members: users.iter().take(2).map(|u| u.id.clone()).collect(),
+        external_id: None,
+        attributes: Default::default(),
     };
     let all = GroupSpec {
         id: uuid(rng),
         display_name: "All Employees".to_string(),
         members: users.iter().map(|u| u.id.clone()).collect(),
+        external_id: None,
+        attributes: Default::default(),
     };
     vec![admins, all]
 }

@@ -2,7 +2,7 @@
 //! command, and the whole export folder.
 
 use super::{GenerateError, Generated};
-use std::io;
+use crate::files::{create_private_dir, holds_private_key, write_file};
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -73,6 +73,11 @@ impl Generated {
     /// `inventory.csv`, `credentials.toml`, `secrets.env`, `lms.pem`, `lms.key`, `reference.pem`,
     /// `ca.pem` (the simulator's CA, `ca_pem`), `client-ca.pem`, `expected.json`, `certs/`,
     /// `keys/`, and with the simulator's address `AUDIT_COMMAND.txt`.
+    ///
+    /// Files that hold a secret or a private key (`scenario.toml` holds the admins' client
+    /// secrets, `secrets.env`, `lms.key`, `keys/*.key`, and any evidence file that is a key) are
+    /// written for the owner only (0600 on Unix), also over files an earlier export left; folders
+    /// the export creates are 0700.
     pub fn write(
         &self,
         dir: &Path,
@@ -86,11 +91,12 @@ impl Generated {
                 source,
             };
             if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(err)?;
+                create_private_dir(parent).map_err(err)?;
             }
-            write_file(&path, contents, private).map_err(err)
+            write_file(&path, contents, private || holds_private_key(contents)).map_err(err)
         };
-        put("scenario.toml", self.scenario.to_toml()?.as_bytes(), false)?;
+        // The scenario holds every admin's client secrets.
+        put("scenario.toml", self.scenario.to_toml()?.as_bytes(), true)?;
         put("inventory.csv", self.inventory_csv()?.as_bytes(), false)?;
         put("credentials.toml", self.credentials_toml.as_bytes(), false)?;
         put("secrets.env", self.secrets_env().as_bytes(), true)?;
@@ -112,26 +118,5 @@ impl Generated {
             )?;
         }
         Ok(())
-    }
-}
-
-/// Writes `contents`; private files (keys, secrets) are readable by the owner only.
-fn write_file(path: &Path, contents: &[u8], private: bool) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::io::Write as _;
-        use std::os::unix::fs::OpenOptionsExt as _;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(if private { 0o600 } else { 0o644 })
-            .open(path)?;
-        f.write_all(contents)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = private;
-        std::fs::write(path, contents)
     }
 }

@@ -203,6 +203,7 @@ pub fn generate(
                 tenants - broken
             ),
             tenants: Vec::new(),
+            chaos: None,
         },
         seed,
         today,
@@ -265,8 +266,22 @@ mod tests {
     fn forty_tenants_cover_every_profile_with_a_healthy_majority() {
         let g = generate(40, 3, today()).unwrap();
         assert_eq!(g.tenants.len(), 40);
-        let healthy = g.tenants.iter().filter(|t| t.profile == "healthy").count();
+        let healthy = g
+            .tenants
+            .iter()
+            .filter(|t| t.profile == "healthy" || t.profile == tenant::NEO_RETIRING)
+            .count();
         assert_eq!(healthy, 20);
+        // Built healthy on NEO: only the NEO retirement is expected.
+        for t in g.tenants.iter().filter(|t| t.profile == tenant::NEO_RETIRING) {
+            assert_eq!(t.expected_findings, ["IPS_NEO_RETIRING@inventory"]);
+        }
+        assert!(
+            g.tenants
+                .iter()
+                .filter(|t| t.profile == "mtls_rejected_neo")
+                .all(|t| t.expected_findings.iter().any(|f| f == "IPS_NEO_RETIRING@inventory"))
+        );
         for p in PROFILES {
             assert!(g.tenants.iter().any(|t| t.profile == p.name), "{}", p.name);
         }
@@ -340,7 +355,7 @@ mod tests {
                             && row.tech_user_permissions.is_empty()
                     );
                 }
-                "healthy" => {
+                "healthy" | tenant::NEO_RETIRING => {
                     assert!(!row.ias_url.is_empty());
                     assert_eq!(spec.admins[0].certificates[0], g.reference_pem);
                     if spec.ips_type == IpsType::Neo {
@@ -369,7 +384,7 @@ mod tests {
             .tenants
             .iter()
             .map(|t| t.profile.as_str())
-            .filter(|p| *p != "healthy")
+            .filter(|p| *p != "healthy" && *p != tenant::NEO_RETIRING)
             .collect();
         names.sort();
         let mut want: Vec<&str> = PROFILES[..4].iter().map(|p| p.name).collect();

@@ -77,6 +77,7 @@ pub(crate) fn build_tenant(
         } else {
             Vec::new()
         },
+        schemas: Vec::new(),
         faults: faults::faults(name),
     };
 
@@ -85,20 +86,38 @@ pub(crate) fn build_tenant(
     if let Some((cred, table)) = row.credential {
         credentials.insert(cred, table);
     }
-    out.tenants.push(expectations(who.tenant_id, profile));
+    out.tenants.push(expectations(who.tenant_id, profile, who.ips_type));
     out.inventory.push(row.row);
     out.scenario.tenants.push(spec);
     Ok(())
 }
 
-/// What the audit must say about a tenant with `profile`.
-fn expectations(tenant_id: String, profile: Option<&Profile>) -> GeneratedTenant {
+/// The profile name of a tenant built healthy on NEO: NEO IPS itself is a finding
+/// (`IPS_NEO_RETIRING`, KBA 3718271), so such a tenant is not `healthy`.
+pub(crate) const NEO_RETIRING: &str = "neo_retiring";
+
+/// The finding every NEO tenant gets, whatever else is wrong with it: NEO IPS is being retired
+/// (docs/sap-facts.md §8, KBA 3718271).
+const NEO_FINDING: &str = "IPS_NEO_RETIRING@inventory";
+
+/// What the audit must say about a tenant with `profile` on `ips_type`.
+fn expectations(
+    tenant_id: String,
+    profile: Option<&Profile>,
+    ips_type: IpsType,
+) -> GeneratedTenant {
     let strings = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    let (expected_findings, tolerated, description) = match profile {
+    let neo = ips_type == IpsType::Neo;
+    let (mut expected_findings, tolerated, description) = match profile {
         Some(p) => (
             strings(p.expected),
             strings(p.tolerated),
             p.description.to_string(),
+        ),
+        None if neo => (
+            Vec::new(),
+            Vec::new(),
+            "on NEO IPS, otherwise healthy: every other check passes".to_string(),
         ),
         None => (
             Vec::new(),
@@ -106,6 +125,9 @@ fn expectations(tenant_id: String, profile: Option<&Profile>) -> GeneratedTenant
             "healthy: every check passes".to_string(),
         ),
     };
+    if neo {
+        expected_findings.push(NEO_FINDING.to_string());
+    }
     let mut expected: Vec<String> = expected_findings
         .iter()
         .map(|f| f.split('@').next().unwrap_or(f).to_string())
@@ -114,7 +136,12 @@ fn expectations(tenant_id: String, profile: Option<&Profile>) -> GeneratedTenant
     expected.dedup();
     GeneratedTenant {
         tenant_id,
-        profile: profile.map_or("healthy", |p| p.name).to_string(),
+        profile: match profile {
+            Some(p) => p.name,
+            None if neo => NEO_RETIRING,
+            None => "healthy",
+        }
+        .to_string(),
         description,
         expected,
         expected_findings,

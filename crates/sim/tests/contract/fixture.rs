@@ -23,6 +23,7 @@ pub(crate) const HOSTS: [&str; 5] = [ACME, GLOBEX, GLOBEX_IPS, GLOBEX_CERT, INIT
 pub(crate) const READER: (&str, &str) = ("5b3c0f7e-8d1a-4e2b-9c4d-1a2b3c4d5e6f", "reader-secret");
 pub(crate) const WEAK: (&str, &str) = ("weak-client", "weak-secret");
 pub(crate) const POWER: (&str, &str) = ("power-client", "power-secret");
+pub(crate) const GROUPS: (&str, &str) = ("groups-client", "groups-secret");
 pub(crate) const G_READER: (&str, &str) = ("globex-client", "globex-secret");
 pub(crate) const I_READER: (&str, &str) = ("initech-client", "initech-secret");
 pub(crate) const JOB: &str = "cbc1eb01686664856111";
@@ -77,6 +78,8 @@ pub(crate) fn user(n: usize, source: Option<(u32, &str)>, modified_days_ago: i64
         user_id: Some(format!("P{n:06}")),
         created: as_of() - days(400),
         last_modified: as_of() - days(modified_days_ago),
+        external_id: None,
+        attributes: Default::default(),
     }
 }
 
@@ -95,6 +98,7 @@ pub(crate) fn tenant(id: &str, ips_type: IpsType, ias_host: &str) -> TenantSpec 
         groups: Vec::new(),
         applications: Vec::new(),
         jobs: Vec::new(),
+        schemas: Vec::new(),
         faults: Faults::default(),
     }
 }
@@ -174,6 +178,7 @@ impl Fx {
                 &[],
             ),
             admin("expired", None, &["Read Users"], &[expired]),
+            admin("groups", Some(GROUPS), &["Manage Groups"], &[]),
         ];
         acme.systems = vec![
             system("sys-lms", SystemKind::Source, &[]),
@@ -193,11 +198,15 @@ impl Fx {
                 id: "g-admins".into(),
                 display_name: "Learning Administrators".into(),
                 members: vec![acme.users[0].id.clone(), acme.users[1].id.clone()],
+                external_id: None,
+                attributes: Default::default(),
             },
             GroupSpec {
                 id: "g-all".into(),
                 display_name: "All Employees".into(),
                 members: acme.users.iter().map(|u| u.id.clone()).collect(),
+                external_id: None,
+                attributes: Default::default(),
             },
         ];
         acme.applications = (0..25)
@@ -276,6 +285,7 @@ impl Fx {
         Scenario {
             description: "contract tests".into(),
             tenants: vec![acme, globex, initech],
+            chaos: None,
         }
     }
 

@@ -10,9 +10,11 @@
 
 mod admin;
 mod auth;
+mod chaos;
 mod faults;
 mod fixture;
 mod fleets;
 mod harness;
 mod ips;
+mod rfc;
 mod scim;
