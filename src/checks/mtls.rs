@@ -9,6 +9,9 @@ use crate::findings::{Code, Finding, Target};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Answer {
     Status(u16),
+    /// A status whose body explained it (an error's `scimType: detail`, already sanitised):
+    /// judged like [`Answer::Status`], the explanation added to an unexpected answer's message.
+    Explained(u16, String),
     /// The server refused the client certificate during or right after the handshake (a TLS
     /// alert such as bad_certificate, unknown_ca, certificate_required).
     CertificateRefused(String),
@@ -35,6 +38,10 @@ pub(crate) fn check(ev: &MtlsProbes) -> Vec<Finding> {
                      ok: &[u16],
                      permission: &str,
                      out: &mut Vec<Finding>| {
+        let (answer, detail) = match answer {
+            Answer::Explained(s, d) => (&Answer::Status(*s), format!(": {d}")),
+            a => (a, String::new()),
+        };
         match answer {
             Answer::Status(401) => rejected.push(format!("{what} answered 401")),
             Answer::CertificateRefused(alert) => rejected.push(format!("{what}: the TLS handshake refused it ({alert})")),
@@ -44,10 +51,11 @@ pub(crate) fn check(ev: &MtlsProbes) -> Vec<Finding> {
                 format!("{what} with the LMS certificate answered 403: the admin record lacks '{permission}' ({url})"),
             )),
             Answer::Status(s) if ok.contains(s) || (200..300).contains(s) => {}
-            Answer::Status(s) => out.push(Finding::new(
+            // (An explained answer was made a plain status above.)
+            Answer::Status(s) | Answer::Explained(s, _) => out.push(Finding::new(
                 Code::ApiError,
                 Target::TechUser,
-                format!("{what} with the LMS certificate answered HTTP {s} ({url})"),
+                format!("{what} with the LMS certificate answered HTTP {s} ({url}){detail}"),
             )),
             Answer::Failed(f) => {
                 let new = f.finding(Target::TechUser, what);
@@ -131,6 +139,24 @@ mod tests {
         assert_eq!(
             codes(&ev(Answer::Status(200), Some(Answer::Status(500)))),
             [Code::ApiError]
+        );
+    }
+
+    #[test]
+    fn an_explained_answer_is_judged_by_its_status_and_says_why() {
+        let explained = |s: u16| Answer::Explained(s, "invalidValue: System 42 not found".into());
+        assert!(codes(&ev(explained(200), Some(explained(400)))).is_empty());
+        assert_eq!(
+            codes(&ev(explained(401), Some(explained(401)))),
+            [Code::MtlsRejected]
+        );
+        let f = check(&ev(Answer::Status(200), Some(explained(404))));
+        assert_eq!(f[0].code, Code::ApiError);
+        assert!(
+            f[0].message
+                .ends_with(": invalidValue: System 42 not found"),
+            "{}",
+            f[0].message
         );
     }
 }
