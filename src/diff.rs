@@ -162,8 +162,9 @@ pub fn read(path: &Path, limit: &FileLimit) -> Result<Run, ReadError> {
     })
 }
 
-/// Parses the text of an `audit.json`; `name` is how the run is named in the diff.
-pub(crate) fn parse(name: &str, bytes: &[u8]) -> Result<Run, FormatError> {
+/// Parses the text of an `audit.json`; `name` is how the run is named in the diff. Public for
+/// the fuzz target `audit_json`.
+pub fn parse(name: &str, bytes: &[u8]) -> Result<Run, FormatError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(FormatError::Empty);

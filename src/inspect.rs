@@ -346,6 +346,10 @@ fn describe(a: &crate::checks::mtls::Answer) -> String {
         Answer::Status(403) => "accepted, but the admin record lacks Read Users (403)".to_string(),
         Answer::Status(401) => "refused (GET /scim/Users answered 401)".to_string(),
         Answer::Status(s) => format!("no verdict (GET /scim/Users answered {s})"),
+        Answer::Explained(s, d) => match describe(&Answer::Status(*s)) {
+            t if (200..300).contains(s) => t,
+            t => format!("{t}: {d}"),
+        },
         Answer::CertificateRefused(alert) => format!("refused by the TLS handshake ({alert})"),
         Answer::Failed(f) => format!("no answer ({})", f.finding(Target::Server, "probe").message),
     }

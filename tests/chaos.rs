@@ -160,6 +160,7 @@ async fn a_fifth_of_requests_failing_loses_no_tenant_and_invents_no_verdict() {
         client: NetClient::new(cfg).expect("client"),
         credentials: Some(credentials),
         lms: Some(lms),
+        next_lms: None,
         tenant_deadline: Duration::from_secs(40),
         concurrency: 64,
     };

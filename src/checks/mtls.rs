@@ -20,6 +20,9 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Answer {
     Status(u16),
+    /// A status whose body explained it (an error's `scimType: detail`, already sanitised):
+    /// judged like [`Answer::Status`], the explanation added to an unexpected answer's message.
+    Explained(u16, String),
     /// The server refused the client certificate during or right after the handshake (a TLS
     /// alert such as bad_certificate, unknown_ca, certificate_required).
     CertificateRefused(String),
@@ -31,12 +34,23 @@ impl Answer {
     /// other answer the tenant could only give after authenticating it: 2xx, 400, 403), or
     /// nothing (no answer, throttled, a server error).
     fn place_state(&self) -> PlaceState {
-        match self {
+        match self.plain().0.as_ref() {
             Answer::Status(401) | Answer::CertificateRefused(_) => PlaceState::Rejected,
             Answer::Status(s) if (200..300).contains(s) || matches!(s, 400 | 403) => {
                 PlaceState::Accepted
             }
             _ => PlaceState::Unknown,
+        }
+    }
+
+    /// The answer judged by its status alone, and the explanation to add to a message.
+    fn plain(&self) -> (std::borrow::Cow<'_, Answer>, String) {
+        match self {
+            Answer::Explained(s, d) => (
+                std::borrow::Cow::Owned(Answer::Status(*s)),
+                format!(": {d}"),
+            ),
+            a => (std::borrow::Cow::Borrowed(a), String::new()),
         }
     }
 }
@@ -150,7 +164,8 @@ fn presented(probes: &MtlsProbes, p: &IdentityProbes, which: &str, out: &mut Vec
             "SCIM read" => "Read Users",
             _ => "Access Real-Time Provisioning API",
         };
-        match answer {
+        let (answer, detail) = answer.plain();
+        match answer.as_ref() {
             Answer::Status(401) => {
                 rejected.push(format!("{what} answered 401 ({})", place_text(place)))
             }
@@ -170,8 +185,10 @@ fn presented(probes: &MtlsProbes, p: &IdentityProbes, which: &str, out: &mut Vec
             Answer::Status(s) => out.push(Finding::new(
                 Code::ApiError,
                 Target::TechUser,
-                format!("{what} with the LMS certificate answered HTTP {s} ({url})"),
+                format!("{what} with the LMS certificate answered HTTP {s} ({url}){detail}"),
             )),
+            // (An explained answer was made a plain status above.)
+            Answer::Explained(..) => {}
             Answer::Failed(f) => merge_failure(out, f.finding(Target::TechUser, what)),
         }
     }
@@ -313,6 +330,39 @@ mod tests {
     const REFUSED: fn() -> IdentityProbes = || id(Answer::Status(401), Some(Answer::Status(401)));
     const BEFORE: &str = "2026-12-01T00:00:00Z";
     const AFTER: &str = "2026-12-31T00:00:00Z";
+
+    #[test]
+    fn an_explained_answer_is_judged_by_its_status_and_says_why() {
+        let explained = |s: u16| Answer::Explained(s, "invalidValue: System 42 not found".into());
+        let v = |scim, rt| {
+            check(&probes(
+                IpsType::Converged,
+                Some(id(scim, rt)),
+                None,
+                BEFORE,
+            ))
+        };
+        assert!(codes(&v(explained(200), Some(explained(400)))).is_empty());
+        assert_eq!(
+            codes(&v(explained(401), Some(explained(401)))),
+            ["MTLS_REJECTED@tech_user:FAILING"]
+        );
+        let f = v(Answer::Status(200), Some(explained(404))).findings;
+        assert_eq!(f[0].code, Code::ApiError);
+        assert!(
+            f[0].message
+                .ends_with(": invalidValue: System 42 not found"),
+            "{}",
+            f[0].message
+        );
+        let n = check(&probes(
+            IpsType::Neo,
+            Some(OK()),
+            Some(id(explained(401), None)),
+            BEFORE,
+        ));
+        assert_eq!(codes(&n), ["MTLS_NEXT_REJECTED@ias_admin_cert:AT_RISK"]);
+    }
 
     #[test]
     fn statuses_map_to_codes_for_the_presented_identity() {

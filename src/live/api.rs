@@ -419,7 +419,10 @@ pub(super) async fn probe(
         Ok(r) if r.status == 429 => Answer::Failed(ApiFailure::Throttled {
             attempts: r.attempts,
         }),
-        Ok(r) => Answer::Status(r.status),
+        Ok(r) => match error_summary(&r.body, &[]) {
+            d if d.is_empty() || r.status < 300 => Answer::Status(r.status),
+            d => Answer::Explained(r.status, d),
+        },
         Err(e) => match refuses_certificate(&e) {
             Some(alert) => Answer::CertificateRefused(alert),
             None => Answer::Failed(net_failure(&e, &[])),

@@ -283,8 +283,9 @@ impl Credentials {
     }
 
     /// Parses the text of a credentials file found at `path` (relative paths inside it are
-    /// taken from `path`'s folder).
-    pub(crate) fn parse(
+    /// taken from `path`'s folder) with `env` as the environment. Public for the fuzz target
+    /// `credentials`; callers read the file with [`Credentials::load`].
+    pub fn parse(
         text: &str,
         path: &Path,
         limits: &InputLimits,

@@ -273,14 +273,21 @@ mod tests {
             .count();
         assert_eq!(healthy, 20);
         // Built healthy on NEO: only the NEO retirement is expected.
-        for t in g.tenants.iter().filter(|t| t.profile == tenant::NEO_RETIRING) {
+        for t in g
+            .tenants
+            .iter()
+            .filter(|t| t.profile == tenant::NEO_RETIRING)
+        {
             assert_eq!(t.expected_findings, ["IPS_NEO_RETIRING@inventory"]);
         }
         assert!(
             g.tenants
                 .iter()
                 .filter(|t| t.profile == "mtls_rejected_neo")
-                .all(|t| t.expected_findings.iter().any(|f| f == "IPS_NEO_RETIRING@inventory"))
+                .all(|t| t
+                    .expected_findings
+                    .iter()
+                    .any(|f| f == "IPS_NEO_RETIRING@inventory"))
         );
         for p in PROFILES {
             assert!(g.tenants.iter().any(|t| t.profile == p.name), "{}", p.name);

@@ -86,7 +86,8 @@ pub(crate) fn build_tenant(
     if let Some((cred, table)) = row.credential {
         credentials.insert(cred, table);
     }
-    out.tenants.push(expectations(who.tenant_id, profile, who.ips_type));
+    out.tenants
+        .push(expectations(who.tenant_id, profile, who.ips_type));
     out.inventory.push(row.row);
     out.scenario.tenants.push(spec);
     Ok(())
