@@ -104,7 +104,7 @@ async fn lms_api_url(
         Err(e) => mtls::Answer::Failed(e.clone()),
     };
     let why = match answer {
-        mtls::Answer::Status(404) => {
+        mtls::Answer::Status(404) | mtls::Answer::Explained(404, _) => {
             "answered 404: there is no real-time endpoint for the LMS source system there"
                 .to_string()
         }
