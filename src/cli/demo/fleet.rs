@@ -6,6 +6,7 @@
 //! LMS certificate as a zip the way SAP ships `cer.zip`, appends three rows that cannot be
 //! audited (to show how they are reported), and audits the fleet live.
 
+use super::campaign;
 use chrono::{DateTime, Duration, Utc};
 use mtls_audit::audit::{Options, load_references};
 use mtls_audit::checks::cert::Policy;
@@ -44,6 +45,8 @@ pub(super) enum DemoError {
     Setup(String),
     #[error(transparent)]
     Inventory(#[from] inventory::InventoryFileError),
+    #[error(transparent)]
+    History(#[from] mtls_audit::history::HistoryError),
 }
 
 /// How the sample is made.
@@ -63,6 +66,10 @@ pub(super) struct DemoRun {
     pub inventory: PathBuf,
     pub reference_zip: PathBuf,
     pub sim_addr: std::net::SocketAddr,
+    /// The campaign's trend over the runs (the last one is `report`).
+    pub trend: Option<mtls_audit::trend::Trend>,
+    /// The history every run was appended to.
+    pub history: PathBuf,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
@@ -95,46 +102,99 @@ fn bad_rows(first_id: &str) -> String {
     )
 }
 
-/// Generates the sample, serves it and audits it. The simulator is stopped before returning.
+/// Generates the sample and runs the campaign: the fleet is served and audited at each of the
+/// campaign's dates (the simulator's clock set to it), laggards importing the new certificate
+/// between runs, every run appended to `OUT/history.sqlite`. The simulator is stopped before
+/// returning.
 pub(super) async fn run(
     opts: &DemoOptions,
     progress: &dyn Progress,
     stop: &StopFlag,
 ) -> Result<DemoRun, DemoError> {
+    use mtls_audit::history::{History, Open, RunTimes};
     let fleet = sim::generate(opts.tenants, opts.seed, opts.today)?;
-    // Rate-limit windows run 60 times faster so the throttled tenant's block ends quickly;
-    // the limits themselves are SAP's.
-    let server = Server::start(
-        fleet.scenario.clone(),
-        SimOptions {
-            time_scale: 60.0,
-            today: Some(opts.today),
-            ..SimOptions::default()
-        },
-    )
-    .await?;
-    let result = audit_fleet(opts, &fleet, &server, progress, stop).await;
-    server.shutdown().await;
-    result
+    let plan = campaign::Plan::new(&fleet, opts.today)?;
+    let history_path = opts.out.join("history.sqlite");
+    // Each demo is a campaign of its own.
+    for suffix in ["", "-wal", "-shm"] {
+        let p = PathBuf::from(format!("{}{suffix}", history_path.display()));
+        if p.exists() {
+            std::fs::remove_file(&p).map_err(io(&p))?;
+        }
+    }
+    let mut history = History::open(&history_path, Open::Create)?;
+    let mut scenario = plan.scenario_at(&fleet, 0);
+    let mut last = None;
+    for (run, days_ago) in campaign::RUN_DAYS_AGO.into_iter().enumerate() {
+        let as_of = opts.today - Duration::days(days_ago);
+        let started_at = Utc::now();
+        // Rate-limit windows run 60 times faster so the throttled tenant's block ends quickly;
+        // the limits themselves are SAP's.
+        let server = Server::start(
+            scenario,
+            SimOptions {
+                time_scale: 60.0,
+                today: Some(as_of),
+                ..SimOptions::default()
+            },
+        )
+        .await?;
+        // Since the last run these tenants imported the new certificate.
+        for id in plan.fixed_at(run) {
+            if let Some(t) = plan.fixed(&fleet, id) {
+                server.upsert_tenant(t.clone())?;
+            }
+        }
+        let result = async {
+            let dir = opts.out.join("fleet");
+            if run == 0 {
+                write_fleet(&fleet, &dir, server.ca_pem())?;
+            }
+            let ca = dir.join("ca.pem");
+            std::fs::write(&ca, server.ca_pem()).map_err(io(&ca))?;
+            plan.write_evidence(&fleet, &dir, run)?;
+            audit_fleet(opts, &fleet, &server, as_of, progress, stop).await
+        }
+        .await;
+        scenario = server.scenario();
+        server.shutdown().await;
+        let done = result?;
+        history.append(
+            &done.report,
+            RunTimes {
+                started_at,
+                finished_at: Utc::now(),
+            },
+        )?;
+        let interrupted = !done.report.complete;
+        last = Some(done);
+        if interrupted {
+            break;
+        }
+    }
+    let mut done = last.ok_or_else(|| DemoError::Setup("the campaign has no run".into()))?;
+    let counts = history.run_counts(mtls_audit::trend::GroupBy::All)?;
+    done.trend = Some(mtls_audit::trend::build(
+        &counts,
+        mtls_audit::trend::DEFAULT_WINDOW,
+    ));
+    done.history = history_path;
+    Ok(done)
 }
 
-async fn audit_fleet(
-    opts: &DemoOptions,
-    fleet: &sim::Generated,
-    server: &sim::SimHandle,
-    progress: &dyn Progress,
-    stop: &StopFlag,
-) -> Result<DemoRun, DemoError> {
-    let dir = opts.out.join("fleet");
-    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-    fleet.write(&dir, server.ca_pem(), None)?;
-    let reference_zip = dir.join("cer.zip");
+/// The fleet folder as an operator holds it: inventory (with the campaign's owners and three
+/// rows that cannot be audited), evidence, credentials, the LMS identity, and the new LMS
+/// certificate as SAP ships it.
+fn write_fleet(fleet: &sim::Generated, dir: &Path, ca_pem: &str) -> Result<(), DemoError> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    fleet.write(dir, ca_pem, None)?;
     write_zip(
-        &reference_zip,
+        &dir.join("cer.zip"),
         "lms-mtls.cer",
         fleet.reference_pem.as_bytes(),
     )?;
     let inventory_path = dir.join("inventory.csv");
+    campaign::assign_owners(&inventory_path)?;
     let mut inv_file = std::fs::OpenOptions::new()
         .append(true)
         .open(&inventory_path)
@@ -147,14 +207,28 @@ async fn audit_fleet(
     inv_file
         .write_all(bad_rows(&first).as_bytes())
         .map_err(io(&inventory_path))?;
-    drop(inv_file);
+    Ok(())
+}
+
+/// Audits the fleet served by `server` live, as of `as_of`.
+async fn audit_fleet(
+    opts: &DemoOptions,
+    fleet: &sim::Generated,
+    server: &sim::SimHandle,
+    as_of: DateTime<Utc>,
+    progress: &dyn Progress,
+    stop: &StopFlag,
+) -> Result<DemoRun, DemoError> {
+    let dir = opts.out.join("fleet");
+    let reference_zip = dir.join("cer.zip");
+    let inventory_path = dir.join("inventory.csv");
 
     let limits = Limits::default();
     let references = load_references(std::slice::from_ref(&reference_zip), &limits)
         .map_err(|e| DemoError::Setup(e.to_string()))?;
     let options = Options {
         policy: Policy {
-            as_of: opts.today,
+            as_of,
             deadline: Some(fleet.deadline),
             // LMS switches to the new certificate two weeks before the old one's deadline.
             cutover: Some(fleet.deadline - Duration::days(14)),
@@ -215,5 +289,7 @@ async fn audit_fleet(
         inventory: inventory_path,
         reference_zip,
         sim_addr: server.addr(),
+        trend: None,
+        history: PathBuf::new(),
     })
 }
