@@ -6,6 +6,7 @@ mod harness;
 
 mod architecture;
 mod browser;
+mod campaign;
 mod certs;
 mod cli;
 mod live;

@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 /// What `--split-by` splits by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum SplitBy {
-    /// One folder per owner (the inventory's `owner` column)
+    // No doc comments on the values: clap would switch the whole `audit --help` to its long
+    // form to list them.
     Owner,
 }
 

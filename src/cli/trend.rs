@@ -16,6 +16,7 @@ pub(crate) enum By {
     /// preview or production
     Environment,
     /// neo or converged
+    #[value(name = "ips_type", alias = "ips-type")]
     IpsType,
 }
 

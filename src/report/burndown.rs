@@ -264,7 +264,11 @@ pub(crate) fn section(out: &mut String, trend: &Trend, group: &Group) -> std::fm
         trend.window
     )?;
     out.push_str(&svg(trend, group));
-    out.push_str("\n<ul class=\"legend\"><li><svg viewBox=\"-7 -7 14 14\" width=\"14\" height=\"14\" aria-hidden=\"true\"><circle r=\"5\" fill=\"#1b1b1b\"/></svg> not ready in a complete run</li><li><span class=\"k\" style=\"border-top:2px dashed #1565c0\"></span> projection</li><li><svg viewBox=\"-7 -7 14 14\" width=\"14\" height=\"14\" aria-hidden=\"true\"><path d=\"M0 -6L6 0L0 6L-6 0Z\" fill=\"#fff\" stroke=\"#6a1b9a\" stroke-width=\"2\"/></svg> interrupted run (not counted)</li><li><span class=\"k cut\"></span> cutover</li><li><span class=\"k dl\"></span> deadline</li></ul>\n");
+    out.push_str("\n<ul class=\"legend\"><li><svg viewBox=\"-7 -7 14 14\" width=\"14\" height=\"14\" aria-hidden=\"true\"><circle r=\"5\" fill=\"#1b1b1b\"/></svg> not ready in a complete run</li><li><span class=\"k\" style=\"border-top:2px dashed #1565c0\"></span> projection</li>");
+    if !trend.incomplete.is_empty() {
+        out.push_str("<li><svg viewBox=\"-7 -7 14 14\" width=\"14\" height=\"14\" aria-hidden=\"true\"><path d=\"M0 -6L6 0L0 6L-6 0Z\" fill=\"#fff\" stroke=\"#6a1b9a\" stroke-width=\"2\"/></svg> interrupted run (not counted)</li>");
+    }
+    out.push_str("<li><span class=\"k cut\"></span> cutover</li><li><span class=\"k dl\"></span> deadline</li></ul>\n");
     writeln!(
         out,
         "<p class=\"lead\" id=\"burndown-summary\">{}</p>",

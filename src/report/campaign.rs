@@ -30,7 +30,7 @@ pub fn history_table(runs: &[RunSummary]) -> String {
             "OK",
             "READY",
             "NOT READY",
-            "READINESS ?",
+            "NOT KNOWN",
             "COMPLETE",
         ]
         .iter()
@@ -182,10 +182,11 @@ pub fn trend_table(t: &Trend, by: GroupBy) -> String {
     }
     for g in &t.groups {
         let name = match (by, g.group.as_str()) {
-            (GroupBy::Owner, "") => "(no owner)".to_string(),
-            _ => text::terminal_cut(&g.group, 120),
+            (GroupBy::All, _) => "all tenants".to_string(),
+            (GroupBy::Owner, "") => "owner: (none)".to_string(),
+            _ => format!("{}: {}", by.as_str(), text::terminal_cut(&g.group, 120)),
         };
-        out.push_str(&format!("\n== {} {name}\n", by.as_str()));
+        out.push_str(&format!("\n== {name}\n"));
         let mut rows: Vec<Vec<String>> = vec![
             [
                 "RUN",
@@ -193,7 +194,7 @@ pub fn trend_table(t: &Trend, by: GroupBy) -> String {
                 "TENANTS",
                 "READY",
                 "NOT READY",
-                "UNKNOWN",
+                "NOT KNOWN",
                 "FAILING",
                 "AT_RISK",
                 "UNKNOWN",

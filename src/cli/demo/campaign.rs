@@ -1,14 +1,16 @@
 //! The demo's campaign (docs/spec.md §10): the sample fleet audited at three simulated dates,
-//! each run appended to `OUT/history.sqlite`, while tenants that started on the old LMS
-//! certificate import the new one between runs, so the report has a burndown; the fleet has a
-//! handful of owners with e-mail addresses, so the owner folders and the mail have something
-//! to show.
+//! each run appended to `OUT/history.sqlite`. Two in five healthy tenants start on the old LMS
+//! certificate and import the new one by the second or the third run: each date has its
+//! simulator (clock and tenants as they were then) and its inventory export
+//! (`fleet/inventory-<date>.csv`, the laggards' evidence files being the old certificate), so
+//! the report has a burndown. The fleet gets a handful of owners with e-mail addresses, so the
+//! owner folders and the mail have something to show.
 
 use super::fleet::DemoError;
 use chrono::{DateTime, Duration, Utc};
 use mtls_audit_sim::pki::{self, Issued, LeafSpec};
 use mtls_audit_sim::{Generated, TenantSpec};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Days before today of each run, oldest first; the last run is today, so the final report is
 /// the fleet as generated. Three days apart: the current LMS certificate is valid from a week
@@ -59,70 +61,113 @@ impl Plan {
         Ok(Plan { old, laggards })
     }
 
-    /// The laggards that hold the new certificate from run `run` on, but not before.
-    pub(super) fn fixed_at(&self, run: usize) -> impl Iterator<Item = &str> {
-        self.laggards
-            .iter()
-            .filter(move |(_, r)| *r == run)
-            .map(|(id, _)| id.as_str())
-    }
-
     /// Whether `id` still holds the old certificate in run `run`.
     fn lags(&self, id: &str, run: usize) -> bool {
         self.laggards.iter().any(|(t, r)| t == id && run < *r)
     }
 
-    /// The fleet as it is in run `run`: laggards' admin records and inbound certificates hold
-    /// the old certificate where the reference is.
-    pub(super) fn scenario_at(&self, fleet: &Generated, run: usize) -> mtls_audit_sim::Scenario {
-        let mut s = fleet.scenario.clone();
-        for t in &mut s.tenants {
-            if self.lags(&t.id, run) {
-                *t = with_cert(t, &fleet.reference_pem, &self.old.cert_pem);
-            }
-        }
-        s
+    /// The laggards as they are in run `run`: their admin records and inbound certificates
+    /// hold the old certificate where the generated fleet has the new one.
+    pub(super) fn lagging_at(&self, fleet: &Generated, run: usize) -> Vec<TenantSpec> {
+        fleet
+            .scenario
+            .tenants
+            .iter()
+            .filter(|t| self.lags(&t.id, run))
+            .map(|t| with_cert(t, &fleet.reference_pem, &self.old.cert_pem))
+            .collect()
     }
 
-    /// A laggard as it is once it imported the new certificate: as generated.
-    pub(super) fn fixed<'a>(&self, fleet: &'a Generated, id: &str) -> Option<&'a TenantSpec> {
-        fleet.scenario.tenants.iter().find(|t| t.id == id)
-    }
-
-    /// Writes every laggard's evidence files for run `run`: the old certificate while it
-    /// lags, the generated file (the new one) from the run it imported it.
-    pub(super) fn write_evidence(
+    /// The inventory of each run: `inventory.csv` (the fleet as generated) for the last, and
+    /// for the earlier ones `inventory-<date>.csv`, the export of that date, whose laggards'
+    /// evidence is the old certificate (`certs/<file>-old.<ext>`, same format as the file it
+    /// stands for).
+    pub(super) fn write_inventories(
         &self,
-        fleet: &Generated,
         dir: &Path,
-        run: usize,
-    ) -> Result<(), DemoError> {
-        for (id, _) in &self.laggards {
-            let Some(row) = fleet.inventory.iter().find(|r| &r.tenant_id == id) else {
+        dates: &[DateTime<Utc>],
+    ) -> Result<Vec<PathBuf>, DemoError> {
+        let current = dir.join("inventory.csv");
+        let mut out = Vec::new();
+        for (run, date) in dates.iter().enumerate() {
+            if run + 1 == dates.len() {
+                out.push(current.clone());
                 continue;
-            };
-            for rel in [&row.ias_admin_cert, &row.ips_inbound_cert] {
-                if rel.is_empty() {
-                    continue;
-                }
-                let Some(file) = fleet.files.iter().find(|f| &f.path == rel) else {
-                    continue;
-                };
-                let bytes = if self.lags(id, run) {
-                    // The export keeps the file's format: DER files (.cer) stay DER.
-                    if rel.ends_with(".cer") {
+            }
+            let path = dir.join(format!("inventory-{}.csv", date.format("%Y-%m-%d")));
+            let lagging: Vec<&str> = self
+                .laggards
+                .iter()
+                .filter(|(id, _)| self.lags(id, run))
+                .map(|(id, _)| id.as_str())
+                .collect();
+            self.write_inventory(dir, &current, &path, &lagging)?;
+            out.push(path);
+        }
+        Ok(out)
+    }
+
+    fn write_inventory(
+        &self,
+        dir: &Path,
+        from: &Path,
+        to: &Path,
+        lagging: &[&str],
+    ) -> Result<(), DemoError> {
+        let err = |e: csv::Error| DemoError::Setup(format!("cannot write {}: {e}", to.display()));
+        let mut r = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_path(from)
+            .map_err(err)?;
+        let header: Vec<String> = r.headers().map_err(err)?.iter().map(String::from).collect();
+        let col = |name: &str| header.iter().position(|h| h == name);
+        let (id_col, evidence) = (
+            col("tenant_id"),
+            [col("ias_admin_cert"), col("ips_inbound_cert")],
+        );
+        let mut w = csv::WriterBuilder::new()
+            .flexible(true)
+            .from_writer(Vec::new());
+        w.write_record(&header).map_err(err)?;
+        for rec in r.records() {
+            let mut rec: Vec<String> = rec.map_err(err)?.iter().map(String::from).collect();
+            let lags = id_col
+                .and_then(|i| rec.get(i))
+                .is_some_and(|id| lagging.contains(&id.as_str()));
+            if lags {
+                for c in evidence.into_iter().flatten() {
+                    let Some(rel) = rec.get(c).filter(|v| !v.is_empty()).cloned() else {
+                        continue;
+                    };
+                    let old = old_name(&rel);
+                    let bytes = if rel.ends_with(".cer") {
                         self.old.cert_der.clone()
                     } else {
                         self.old.cert_pem.clone().into_bytes()
-                    }
-                } else {
-                    file.contents.clone()
-                };
-                let path = dir.join(rel);
-                std::fs::write(&path, bytes).map_err(|source| DemoError::Io { path, source })?;
+                    };
+                    let path = dir.join(&old);
+                    std::fs::write(&path, bytes)
+                        .map_err(|source| DemoError::Io { path, source })?;
+                    rec[c] = old;
+                }
             }
+            w.write_record(&rec).map_err(err)?;
         }
-        Ok(())
+        let bytes = w
+            .into_inner()
+            .map_err(|e| DemoError::Setup(format!("cannot write {}: {e}", to.display())))?;
+        std::fs::write(to, bytes).map_err(|source| DemoError::Io {
+            path: to.to_path_buf(),
+            source,
+        })
+    }
+}
+
+/// `certs/acme-ias_admin_cert.pem` → `certs/acme-ias_admin_cert-old.pem`.
+fn old_name(rel: &str) -> String {
+    match rel.rsplit_once('.') {
+        Some((stem, ext)) if !ext.contains('/') => format!("{stem}-old.{ext}"),
+        _ => format!("{rel}-old"),
     }
 }
 

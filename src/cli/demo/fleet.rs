@@ -103,9 +103,10 @@ fn bad_rows(first_id: &str) -> String {
 }
 
 /// Generates the sample and runs the campaign: the fleet is served and audited at each of the
-/// campaign's dates (the simulator's clock set to it), laggards importing the new certificate
-/// between runs, every run appended to `OUT/history.sqlite`. The simulator is stopped before
-/// returning.
+/// campaign's dates, one simulator per date with its clock set to it and the fleet as it was
+/// then (laggards still on the old certificate), each run reading that date's inventory. The
+/// runs are independent, so they run at the same time; they are appended to
+/// `OUT/history.sqlite` oldest first. The simulators are stopped before returning.
 pub(super) async fn run(
     opts: &DemoOptions,
     progress: &dyn Progress,
@@ -123,56 +124,74 @@ pub(super) async fn run(
         }
     }
     let mut history = History::open(&history_path, Open::Create)?;
-    let mut scenario = plan.scenario_at(&fleet, 0);
-    let mut last = None;
-    for (run, days_ago) in campaign::RUN_DAYS_AGO.into_iter().enumerate() {
-        let as_of = opts.today - Duration::days(days_ago);
-        let started_at = Utc::now();
+    let dates: Vec<DateTime<Utc>> = campaign::RUN_DAYS_AGO
+        .iter()
+        .map(|d| opts.today - Duration::days(*d))
+        .collect();
+    let mut servers = Vec::new();
+    for (run, as_of) in dates.iter().enumerate() {
         // Rate-limit windows run 60 times faster so the throttled tenant's block ends quickly;
         // the limits themselves are SAP's.
-        let server = Server::start(
-            scenario,
+        let started = Server::start(
+            fleet.scenario.clone(),
             SimOptions {
                 time_scale: 60.0,
-                today: Some(as_of),
+                today: Some(*as_of),
                 ..SimOptions::default()
             },
         )
-        .await?;
-        // Since the last run these tenants imported the new certificate.
-        for id in plan.fixed_at(run) {
-            if let Some(t) = plan.fixed(&fleet, id) {
-                server.upsert_tenant(t.clone())?;
-            }
-        }
-        let result = async {
-            let dir = opts.out.join("fleet");
-            if run == 0 {
-                write_fleet(&fleet, &dir, server.ca_pem())?;
-            }
-            let ca = dir.join("ca.pem");
-            std::fs::write(&ca, server.ca_pem()).map_err(io(&ca))?;
-            plan.write_evidence(&fleet, &dir, run)?;
-            audit_fleet(opts, &fleet, &server, as_of, progress, stop).await
-        }
         .await;
-        scenario = server.scenario();
-        server.shutdown().await;
-        let done = result?;
+        let server = match started {
+            Ok(s) => s,
+            Err(e) => {
+                for s in servers {
+                    sim::SimHandle::shutdown(s).await;
+                }
+                return Err(e.into());
+            }
+        };
+        // On this date the laggards still hold the old certificate.
+        for t in plan.lagging_at(&fleet, run) {
+            server.upsert_tenant(t)?;
+        }
+        servers.push(server);
+    }
+    let started_at = Utc::now();
+    let result = async {
+        let dir = opts.out.join("fleet");
+        let last = servers.last().map(|s| s.ca_pem()).unwrap_or_default();
+        write_fleet(&fleet, &dir, last)?;
+        let inventories = plan.write_inventories(&dir, &dates)?;
+        let audit = |run: usize| {
+            audit_fleet(
+                opts,
+                &fleet,
+                &servers[run],
+                dates[run],
+                &inventories[run],
+                progress,
+                stop,
+            )
+        };
+        let (a, b, c) = tokio::join!(audit(0), audit(1), audit(2));
+        Ok::<_, DemoError>([a?, b?, c?])
+    }
+    .await;
+    for s in servers {
+        s.shutdown().await;
+    }
+    let runs = result?;
+    let finished_at = Utc::now();
+    for r in &runs {
         history.append(
-            &done.report,
+            &r.report,
             RunTimes {
                 started_at,
-                finished_at: Utc::now(),
+                finished_at,
             },
         )?;
-        let interrupted = !done.report.complete;
-        last = Some(done);
-        if interrupted {
-            break;
-        }
     }
-    let mut done = last.ok_or_else(|| DemoError::Setup("the campaign has no run".into()))?;
+    let [_, _, mut done] = runs;
     let counts = history.run_counts(mtls_audit::trend::GroupBy::All)?;
     done.trend = Some(mtls_audit::trend::build(
         &counts,
@@ -216,12 +235,12 @@ async fn audit_fleet(
     fleet: &sim::Generated,
     server: &sim::SimHandle,
     as_of: DateTime<Utc>,
+    inventory_path: &Path,
     progress: &dyn Progress,
     stop: &StopFlag,
 ) -> Result<DemoRun, DemoError> {
     let dir = opts.out.join("fleet");
     let reference_zip = dir.join("cer.zip");
-    let inventory_path = dir.join("inventory.csv");
 
     let limits = Limits::default();
     let references = load_references(std::slice::from_ref(&reference_zip), &limits)
@@ -243,7 +262,7 @@ async fn audit_fleet(
         limits,
     };
     let inputs = InputLimits::default();
-    let inv = inventory::read_file(&inventory_path, b',', &inputs.inventory())?;
+    let inv = inventory::read_file(inventory_path, b',', &inputs.inventory())?;
     // The operator's secrets.env, without touching this process's environment.
     let secrets = fleet.secrets.clone();
     let credentials = Credentials::load_with_env(&dir.join("credentials.toml"), &inputs, |name| {
@@ -259,8 +278,11 @@ async fn audit_fleet(
     let lms = Arc::new(lms);
     let connect_to = ConnectTo::parse(&server.addr().to_string())
         .map_err(|e| DemoError::Setup(e.to_string()))?;
-    let extra_ca = mtls_audit::net::trust::read_ca_file(&dir.join("ca.pem"), &inputs)
-        .map_err(|e| DemoError::Setup(e.to_string()))?;
+    // This date's simulator has a CA of its own (fleet/ca.pem is the latest one's).
+    let extra_ca: Vec<_> =
+        rustls_pki_types::pem::PemObject::pem_slice_iter(server.ca_pem().as_bytes())
+            .filter_map(Result::ok)
+            .collect();
     let client = NetClient::new(NetConfig {
         timeout: std::time::Duration::from_secs(3),
         retry: RetryPolicy {
@@ -286,7 +308,7 @@ async fn audit_fleet(
     Ok(DemoRun {
         report,
         options,
-        inventory: inventory_path,
+        inventory: inventory_path.to_path_buf(),
         reference_zip,
         sim_addr: server.addr(),
         trend: None,
