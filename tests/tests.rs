@@ -11,6 +11,7 @@ mod certs;
 mod cli;
 mod live;
 mod net;
+mod notify;
 mod offline;
 mod reliability;
 mod reports;
