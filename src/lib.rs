@@ -20,12 +20,15 @@ mod dates;
 
 pub mod diff;
 pub mod findings;
+pub mod history;
 pub mod inputs;
 pub mod inspect;
 pub mod inventory;
 pub mod live;
 pub mod net;
+pub mod notify;
 pub mod remediation;
 pub mod report;
 pub mod result;
 mod sap;
+pub mod trend;

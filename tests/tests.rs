@@ -6,12 +6,14 @@ mod harness;
 
 mod architecture;
 mod browser;
+mod campaign;
 mod certs;
 mod chaos;
 mod cli;
 mod live;
 mod neo;
 mod net;
+mod notify;
 mod offline;
 mod reliability;
 mod reports;

@@ -47,6 +47,8 @@ pub(crate) struct AuditArgs {
     pub net: NetArgs,
     #[command(flatten)]
     pub input: InputArgs,
+    #[command(flatten)]
+    pub campaign: super::history::CampaignArgs,
     /// Credentials file (TOML) for the inventory's `credential` column
     #[arg(long, value_name = "FILE")]
     pub credentials: Option<PathBuf>,
@@ -71,14 +73,24 @@ pub(super) fn run(args: AuditArgs) -> anyhow::Result<Exit> {
     // First, so that Ctrl-C during a long inventory read already stops cleanly.
     let signals = Signals::watch("no new tenant starts; tenants in flight get a few seconds");
     let prepared = Prepared::from_args(&args)?;
+    let mut campaign = super::history::Campaign::start(&args.campaign, &args.out)?;
     let report = prepared.audit_once(&args, signals.stop(), true)?;
-    emit(
+    // The run goes into the history first, so report.html draws it; a failure there still
+    // leaves this run's reports written (and then exits 2).
+    let recorded = campaign.record(&report);
+    let burndown = recorded.as_ref().ok().and_then(|r| r.as_ref());
+    emit_with(
         &report,
+        burndown.and_then(|r| r.campaign()).as_ref(),
         &args.out,
         &prepared.formats,
         args.quiet,
         args.table_limit,
     )?;
+    campaign.split(&report, &args.out, &prepared.formats, burndown, args.quiet)?;
+    if let Some(r) = recorded? {
+        campaign.announce(&r, args.quiet);
+    }
     if !report.complete {
         eprintln!(
             "interrupted: the reports hold every tenant; those whose checks did not finish are UNKNOWN (CHECK_NOT_FINISHED)"
@@ -226,6 +238,8 @@ pub(super) fn exit_for(report: &AuditReport, opts: &Options) -> Exit {
 }
 
 /// Writes the report files and prints the table (stdout) and where the files are (stderr).
+// For callers without a campaign history (`serve` reports the same way).
+#[allow(dead_code)]
 pub(super) fn emit(
     report: &AuditReport,
     out: &std::path::Path,
@@ -233,7 +247,19 @@ pub(super) fn emit(
     quiet: bool,
     table_limit: usize,
 ) -> anyhow::Result<()> {
-    let written = report::write_files(report, out, formats)
+    emit_with(report, None, out, formats, quiet, table_limit)
+}
+
+/// [`emit`], with the campaign burndown in report.html (`--history`).
+pub(super) fn emit_with(
+    report: &AuditReport,
+    campaign: Option<&report::Campaign<'_>>,
+    out: &std::path::Path,
+    formats: &[Format],
+    quiet: bool,
+    table_limit: usize,
+) -> anyhow::Result<()> {
+    let written = report::write_files_with(report, out, formats, campaign)
         .with_context(|| format!("writing reports to {}", out.display()))?;
     if quiet {
         return Ok(());

@@ -7,10 +7,13 @@ mod args;
 mod audit;
 mod demo;
 mod diff;
+mod history;
 mod inspect;
+mod notify;
 mod progress;
 mod signals;
 mod sim;
+mod trend;
 
 use clap::{Parser, Subcommand};
 
@@ -60,6 +63,12 @@ pub(crate) enum Command {
     Demo(demo::DemoArgs),
     /// Compare two audit.json files: what got fixed, what got worse
     Diff(diff::DiffArgs),
+    /// List the runs of a campaign history (audit --history)
+    History(history::HistoryArgs),
+    /// Per run and group: ready, not ready, and where the campaign is heading
+    Trend(trend::TrendArgs),
+    /// Mail each owner the steps for their tenants at risk (from an audit.json)
+    Notify(Box<notify::NotifyArgs>),
 }
 
 pub(crate) fn run(cli: Cli) -> anyhow::Result<Exit> {
@@ -69,6 +78,9 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Sim(a) => sim::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Diff(a) => diff::run(a),
+        Command::History(a) => history::run(a),
+        Command::Trend(a) => trend::run(a),
+        Command::Notify(a) => notify::run(*a),
     }
 }
 

@@ -15,6 +15,7 @@
 //!
 //! Everything that comes from the inventory or a certificate goes through [`escape`].
 
+use super::Campaign;
 use super::figures::{self, WORST_FIRST, rank};
 use super::playbook::{self, Playbook};
 use super::svg;
@@ -55,10 +56,16 @@ fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
 
 /// The whole `report.html` page.
 pub fn render(report: &AuditReport) -> String {
+    render_with(report, None)
+}
+
+/// The whole page, with the campaign burndown of `campaign`'s group after the timeline when
+/// the run was recorded in a history (docs/spec.md §10).
+pub fn render_with(report: &AuditReport, campaign: Option<&Campaign<'_>>) -> String {
     // About 1 KiB per tenant; reserving avoids repeated copies of a multi-megabyte string.
     let mut out = String::with_capacity(64 * 1024 + report.tenants.len() * 1200);
     // Writing into a String cannot fail.
-    let _ = page(&mut out, report);
+    let _ = page(&mut out, report, campaign);
     out
 }
 
@@ -103,7 +110,11 @@ impl<'a> Ctx<'a> {
     }
 }
 
-fn page(out: &mut String, report: &AuditReport) -> std::fmt::Result {
+fn page(
+    out: &mut String,
+    report: &AuditReport,
+    campaign: Option<&Campaign<'_>>,
+) -> std::fmt::Result {
     let cx = Ctx::new(report);
     write!(
         out,
@@ -117,6 +128,9 @@ fn page(out: &mut String, report: &AuditReport) -> std::fmt::Result {
     readiness(out, report)?;
     summary(out, &cx)?;
     timeline(out, report)?;
+    if let Some(c) = campaign {
+        super::burndown::section(out, c.trend, c.group)?;
+    }
     tenant_table(out, &cx)?;
     details(out, &cx)?;
     certificates(out, &cx)?;

@@ -1,16 +1,19 @@
 //! Renderers: one per format, all reading the same [`AuditReport`]. None decides a verdict.
 
+pub(crate) mod burndown;
+pub mod campaign;
 mod changes;
 pub mod csv;
 pub mod figures;
 pub mod html;
 pub mod json;
 pub mod md;
+pub mod owners;
 pub(crate) mod playbook;
 pub mod screen;
 pub mod svg;
 pub mod table;
-mod text;
+pub(crate) mod text;
 
 use crate::result::AuditReport;
 use std::io::Write;
@@ -53,7 +56,7 @@ impl Format {
     }
 
     /// The file a format is written to in the output folder (the table goes to stdout).
-    pub(crate) fn file_name(self) -> Option<&'static str> {
+    pub fn file_name(self) -> Option<&'static str> {
         match self {
             Format::Table => None,
             Format::Csv => Some("audit.csv"),
@@ -187,6 +190,16 @@ fn process_alive(pid: u32) -> bool {
     Path::new("/proc").join(pid.to_string()).exists()
 }
 
+/// The campaign a report belongs to (docs/spec.md §10): the trend from the history and the
+/// group whose burndown `report.html` draws.
+#[derive(Debug, Clone, Copy)]
+pub struct Campaign<'a> {
+    /// The trend, this run included.
+    pub trend: &'a crate::trend::Trend,
+    /// The group to draw (`all`, or an owner for an owner's report).
+    pub group: &'a crate::trend::Group,
+}
+
 /// Writes the report files of `formats` into `out` as one set: every file is first written
 /// under a temporary name; only when all are complete do they replace the previous set (so a
 /// full disk leaves the previous run's reports, all of them, in place). Stale temporary files
@@ -195,6 +208,16 @@ pub fn write_files(
     report: &AuditReport,
     out: &Path,
     formats: &[Format],
+) -> Result<Vec<PathBuf>, WriteError> {
+    write_files_with(report, out, formats, None)
+}
+
+/// [`write_files`], with the campaign burndown in `report.html`.
+pub fn write_files_with(
+    report: &AuditReport,
+    out: &Path,
+    formats: &[Format],
+    campaign: Option<&Campaign<'_>>,
 ) -> Result<Vec<PathBuf>, WriteError> {
     let create = |source| WriteError {
         path: out.to_path_buf(),
@@ -212,7 +235,7 @@ pub fn write_files(
         let written = write_temp(&tmp, |w| match f {
             Format::Csv => csv::write(report, w),
             Format::Json => json::write(report, w),
-            Format::Html => w.write_all(html::render(report).as_bytes()),
+            Format::Html => w.write_all(html::render_with(report, campaign).as_bytes()),
             Format::Md => w.write_all(md::render(report).as_bytes()),
             Format::Table => Ok(()),
         });

@@ -166,6 +166,25 @@ pub fn read_file(path: &Path, limit: &FileLimit) -> Result<Vec<u8>, FileError> {
     Ok(bytes)
 }
 
+/// Checks, without reading it, that `path` is a regular file of at most `limit.bytes` bytes,
+/// and returns its size: for files another library opens itself (an SQLite database), which
+/// must still never be a FIFO or a device.
+pub fn regular_file(path: &Path, limit: &FileLimit) -> Result<u64, FileError> {
+    let err = |problem| FileError {
+        path: path.to_path_buf(),
+        limit: *limit,
+        problem,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| err(problem_of(e)))?;
+    check_type(&meta).map_err(err)?;
+    if meta.len() > limit.bytes {
+        return Err(err(FileProblem::TooLarge {
+            size: Some(meta.len()),
+        }));
+    }
+    Ok(meta.len())
+}
+
 fn check_type(meta: &std::fs::Metadata) -> Result<(), FileProblem> {
     let ft = meta.file_type();
     if ft.is_dir() {

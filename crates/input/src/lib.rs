@@ -15,4 +15,4 @@ mod file;
 // `zip::ZipLimits` read better with their namespace than flattened next to `read_file`.
 pub mod zip;
 
-pub use file::{FileError, FileLimit, FileProblem, read_file};
+pub use file::{FileError, FileLimit, FileProblem, read_file, regular_file};

@@ -6,6 +6,7 @@
 //! LMS certificate as a zip the way SAP ships `cer.zip`, appends three rows that cannot be
 //! audited (to show how they are reported), and audits the fleet live.
 
+use super::campaign;
 use chrono::{DateTime, Duration, Utc};
 use mtls_audit::audit::{Options, load_references};
 use mtls_audit::checks::cert::Policy;
@@ -44,6 +45,8 @@ pub(super) enum DemoError {
     Setup(String),
     #[error(transparent)]
     Inventory(#[from] inventory::InventoryFileError),
+    #[error(transparent)]
+    History(#[from] mtls_audit::history::HistoryError),
 }
 
 /// How the sample is made.
@@ -63,6 +66,10 @@ pub(super) struct DemoRun {
     pub inventory: PathBuf,
     pub reference_zip: PathBuf,
     pub sim_addr: std::net::SocketAddr,
+    /// The campaign's trend over the runs (the last one is `report`).
+    pub trend: Option<mtls_audit::trend::Trend>,
+    /// The history every run was appended to.
+    pub history: PathBuf,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
@@ -95,46 +102,118 @@ fn bad_rows(first_id: &str) -> String {
     )
 }
 
-/// Generates the sample, serves it and audits it. The simulator is stopped before returning.
+/// Generates the sample and runs the campaign: the fleet is served and audited at each of the
+/// campaign's dates, one simulator per date with its clock set to it and the fleet as it was
+/// then (laggards still on the old certificate), each run reading that date's inventory. The
+/// runs are independent, so they run at the same time; they are appended to
+/// `OUT/history.sqlite` oldest first. The simulators are stopped before returning.
 pub(super) async fn run(
     opts: &DemoOptions,
     progress: &dyn Progress,
     stop: &StopFlag,
 ) -> Result<DemoRun, DemoError> {
+    use mtls_audit::history::{History, Open, RunTimes};
     let fleet = sim::generate(opts.tenants, opts.seed, opts.today)?;
-    // Rate-limit windows run 60 times faster so the throttled tenant's block ends quickly;
-    // the limits themselves are SAP's.
-    let server = Server::start(
-        fleet.scenario.clone(),
-        SimOptions {
-            time_scale: 60.0,
-            today: Some(opts.today),
-            ..SimOptions::default()
-        },
-    )
-    .await?;
-    let result = audit_fleet(opts, &fleet, &server, progress, stop).await;
-    server.shutdown().await;
-    result
+    let plan = campaign::Plan::new(&fleet, opts.today)?;
+    let history_path = opts.out.join("history.sqlite");
+    // Each demo is a campaign of its own.
+    for suffix in ["", "-wal", "-shm"] {
+        let p = PathBuf::from(format!("{}{suffix}", history_path.display()));
+        if p.exists() {
+            std::fs::remove_file(&p).map_err(io(&p))?;
+        }
+    }
+    let mut history = History::open(&history_path, Open::Create)?;
+    let dates: Vec<DateTime<Utc>> = campaign::RUN_DAYS_AGO
+        .iter()
+        .map(|d| opts.today - Duration::days(*d))
+        .collect();
+    let mut servers = Vec::new();
+    for (run, as_of) in dates.iter().enumerate() {
+        // Rate-limit windows run 60 times faster so the throttled tenant's block ends quickly;
+        // the limits themselves are SAP's.
+        let started = Server::start(
+            fleet.scenario.clone(),
+            SimOptions {
+                time_scale: 60.0,
+                today: Some(*as_of),
+                ..SimOptions::default()
+            },
+        )
+        .await;
+        let server = match started {
+            Ok(s) => s,
+            Err(e) => {
+                for s in servers {
+                    sim::SimHandle::shutdown(s).await;
+                }
+                return Err(e.into());
+            }
+        };
+        // On this date the laggards still hold the old certificate.
+        for t in plan.lagging_at(&fleet, run) {
+            server.upsert_tenant(t)?;
+        }
+        servers.push(server);
+    }
+    let started_at = Utc::now();
+    let result = async {
+        let dir = opts.out.join("fleet");
+        let last = servers.last().map(|s| s.ca_pem()).unwrap_or_default();
+        write_fleet(&fleet, &dir, last)?;
+        let inventories = plan.write_inventories(&dir, &dates)?;
+        let audit = |run: usize| {
+            audit_fleet(
+                opts,
+                &fleet,
+                &servers[run],
+                dates[run],
+                &inventories[run],
+                progress,
+                stop,
+            )
+        };
+        let (a, b, c) = tokio::join!(audit(0), audit(1), audit(2));
+        Ok::<_, DemoError>([a?, b?, c?])
+    }
+    .await;
+    for s in servers {
+        s.shutdown().await;
+    }
+    let runs = result?;
+    let finished_at = Utc::now();
+    for r in &runs {
+        history.append(
+            &r.report,
+            RunTimes {
+                started_at,
+                finished_at,
+            },
+        )?;
+    }
+    let [_, _, mut done] = runs;
+    let counts = history.run_counts(mtls_audit::trend::GroupBy::All)?;
+    done.trend = Some(mtls_audit::trend::build(
+        &counts,
+        mtls_audit::trend::DEFAULT_WINDOW,
+    ));
+    done.history = history_path;
+    Ok(done)
 }
 
-async fn audit_fleet(
-    opts: &DemoOptions,
-    fleet: &sim::Generated,
-    server: &sim::SimHandle,
-    progress: &dyn Progress,
-    stop: &StopFlag,
-) -> Result<DemoRun, DemoError> {
-    let dir = opts.out.join("fleet");
-    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-    fleet.write(&dir, server.ca_pem(), None)?;
-    let reference_zip = dir.join("cer.zip");
+/// The fleet folder as an operator holds it: inventory (with the campaign's owners and three
+/// rows that cannot be audited), evidence, credentials, the LMS identity, and the new LMS
+/// certificate as SAP ships it.
+fn write_fleet(fleet: &sim::Generated, dir: &Path, ca_pem: &str) -> Result<(), DemoError> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    fleet.write(dir, ca_pem, None)?;
     write_zip(
-        &reference_zip,
+        &dir.join("cer.zip"),
         "lms-mtls.cer",
         fleet.reference_pem.as_bytes(),
     )?;
     let inventory_path = dir.join("inventory.csv");
+    campaign::assign_owners(&inventory_path)?;
     let mut inv_file = std::fs::OpenOptions::new()
         .append(true)
         .open(&inventory_path)
@@ -147,14 +226,28 @@ async fn audit_fleet(
     inv_file
         .write_all(bad_rows(&first).as_bytes())
         .map_err(io(&inventory_path))?;
-    drop(inv_file);
+    Ok(())
+}
+
+/// Audits the fleet served by `server` live, as of `as_of`.
+async fn audit_fleet(
+    opts: &DemoOptions,
+    fleet: &sim::Generated,
+    server: &sim::SimHandle,
+    as_of: DateTime<Utc>,
+    inventory_path: &Path,
+    progress: &dyn Progress,
+    stop: &StopFlag,
+) -> Result<DemoRun, DemoError> {
+    let dir = opts.out.join("fleet");
+    let reference_zip = dir.join("cer.zip");
 
     let limits = Limits::default();
     let references = load_references(std::slice::from_ref(&reference_zip), &limits)
         .map_err(|e| DemoError::Setup(e.to_string()))?;
     let options = Options {
         policy: Policy {
-            as_of: opts.today,
+            as_of,
             deadline: Some(fleet.deadline),
             // LMS switches to the new certificate two weeks before the old one's deadline.
             cutover: Some(fleet.deadline - Duration::days(14)),
@@ -169,7 +262,7 @@ async fn audit_fleet(
         limits,
     };
     let inputs = InputLimits::default();
-    let inv = inventory::read_file(&inventory_path, b',', &inputs.inventory())?;
+    let inv = inventory::read_file(inventory_path, b',', &inputs.inventory())?;
     // The operator's secrets.env, without touching this process's environment.
     let secrets = fleet.secrets.clone();
     let credentials = Credentials::load_with_env(&dir.join("credentials.toml"), &inputs, |name| {
@@ -185,8 +278,11 @@ async fn audit_fleet(
     let lms = Arc::new(lms);
     let connect_to = ConnectTo::parse(&server.addr().to_string())
         .map_err(|e| DemoError::Setup(e.to_string()))?;
-    let extra_ca = mtls_audit::net::trust::read_ca_file(&dir.join("ca.pem"), &inputs)
-        .map_err(|e| DemoError::Setup(e.to_string()))?;
+    // This date's simulator has a CA of its own (fleet/ca.pem is the latest one's).
+    let extra_ca: Vec<_> =
+        rustls_pki_types::pem::PemObject::pem_slice_iter(server.ca_pem().as_bytes())
+            .filter_map(Result::ok)
+            .collect();
     let client = NetClient::new(NetConfig {
         timeout: std::time::Duration::from_secs(3),
         retry: RetryPolicy {
@@ -213,8 +309,10 @@ async fn audit_fleet(
     Ok(DemoRun {
         report,
         options,
-        inventory: inventory_path,
+        inventory: inventory_path.to_path_buf(),
         reference_zip,
         sim_addr: server.addr(),
+        trend: None,
+        history: PathBuf::new(),
     })
 }

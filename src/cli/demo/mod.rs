@@ -1,9 +1,10 @@
 //! `mtls-audit demo`: the built-in sample, end to end, with no setup and no network.
 
+mod campaign;
 mod fleet;
 
 use super::Exit;
-use super::audit::emit;
+use super::audit::emit_with;
 use super::progress::Progress;
 use super::signals::Signals;
 use anyhow::Context as _;
@@ -49,23 +50,34 @@ pub(super) fn run(args: DemoArgs) -> anyhow::Result<Exit> {
     };
     let started = std::time::Instant::now();
     let signals = Signals::watch("the demo audit stops");
-    let progress = Progress::new(args.tenants as u64 + 3, std::io::stderr().is_terminal());
+    let runs = campaign::RUN_DAYS_AGO.len() as u64;
+    let progress = Progress::new(
+        (args.tenants as u64 + 3) * runs,
+        std::io::stderr().is_terminal(),
+    );
     let run = rt
         .block_on(fleet::run(&opts, &progress, signals.stop()))
         .context("the demo could not run")?;
-    emit(
+    let burndown = run.trend.as_ref().and_then(|t| {
+        t.group(mtls_audit::trend::ALL_GROUP)
+            .map(|group| mtls_audit::report::Campaign { trend: t, group })
+    });
+    emit_with(
         &run.report,
+        burndown.as_ref(),
         &args.out,
         &Format::ALL,
         false,
         args.table_limit,
     )?;
+    let shown = campaign::show(&run.report, &args.out, &run.history)?;
     eprintln!(
         "demo: {} tenants audited live against the simulator at {} in {:.1} s",
         run.report.tenants.len(),
         run.sim_addr,
         started.elapsed().as_secs_f64()
     );
+    eprintln!("{shown}");
     eprintln!(
         "sample fleet: {} (reference certificate {}, deadline {}, cutover {})",
         run.inventory.display(),

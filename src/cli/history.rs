@@ -1,0 +1,241 @@
+//! The campaign history (docs/spec.md §10): `audit --history FILE` and `--split-by owner`
+//! (the [`Campaign`] an audit run carries), and `mtls-audit history FILE`, which lists the runs.
+
+use super::Exit;
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use clap::{Args, ValueEnum};
+use mtls_audit::history::{History, Open, RunTimes};
+use mtls_audit::report::{self, Format, campaign, owners, terminal_line};
+use mtls_audit::result::AuditReport;
+use mtls_audit::trend::{self, GroupBy, Trend};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+/// What `--split-by` splits by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SplitBy {
+    // No doc comments on the values: clap would switch the whole `audit --help` to its long
+    // form to list them.
+    Owner,
+}
+
+/// The campaign options of `audit`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct CampaignArgs {
+    /// Append the run to this campaign history (SQLite, created if missing) and draw the
+    /// burndown in report.html
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+    /// Also write OUT/owners/<owner>/ with audit.csv, report.md (and report.html) of each
+    /// owner's tenants
+    #[arg(long, value_name = "owner", value_enum)]
+    pub split_by: Option<SplitBy>,
+}
+
+/// What an audit run does besides auditing: the history it appends to and the owner folders.
+pub(super) struct Campaign {
+    history: Option<History>,
+    split: bool,
+    started_at: DateTime<Utc>,
+}
+
+/// A run appended to the history, with the trends its reports draw.
+pub(super) struct Recorded {
+    /// The run's id.
+    pub run: i64,
+    /// The fleet's trend.
+    pub all: Trend,
+    /// Per owner, for the owner folders.
+    pub by_owner: Option<Trend>,
+}
+
+impl Recorded {
+    /// The fleet's burndown for `report.html`.
+    pub(super) fn campaign(&self) -> Option<report::Campaign<'_>> {
+        self.all
+            .group(trend::ALL_GROUP)
+            .map(|group| report::Campaign {
+                trend: &self.all,
+                group,
+            })
+    }
+}
+
+impl Campaign {
+    /// Opens the history before any tenant is audited, so a file that cannot be one is refused
+    /// at once (exit 2) and left as it is.
+    pub(super) fn start(args: &CampaignArgs, out: &Path) -> anyhow::Result<Campaign> {
+        let history = match &args.history {
+            Some(p) => {
+                // A report of this run must not replace the history.
+                let reports: Vec<PathBuf> = Format::ALL
+                    .iter()
+                    .filter_map(|f| f.file_name())
+                    .map(|n| out.join(n))
+                    .collect();
+                if let Some(r) = reports.iter().find(|r| same_file(r, p)) {
+                    anyhow::bail!(
+                        "--history {} is where the report {} goes; choose another file",
+                        p.display(),
+                        r.display()
+                    );
+                }
+                Some(History::open(p, Open::Create)?)
+            }
+            None => None,
+        };
+        Ok(Campaign {
+            history,
+            split: args.split_by == Some(SplitBy::Owner),
+            started_at: Utc::now(),
+        })
+    }
+
+    /// Appends the run (complete or not) in one transaction and reads the trends back.
+    pub(super) fn record(&mut self, report: &AuditReport) -> anyhow::Result<Option<Recorded>> {
+        let Some(h) = self.history.as_mut() else {
+            return Ok(None);
+        };
+        let times = RunTimes {
+            started_at: self.started_at,
+            finished_at: Utc::now(),
+        };
+        let run = h.append(report, times)?;
+        let all = trend::build(&h.run_counts(GroupBy::All)?, trend::DEFAULT_WINDOW);
+        let by_owner = if self.split {
+            Some(trend::build(
+                &h.run_counts(GroupBy::Owner)?,
+                trend::DEFAULT_WINDOW,
+            ))
+        } else {
+            None
+        };
+        Ok(Some(Recorded { run, all, by_owner }))
+    }
+
+    /// Says where the run went (stderr), unless quiet.
+    pub(super) fn announce(&self, recorded: &Recorded, quiet: bool) {
+        let Some(h) = &self.history else { return };
+        if quiet {
+            return;
+        }
+        let mut line = format!(
+            "history: run {} appended to {}",
+            recorded.run,
+            h.path().display()
+        );
+        if let Some(g) = recorded.all.group(trend::ALL_GROUP) {
+            let p = &g.projection;
+            if let Some(last) = g.points.last() {
+                line.push_str(&format!(
+                    "; {} not ready of {} ({} complete runs)",
+                    last.counts.not_ready,
+                    last.counts.tenants,
+                    g.points.len()
+                ));
+            }
+            if let (Some(n), Some(d)) = (p.not_ready_at_deadline, recorded.all.deadline) {
+                line.push_str(&format!(
+                    ", projected {n} at the deadline {}",
+                    d.format("%Y-%m-%d")
+                ));
+            }
+            if let Some(f) = p.finish {
+                line.push_str(&format!(", finish {f}"));
+            }
+        }
+        eprintln!("{}", terminal_line(&line, 400));
+    }
+
+    /// Writes `OUT/owners/` when `--split-by owner` was given.
+    pub(super) fn split(
+        &self,
+        report: &AuditReport,
+        out: &Path,
+        formats: &[Format],
+        recorded: Option<&Recorded>,
+        quiet: bool,
+    ) -> anyhow::Result<()> {
+        if !self.split {
+            return Ok(());
+        }
+        let folders = owners::write(
+            report,
+            out,
+            formats,
+            recorded.and_then(|r| r.by_owner.as_ref()),
+        )
+        .with_context(|| format!("writing the owner folders to {}", out.display()))?;
+        if !quiet {
+            eprintln!(
+                "owners: {} folders in {}",
+                folders.len(),
+                out.join(owners::FOLDER).display()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Whether two paths name the same file (the second may not exist yet).
+fn same_file(a: &Path, b: &Path) -> bool {
+    let canon = |p: &Path| -> Option<PathBuf> {
+        if let Ok(c) = std::fs::canonicalize(p) {
+            return Some(c);
+        }
+        let dir = p
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        Some(std::fs::canonicalize(dir).ok()?.join(p.file_name()?))
+    };
+    matches!((canon(a), canon(b)), (Some(x), Some(y)) if x == y)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum HistoryFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Interrupted runs are listed with complete = false; trend never counts them.\n\n\
+Exit codes: 0 listed; 2 the file is missing, not an mtls-audit history, or of a newer schema."
+)]
+pub(crate) struct HistoryArgs {
+    /// The history file written by `audit --history`
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Output format (to stdout)
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: HistoryFormat,
+}
+
+pub(super) fn run(args: HistoryArgs) -> anyhow::Result<Exit> {
+    let h = History::open(&args.file, Open::Existing)?;
+    let runs = h.runs()?;
+    let text = match args.format {
+        HistoryFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&serde_json::json!({ "runs": runs }))?;
+            s.push('\n');
+            s
+        }
+        HistoryFormat::Table => campaign::history_table(&runs),
+    };
+    print_stdout(&text)?;
+    Ok(Exit::Clean)
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error worth exit code 2.
+pub(super) fn print_stdout(text: &str) -> anyhow::Result<()> {
+    let stdout = std::io::stdout();
+    let mut lock = stdout.lock();
+    if let Err(e) = lock.write_all(text.as_bytes()).and_then(|_| lock.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(e.into());
+    }
+    Ok(())
+}
