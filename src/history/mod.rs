@@ -657,9 +657,10 @@ fn check_identity(
     application_id: i64,
     tables: Option<i64>,
 ) -> Result<(), HistoryError> {
-    let foreign = (application_id != 0 && application_id != schema::APPLICATION_ID)
-        || (application_id == 0 && user_version != 0)
-        || (application_id == 0 && tables.unwrap_or(0) > 0);
+    // Ours carries our application id; a fresh file carries nothing at all.
+    let ours = application_id == schema::APPLICATION_ID;
+    let empty = application_id == 0 && user_version == 0 && tables.unwrap_or(0) == 0;
+    let foreign = !ours && !empty;
     if foreign {
         return Err(HistoryError::Foreign {
             path: path.to_path_buf(),

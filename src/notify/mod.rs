@@ -27,7 +27,7 @@ pub fn write_eml(
     message: &lettre::Message,
 ) -> std::io::Result<std::path::PathBuf> {
     std::fs::create_dir_all(dir)?;
-    let name = eml_name(n, &composed.to.email.to_string());
+    let name = eml_name(n, composed.to.email.as_ref());
     let path = dir.join(&name);
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     std::fs::write(&tmp, message.formatted())?;
