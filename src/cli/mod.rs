@@ -8,7 +8,9 @@ mod audit;
 mod demo;
 mod diff;
 mod inspect;
+mod merge;
 mod progress;
+mod serve;
 mod signals;
 mod sim;
 
@@ -60,6 +62,10 @@ pub(crate) enum Command {
     Demo(demo::DemoArgs),
     /// Compare two audit.json files: what got fixed, what got worse
     Diff(diff::DiffArgs),
+    /// Audit now and every --interval; serve /metrics, /healthz, /audit.json, /report.html
+    Serve(Box<serve::ServeArgs>),
+    /// Combine the audit.json of the shards of `audit --shard I/N` into one report set
+    Merge(merge::MergeArgs),
 }
 
 pub(crate) fn run(cli: Cli) -> anyhow::Result<Exit> {
@@ -69,6 +75,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Sim(a) => sim::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Diff(a) => diff::run(a),
+        Command::Serve(a) => serve::run(*a),
+        Command::Merge(a) => merge::run(a),
     }
 }
 

@@ -245,6 +245,7 @@ mod tests {
             summary: Default::default(),
             tenants: Vec::new(),
             inventory_errors: Vec::new(),
+            shard: None,
         }
     }
 

@@ -7,6 +7,7 @@ pub mod html;
 pub mod json;
 pub mod md;
 pub(crate) mod playbook;
+pub mod prom;
 pub mod screen;
 pub mod svg;
 pub mod table;
@@ -29,6 +30,9 @@ pub enum Format {
     Html,
     /// `md` (or `markdown`): `report.md`.
     Md,
+    /// `prom`: `audit.prom`, the metric families of docs/spec.md §11 in the Prometheus text
+    /// format (for the node_exporter textfile collector).
+    Prom,
 }
 
 impl Format {
@@ -41,6 +45,15 @@ impl Format {
         Format::Md,
     ];
 
+    /// Every format that has a file, for cleaning up temporary files.
+    const FILES: [Format; 5] = [
+        Format::Csv,
+        Format::Json,
+        Format::Html,
+        Format::Md,
+        Format::Prom,
+    ];
+
     pub(crate) fn parse(s: &str) -> Option<Format> {
         match s.trim().to_ascii_lowercase().as_str() {
             "table" => Some(Format::Table),
@@ -48,6 +61,7 @@ impl Format {
             "json" => Some(Format::Json),
             "html" => Some(Format::Html),
             "md" | "markdown" => Some(Format::Md),
+            "prom" | "prometheus" => Some(Format::Prom),
             _ => None,
         }
     }
@@ -60,6 +74,7 @@ impl Format {
             Format::Json => Some("audit.json"),
             Format::Html => Some("report.html"),
             Format::Md => Some("report.md"),
+            Format::Prom => Some("audit.prom"),
         }
     }
 }
@@ -70,7 +85,7 @@ pub fn parse_formats(list: &str) -> Result<Vec<Format>, String> {
     for part in list.split(',').filter(|p| !p.trim().is_empty()) {
         let f = Format::parse(part).ok_or_else(|| {
             format!(
-                "unknown format '{}' (expected table, csv, json, html, md)",
+                "unknown format '{}' (expected table, csv, json, html, md, prom)",
                 part.trim()
             )
         })?;
@@ -79,7 +94,7 @@ pub fn parse_formats(list: &str) -> Result<Vec<Format>, String> {
         }
     }
     if out.is_empty() {
-        return Err("--format needs at least one of table, csv, json, html, md".into());
+        return Err("--format needs at least one of table, csv, json, html, md, prom".into());
     }
     Ok(out)
 }
@@ -174,7 +189,7 @@ fn remove_stale_temps(out: &Path) {
         let Ok(pid) = pid.parse::<u32>() else {
             continue;
         };
-        let ours_kind = Format::ALL.iter().any(|f| f.file_name() == Some(base));
+        let ours_kind = Format::FILES.iter().any(|f| f.file_name() == Some(base));
         if ours_kind && pid != ours && !process_alive(pid) {
             let _ = std::fs::remove_file(e.path());
         }
@@ -196,6 +211,22 @@ pub fn write_files(
     out: &Path,
     formats: &[Format],
 ) -> Result<Vec<PathBuf>, WriteError> {
+    write_files_run(report, out, formats, None)
+}
+
+/// [`write_files`] with how the run went, for `audit.prom`'s `last_run_*` families; without
+/// it they say the run finished now, complete as the report says, duration unknown.
+pub fn write_files_run(
+    report: &AuditReport,
+    out: &Path,
+    formats: &[Format],
+    last_run: Option<prom::LastRun>,
+) -> Result<Vec<PathBuf>, WriteError> {
+    let last_run = last_run.unwrap_or_else(|| prom::LastRun {
+        finished: chrono::Utc::now(),
+        duration_seconds: None,
+        success: report.complete,
+    });
     let create = |source| WriteError {
         path: out.to_path_buf(),
         source,
@@ -214,6 +245,7 @@ pub fn write_files(
             Format::Json => json::write(report, w),
             Format::Html => w.write_all(html::render(report).as_bytes()),
             Format::Md => w.write_all(md::render(report).as_bytes()),
+            Format::Prom => prom::write(report, last_run, w),
             Format::Table => Ok(()),
         });
         staged.push((tmp, path.clone()));

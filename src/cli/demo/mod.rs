@@ -59,6 +59,7 @@ pub(super) fn run(args: DemoArgs) -> anyhow::Result<Exit> {
         &Format::ALL,
         false,
         args.table_limit,
+        None,
     )?;
     eprintln!(
         "demo: {} tenants audited live against the simulator at {} in {:.1} s",
