@@ -84,7 +84,12 @@ pub enum MergeError {
         other: PathBuf,
     },
     /// Shards are missing.
-    #[error("shard{} {} of {count} missing", if missing.len() == 1 { " is" } else { "s are" }, list(missing))]
+    #[error(
+        "shard{} {} of {count} {} missing",
+        if missing.len() == 1 { "" } else { "s" },
+        list(missing),
+        if missing.len() == 1 { "is" } else { "are" }
+    )]
     Missing {
         /// The missing indexes.
         missing: Vec<u32>,

@@ -13,4 +13,6 @@ mod net;
 mod offline;
 mod reliability;
 mod reports;
+mod serve;
+mod shard;
 mod sim_export;
