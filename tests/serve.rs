@@ -65,7 +65,10 @@ impl Serve {
         let stdout = proc.stdout.take().unwrap();
         let (tx, lines) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            for l in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            for l in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
                 if tx.send(l).is_err() {
                     break;
                 }
@@ -77,7 +80,9 @@ impl Serve {
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         let url = v["listening"].as_str().unwrap().to_string();
         assert_eq!(v.as_object().unwrap().len(), 1, "{line}");
-        let addr = url.strip_prefix("http://127.0.0.1:").unwrap_or_else(|| panic!("{line}"));
+        let addr = url
+            .strip_prefix("http://127.0.0.1:")
+            .unwrap_or_else(|| panic!("{line}"));
         assert!(addr.parse::<u16>().unwrap() > 0, "{line}");
         Serve {
             proc,
@@ -159,7 +164,9 @@ struct Response {
 fn get(addr: &str, path: &str, accept: Option<&str>) -> Response {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let accept = accept.map(|a| format!("Accept: {a}\r\n")).unwrap_or_default();
+    let accept = accept
+        .map(|a| format!("Accept: {a}\r\n"))
+        .unwrap_or_default();
     write!(
         s,
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{accept}Connection: close\r\n\r\n"
@@ -204,12 +211,19 @@ fn serve_audits_serves_the_last_complete_run_and_stops_on_sigterm() {
     args.extend(["--out", "once", "--format", "json,prom"]);
     dir.run(&args).expect_code(0);
 
-    let serve = Serve::start(&dir, &["--offline", "--out", "served", "--format", "json"], &[]);
+    let serve = Serve::start(
+        &dir,
+        &["--offline", "--out", "served", "--format", "json"],
+        &[],
+    );
     let h = serve.get("/healthz");
     assert_eq!((h.status, h.body.as_str()), (200, "ok\n"));
     let m = serve.wait_metric("mtls_audit_last_run_success", 1.0);
     assert_eq!(sample(&m, "mtls_audit_runs_total"), Some(1.0));
-    assert_eq!(sample(&m, "mtls_audit_inventory_load_errors_total"), Some(0.0));
+    assert_eq!(
+        sample(&m, "mtls_audit_inventory_load_errors_total"),
+        Some(0.0)
+    );
     assert!(sample(&m, "mtls_audit_last_run_duration_seconds").is_some());
 
     // The same families, series and values as `audit --format prom` of the same run.
@@ -217,18 +231,33 @@ fn serve_audits_serves_the_last_complete_run_and_stops_on_sigterm() {
     assert_eq!(report_lines(&m), report_lines(&prom));
     assert_eq!(m.matches("\nmtls_audit_tenant_risk{").count(), 40);
     assert!(sample(&prom, "mtls_audit_last_run_success") == Some(1.0));
-    assert!(!prom.contains("mtls_audit_runs_total"), "a file holds one run");
+    assert!(
+        !prom.contains("mtls_audit_runs_total"),
+        "a file holds one run"
+    );
 
     let r = serve.get("/metrics");
-    assert!(r.head.contains("content-type: text/plain; version=0.0.4"), "{}", r.head);
+    assert!(
+        r.head.contains("content-type: text/plain; version=0.0.4"),
+        "{}",
+        r.head
+    );
     let om = get(
         &serve.addr,
         "/metrics",
         Some("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"),
     );
-    assert!(om.head.contains("content-type: application/openmetrics-text"), "{}", om.head);
+    assert!(
+        om.head
+            .contains("content-type: application/openmetrics-text"),
+        "{}",
+        om.head
+    );
     assert!(om.body.ends_with("# EOF\n"));
-    assert!(om.body.contains("# TYPE mtls_audit_runs counter\nmtls_audit_runs_total 1\n"));
+    assert!(
+        om.body
+            .contains("# TYPE mtls_audit_runs counter\nmtls_audit_runs_total 1\n")
+    );
     assert_eq!(om.body.matches("\nmtls_audit_tenant_risk{").count(), 40);
 
     let once: AuditReport =
@@ -280,8 +309,15 @@ fn sighup_rereads_the_inventory_and_an_unreadable_one_keeps_the_previous() {
     } else {
         serve.wait_metric("mtls_audit_runs_total", 3.0)
     };
-    assert_eq!(sample(&m, "mtls_audit_inventory_load_errors_total"), Some(1.0));
-    assert_eq!(serve.report().tenants.len(), 10, "the previous inventory is still audited");
+    assert_eq!(
+        sample(&m, "mtls_audit_inventory_load_errors_total"),
+        Some(1.0)
+    );
+    assert_eq!(
+        serve.report().tenants.len(),
+        10,
+        "the previous inventory is still audited"
+    );
 
     let (code, stderr) = serve.terminate();
     assert_eq!(code, Some(0), "{stderr}");
@@ -365,7 +401,10 @@ fn real_metrics_pass_promtool_and_the_metric_contract() {
     assert_eq!(code, Some(0), "{stderr}");
     dir.write("metrics.prom", &m);
 
-    for (what, text) in [("/metrics", m.clone()), ("audit.prom", dir.read("once/audit.prom"))] {
+    for (what, text) in [
+        ("/metrics", m.clone()),
+        ("audit.prom", dir.read("once/audit.prom")),
+    ] {
         let out = promtool(&["check", "metrics"], Some(&text));
         assert!(
             out.status.success(),
@@ -405,7 +444,10 @@ type Series = (String, Vec<(String, String)>, f64);
 
 fn parse_series(text: &str) -> Vec<Series> {
     let mut out = Vec::new();
-    for l in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for l in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let (series, value) = l.rsplit_once(' ').unwrap();
         let value: f64 = value.parse().unwrap();
         let (name, labels) = match series.split_once('{') {
@@ -500,7 +542,10 @@ fn the_alert_rules_fire_on_the_real_output() {
     }
     let cutover = cutover.unwrap();
     assert_eq!(cutover, 10 * 86400);
-    assert!(!failing.is_empty() && !not_ready.is_empty() && !expired.is_empty(), "{m}");
+    assert!(
+        !failing.is_empty() && !not_ready.is_empty() && !expired.is_empty(),
+        "{m}"
+    );
     let labels_yaml = |labels: &[(String, String)], severity: &str| {
         let mut s = format!("              severity: {severity}\n");
         for (k, v) in labels {
@@ -563,10 +608,15 @@ fn the_alert_rules_fire_on_the_real_output() {
         })
         .collect();
     tests.push_str(&alert("MtlsAuditCertificateExpired", expired_alerts));
-    for quiet in ["MtlsAuditLastRunFailed", "MtlsAuditMetricsAbsent", "MtlsAuditResultsStale"] {
+    for quiet in [
+        "MtlsAuditLastRunFailed",
+        "MtlsAuditMetricsAbsent",
+        "MtlsAuditResultsStale",
+    ] {
         tests.push_str(&alert(quiet, Vec::new()));
     }
-    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/prometheus/mtls-audit-rules.yml");
+    let rules =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/prometheus/mtls-audit-rules.yml");
     let file = format!(
         "rule_files:\n  - {}\nevaluation_interval: 1m\ntests:\n  - name: the real output of serve\n    interval: 1m\n    input_series:\n{input}    alert_rule_test:\n{tests}",
         yaml_str(rules.to_str().unwrap())

@@ -198,15 +198,25 @@ fn merged_shards_equal_the_unsharded_run() {
         audit(&dir, &["--shard", &s, "--out", &out, "--format", "json"]).expect_code(0);
         let r = report(&dir, &format!("{out}/audit.json"));
         let info = r.shard.as_ref().unwrap();
-        assert_eq!((info.index, info.count, info.hash.as_str()), (i, 3, shard::HASH));
+        assert_eq!(
+            (info.index, info.count, info.hash.as_str()),
+            (i, 3, shard::HASH)
+        );
         assert_eq!(info.inventory_rows, 42);
         // Row errors and the skipped row are shard 1's.
         assert_eq!(r.inventory_errors.is_empty(), i != 1, "shard {i}");
         assert_eq!(r.summary.skipped_rows, u64::from(i == 1), "shard {i}");
     }
     dir.run(&[
-        "merge", "shards/3", "shards/1", "shards/2/audit.json", "--out", "merged", "--format",
-        "json,csv,md,html", "-q",
+        "merge",
+        "shards/3",
+        "shards/1",
+        "shards/2/audit.json",
+        "--out",
+        "merged",
+        "--format",
+        "json,csv,md,html",
+        "-q",
     ])
     .expect_code(0);
     let full = report(&dir, "full/audit.json");
@@ -226,16 +236,46 @@ fn merge_refuses_what_is_not_one_sharded_run() {
     let dir = TestDir::new();
     fleet(&dir);
     for i in 1..=3 {
-        audit(&dir, &["--shard", &format!("{i}/3"), "--out", &format!("s/{i}"), "--format", "json"])
-            .expect_code(0);
-    }
-    audit(&dir, &["--shard", "2/3", "--out", "warn20", "--format", "json", "--warn-days", "20"])
+        audit(
+            &dir,
+            &[
+                "--shard",
+                &format!("{i}/3"),
+                "--out",
+                &format!("s/{i}"),
+                "--format",
+                "json",
+            ],
+        )
         .expect_code(0);
-    audit(&dir, &["--shard", "2/2", "--out", "of2", "--format", "json"]).expect_code(0);
+    }
+    audit(
+        &dir,
+        &[
+            "--shard",
+            "2/3",
+            "--out",
+            "warn20",
+            "--format",
+            "json",
+            "--warn-days",
+            "20",
+        ],
+    )
+    .expect_code(0);
+    audit(
+        &dir,
+        &["--shard", "2/2", "--out", "of2", "--format", "json"],
+    )
+    .expect_code(0);
     audit(&dir, &["--out", "full", "--format", "json"]).expect_code(0);
     let edited = dir.read("fleet/inventory.csv") + "\n";
     dir.write("fleet/inventory.csv", edited);
-    audit(&dir, &["--shard", "2/3", "--out", "edited", "--format", "json"]).expect_code(0);
+    audit(
+        &dir,
+        &["--shard", "2/3", "--out", "edited", "--format", "json"],
+    )
+    .expect_code(0);
 
     let cases: [(&[&str], &str); 6] = [
         (&["s/1", "s/3"], "shard 2 of 3 is missing"),
@@ -251,8 +291,15 @@ fn merge_refuses_what_is_not_one_sharded_run() {
         args.extend(["--out", "merged", "--format", "json"]);
         let run = dir.run(&args);
         run.expect_code(2);
-        assert!(run.stderr().contains(reason), "{reason}\n{}", run.describe());
-        assert!(!dir.join("merged/audit.json").exists(), "nothing is written");
+        assert!(
+            run.stderr().contains(reason),
+            "{reason}\n{}",
+            run.describe()
+        );
+        assert!(
+            !dir.join("merged/audit.json").exists(),
+            "nothing is written"
+        );
     }
 }
 
@@ -301,7 +348,11 @@ fn the_kubernetes_manifests_commands_shard_and_merge_to_the_unsharded_run() {
             .args(args)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
     let localise = |cmd: &str| {
@@ -333,7 +384,10 @@ fn the_kubernetes_manifests_commands_shard_and_merge_to_the_unsharded_run() {
     for i in 0..n {
         sh(&cmd, &[("JOB_COMPLETION_INDEX", i.to_string())]);
         let r = report(&dir, &format!("data/shards/{}/audit.json", i + 1));
-        assert_eq!(r.shard.as_ref().map(|s| (s.index, s.count)), Some((i + 1, n)));
+        assert_eq!(
+            r.shard.as_ref().map(|s| (s.index, s.count)),
+            Some((i + 1, n))
+        );
     }
 
     // The merge Job: no command, so the image's entrypoint (mtls-audit) with its args.
@@ -352,10 +406,9 @@ fn the_kubernetes_manifests_commands_shard_and_merge_to_the_unsharded_run() {
         .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(reports.len(), 1, "{reports:?}");
-    let full: AuditReport = mtls_audit::report::json::read(
-        &std::fs::read(reports[0].join("audit.json")).unwrap(),
-    )
-    .unwrap();
+    let full: AuditReport =
+        mtls_audit::report::json::read(&std::fs::read(reports[0].join("audit.json")).unwrap())
+            .unwrap();
     let mut merged = report(&dir, "data/report/audit.json");
     // Timestamps aside: each run judges as of its own start.
     merged.as_of = full.as_of;
@@ -378,7 +431,11 @@ print(json.dumps(job["spec"]["template"]["spec"]["containers"][0]["args"]))
         .arg(manifest)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
