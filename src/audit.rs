@@ -156,6 +156,7 @@ pub(crate) fn applicable(t: &Tenant) -> Vec<Check> {
         v.push(Check::SyncJob);
     }
     v.push(Check::Mtls);
+    v.push(Check::LmsConfig);
     v
 }
 
@@ -203,6 +204,23 @@ pub fn offline_checks(t: &Tenant, evidence: &CertFiles, policy: &Policy) -> Outc
         }
         None => out.not_run.push(Check::DeclaredPermissions),
     }
+    // NEO retirement: a fact of the tenant's IPS type against the as-of date.
+    out.findings.extend(checks::neo::check(
+        t.ips_type,
+        t.learning_only_users,
+        policy.as_of,
+    ));
+    if t.lms_config.is_empty() {
+        out.not_run.push(Check::LmsConfig);
+    } else {
+        out.run.push(Check::LmsConfig);
+        out.findings.extend(checks::lms_config::check(
+            t.ips_type,
+            t.ips_url.as_ref(),
+            t.ips_source_system_id.as_deref(),
+            &t.lms_config,
+        ));
+    }
     out
 }
 
@@ -242,6 +260,7 @@ pub fn finish(t: &Tenant, mut outcome: Outcome) -> TenantResult {
         ips_source_system_id: t.ips_source_system_id.clone(),
         job_id: t.job_id.clone(),
         credential: t.credential.clone(),
+        converged_ips: converged_ips(t),
     });
     let mut findings: Vec<TenantFinding> = outcome
         .findings
@@ -294,6 +313,16 @@ pub fn finish(t: &Tenant, mut outcome: Outcome) -> TenantResult {
         findings,
         extra: t.extra.clone(),
     }
+}
+
+/// The converged IPS of the tenant, or where it will be after leaving NEO: `https://host[:port]`
+/// of the IPS URL of a converged tenant, of the IAS URL of a NEO one.
+fn converged_ips(t: &Tenant) -> Option<String> {
+    let u = match t.ips_type {
+        IpsType::Converged => t.ips_url.as_ref(),
+        IpsType::Neo => t.ias_url.as_ref(),
+    }?;
+    Some(checks::lms_config::origin(u))
 }
 
 /// Readiness from the evidence files (docs/spec.md §8): a place whose exported certificate is

@@ -85,6 +85,8 @@ pub enum Target {
     Server,
     /// `run`: the audit run itself (checks it did not finish because it was interrupted).
     Run,
+    /// `lms_config`: LMS's IPS settings (System Configuration, SAP CLOUD IDENTITY SERVICES).
+    LmsConfig,
 }
 
 impl Target {
@@ -100,6 +102,7 @@ impl Target {
             Target::Certificate => "certificate",
             Target::Server => "server",
             Target::Run => "run",
+            Target::LmsConfig => "lms_config",
         }
     }
 }
@@ -203,6 +206,8 @@ codes! {
     TechUserMissingPermission = "TECH_USER_MISSING_PERMISSION", AtRisk, BOTH, "the SAP LMS admin record lacks Read Users or Access Real-Time Provisioning API";
     InventoryDuplicateTenant = "INVENTORY_DUPLICATE_TENANT", Unknown, NONE, "a later row repeats a tenant_id; it is not audited";
     InventoryInvalidRow = "INVENTORY_INVALID_ROW", Unknown, NONE, "a row without tenant_id, with an unknown ips_type or malformed";
+    IpsNeoRetiring = "IPS_NEO_RETIRING", Warn, SYNC_ONLY, "the tenant is on NEO IPS: Learning-only users lost real-time sync after 2026-07-09, NEO IPS is retired on 2028-12-31 (KBA 3718271)";
+    LmsConfigMismatch = "LMS_CONFIG_MISMATCH", Failing, SYNC_ONLY, "LMS's ipsSourceSystemID, ipsURL or ipsAPIUrl does not match the tenant's IPS (KBA 3394484)";
     InventoryNothingToCheck = "INVENTORY_NOTHING_TO_CHECK", Unknown, NONE, "the row gives no evidence any check can use";
     CheckNotFinished = "CHECK_NOT_FINISHED", Unknown, NONE, "the run was interrupted before a check that applies to the tenant finished";
 }
@@ -276,6 +281,6 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", code.as_str()));
             assert_eq!(Code::parse(code.as_str()), Some(code));
         }
-        assert_eq!(Code::ALL.len(), 27);
+        assert_eq!(Code::ALL.len(), 29);
     }
 }

@@ -23,6 +23,10 @@ pub struct TenantContext {
     /// The credential's name in the credentials file, named in the step for a refused
     /// credential when known.
     pub credential: Option<String>,
+    /// The converged IPS the tenant has or will have after leaving NEO (`https://host[:port]`:
+    /// the IPS URL of a converged tenant, the IAS URL of a NEO one), filled into the LMS
+    /// settings to set; `None` when the inventory gives no URL.
+    pub converged_ips: Option<String>,
 }
 
 impl TenantContext {
@@ -33,6 +37,7 @@ impl TenantContext {
             ips_source_system_id: self.ips_source_system_id.as_deref(),
             job_id: self.job_id.as_deref(),
             credential: self.credential.as_deref(),
+            converged_ips: self.converged_ips.as_deref(),
         }
     }
 }
@@ -117,6 +122,8 @@ pub struct Context<'a> {
     pub job_id: Option<&'a str>,
     /// As [`TenantContext::credential`].
     pub credential: Option<&'a str>,
+    /// As [`TenantContext::converged_ips`].
+    pub converged_ips: Option<&'a str>,
 }
 
 const GET_CERT: &str = "Download the new LMS certificate (cer.zip attached to SAP KBA 3247849) and unzip it; rename the .cer file to .crt if the console refuses it.";
@@ -287,6 +294,42 @@ pub fn for_code(code: Code, target: Target, ctx: &Context<'_>) -> String {
                 if ctx.ips_type == IpsType::Neo { " and ips_inbound_cert" } else { "" }
             ),
         ],
+        Code::IpsNeoRetiring => {
+            let ips_url = ctx
+                .converged_ips
+                .unwrap_or("https://<IAS tenant host>")
+                .to_string();
+            vec![
+                "Migrate the tenant from NEO IPS to the converged IPS (SAP Cloud Identity infrastructure): SAP KBA 3718271 and the SAP Cloud Identity Services migration guide. Learning-only users lose real-time sync on NEO after 2026-07-09; NEO IPS is retired on 2028-12-31.".to_string(),
+                "In the converged IPS, recreate the SuccessFactors Learning source system and note its ID (the end of its URL, after sourceSystems/).".to_string(),
+                format!("In Learning (System Administration → Configuration → System Configuration → SAP CLOUD IDENTITY SERVICES) set ipsSourceSystemID to the new source system's ID, ipsURL to {ips_url} and ipsAPIUrl to {ips_url}{} (not the old form ending in /ips), as SAP KBA 3394484 describes.", crate::sap::CONVERGED_API_PATH),
+                format!(
+                    "In the IAS admin console open Users & Authorizations → Administrators → '{}', import the LMS certificate under Configure System Authentication → Certificate, and toggle on 'Read Users' and 'Access Real-Time Provisioning API'.",
+                    admin_record(ctx.tenant_id)
+                ),
+                "Update the inventory (ips_type converged, ips_source_system_id, the lms_ips_* columns) and audit again.".to_string(),
+            ]
+        }
+        Code::LmsConfigMismatch => {
+            let (ips_url, api) = match ctx.converged_ips {
+                Some(origin) => (
+                    origin.to_string(),
+                    format!("{origin}{}", crate::sap::CONVERGED_API_PATH),
+                ),
+                None => (
+                    "the tenant's IPS URL".to_string(),
+                    format!("the tenant's IPS URL + {}", crate::sap::CONVERGED_API_PATH),
+                ),
+            };
+            let sid = ctx
+                .ips_source_system_id
+                .map(|s| format!("'{s}'"))
+                .unwrap_or_else(|| "the ID of the LMS source system in IPS (the end of its URL, after sourceSystems/)".to_string());
+            vec![
+                format!("In Learning open System Administration → Configuration → System Configuration → SAP CLOUD IDENTITY SERVICES and set the value the finding names: ipsSourceSystemID = {sid}, ipsURL = {ips_url}, ipsAPIUrl = {api} (SAP KBA 3394484)."),
+                "Save, create a Learning-only test user and check it reaches IAS (IPS real-time logs), then update the lms_ips_* columns of the inventory and audit again.".to_string(),
+            ]
+        }
         Code::CheckNotFinished => vec![
             "The audit was interrupted (Ctrl-C, SIGTERM or a stop) before the checks named in the finding finished: this tenant's result is incomplete, not OK.".to_string(),
             "Audit again and let the run finish; with many tenants, --tenant-deadline and --concurrency bound how long it takes.".to_string(),
@@ -309,6 +352,7 @@ mod tests {
             ips_source_system_id: Some("sys-1"),
             job_id: None,
             credential: None,
+            converged_ips: Some("https://acme.accounts.ondemand.com"),
         }
     }
 

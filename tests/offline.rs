@@ -81,11 +81,14 @@ fn tenant<'a>(json: &'a Value, id: &str) -> &'a Value {
 }
 
 /// `CODE@target:LEVEL` of every finding of a tenant.
+/// The tenant's findings as `CODE@target:LEVEL`, without `IPS_NEO_RETIRING`: every NEO tenant
+/// gets that one from its IPS type (tests/neo.rs covers it), whatever its certificates.
 fn findings(json: &Value, id: &str) -> Vec<String> {
     tenant(json, id)["findings"]
         .as_array()
         .expect("findings array")
         .iter()
+        .filter(|f| f["code"] != "IPS_NEO_RETIRING")
         .map(|f| {
             format!(
                 "{}@{}:{}",
@@ -140,7 +143,8 @@ fn every_certificate_code_fires_on_its_case_and_not_on_a_clean_tenant() {
         "{:?}",
         findings(&json, "CLEAN")
     );
-    assert_eq!(tenant(&json, "CLEAN")["risk"], "OK");
+    // A clean NEO tenant is still on NEO IPS, which is being retired (a warning, tests/neo.rs).
+    assert_eq!(tenant(&json, "CLEAN")["risk"], "WARN");
     assert_eq!(tenant(&json, "CLEANC")["risk"], "OK");
     assert_eq!(
         findings(&json, "EXPIRED"),

@@ -84,6 +84,7 @@ pub(crate) fn tenant(
         ips_source_system_id: Some("lms-source"),
         job_id: None,
         credential: None,
+        converged_ips: None,
     };
     let mut findings: Vec<TenantFinding> = findings
         .into_iter()
@@ -699,7 +700,7 @@ fn diff_before_and_after_fixes() {
         .find(|c| c["tenant_id"] == "ACME01")
         .expect("ACME01 changed");
     assert_eq!(acme["change"], "newly_at_risk");
-    assert_eq!(acme["old_risk"], "OK");
+    assert_eq!(acme["old_risk"], "WARN"); // a NEO tenant: IPS_NEO_RETIRING
     assert_eq!(acme["new_risk"], "AT_RISK");
     let gained: Vec<&str> = acme["gained"]
         .as_array()

@@ -9,6 +9,7 @@ mod browser;
 mod certs;
 mod cli;
 mod live;
+mod neo;
 mod net;
 mod offline;
 mod reliability;

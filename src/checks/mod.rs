@@ -3,7 +3,9 @@
 
 pub mod cert;
 pub(crate) mod failure;
+pub(crate) mod lms_config;
 pub(crate) mod mtls;
+pub(crate) mod neo;
 pub(crate) mod permissions;
 pub(crate) mod server_tls;
 pub(crate) mod sync;
@@ -79,10 +81,12 @@ pub enum Check {
     /// Whether the tenant accepts the LMS client certificate (live, needs `--lms-cert` and
     /// `--lms-key`).
     Mtls,
+    /// LMS's IPS settings against the tenant (the `lms_ips_*` columns).
+    LmsConfig,
 }
 
 impl Check {
-    pub(crate) const ALL: [Check; 9] = [
+    pub(crate) const ALL: [Check; 10] = [
         Check::IasAdminCert,
         Check::IpsInboundCert,
         Check::Reference,
@@ -92,6 +96,7 @@ impl Check {
         Check::Sync,
         Check::SyncJob,
         Check::Mtls,
+        Check::LmsConfig,
     ];
 
     pub(crate) fn as_str(self) -> &'static str {
@@ -105,6 +110,7 @@ impl Check {
             Check::Sync => "sync",
             Check::SyncJob => "sync_job",
             Check::Mtls => "mtls",
+            Check::LmsConfig => "lms_config",
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use super::failure::ApiFailure;
 use crate::dates::date;
-use crate::findings::{Code, Finding, Target};
+use crate::findings::{Code, Finding, Level, Target};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::sap::TEST_USER;
@@ -49,6 +49,20 @@ pub(crate) fn check(
         }
     };
     match &ev.users {
+        // Users were found but none carries a date: whether sync is alive cannot be told, and
+        // saying it is stale would be a guess (docs/spec.md §12).
+        Ok(u) if u.count > 0 && u.latest_change.is_none() => out.push(
+            Finding::new(
+                Code::ApiError,
+                Target::Sync,
+                format!(
+                    "SCIM query of LMS-provisioned users: {} user{} from tenant {tenant_id} found, but none carries a readable meta.created or meta.lastModified date, so whether Real Time User Sync is alive cannot be judged",
+                    u.count,
+                    if u.count == 1 { "" } else { "s" }
+                ),
+            )
+            .with_level(Level::Unknown),
+        ),
         Ok(u) => {
             let since = as_of - Duration::days(stale_days);
             let fresh = u.latest_change.is_some_and(|c| c >= since);
@@ -145,6 +159,20 @@ mod tests {
         assert!(f[0].message.contains("2025-07-07"), "{}", f[0].message);
         let none = check("T", &ev(Ok(LmsUsers::default())), as_of, 7);
         assert!(none[0].message.contains("never created"));
+    }
+
+    #[test]
+    fn users_without_dates_are_unknown_not_stale() {
+        let as_of = at("2025-07-15T00:00:00Z");
+        let undated = LmsUsers {
+            count: 4,
+            latest_change: None,
+        };
+        let f = check("T", &ev(Ok(undated)), as_of, 7);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!((f[0].code, f[0].level), (Code::ApiError, Level::Unknown));
+        assert!(f[0].message.contains("4 users"), "{}", f[0].message);
+        assert!(f[0].message.contains("date"), "{}", f[0].message);
     }
 
     #[test]

@@ -9,9 +9,12 @@
 //! live checks did not finish keep their offline findings and list the live checks as not run.
 
 mod api;
+pub mod scim;
 mod tenant;
 
 pub use crate::audit::StopFlag;
+pub use api::{CommonLog, JobLogError, parse_job_log};
+
 use crate::audit::{self, Options};
 use crate::checks::Check;
 use crate::checks::Outcome;

@@ -177,21 +177,26 @@ async fn mtls_acceptance(t: &Tenant, live: &Live, deadline: Deadline) -> Outcome
         Err(_) => return Outcome::default(),
     };
     // The real-time endpoint of the LMS source system: on the IAS host (converged) or on the
-    // NEO IPS certificate host, exactly as docs/spec.md §5 words it.
+    // NEO IPS certificate host, exactly as docs/spec.md §5 words it. The system ID is one
+    // encoded path segment; one that cannot be (`..`) is an API_ERROR, not a silent skip.
     let realtime_url = match (&t.ips_source_system_id, t.ips_type) {
-        (Some(sid), IpsType::Converged) => url_with(
-            ias,
-            &format!("/ipsproxy/service/api/v1/systems/{sid}/entities/user"),
-            &[],
-        )
-        .ok(),
-        (Some(sid), IpsType::Neo) => t.ips_url.as_ref().and_then(|u| {
-            url_with(
-                u,
-                &format!("/ipsproxy/certapi/v1/systems/{sid}/entities/user"),
-                &[],
-            )
-            .ok()
+        (Some(sid), IpsType::Converged) => {
+            Some(api::segment("ips_source_system_id", sid).and_then(|sid| {
+                url_with(
+                    ias,
+                    &format!("/ipsproxy/service/api/v1/systems/{sid}/entities/user"),
+                    &[],
+                )
+            }))
+        }
+        (Some(sid), IpsType::Neo) => t.ips_url.as_ref().map(|u| {
+            api::segment("ips_source_system_id", sid).and_then(|sid| {
+                url_with(
+                    u,
+                    &format!("/ipsproxy/certapi/v1/systems/{sid}/entities/user"),
+                    &[],
+                )
+            })
         }),
         (None, _) => None,
     };
@@ -203,7 +208,7 @@ async fn mtls_acceptance(t: &Tenant, live: &Live, deadline: Deadline) -> Outcome
     );
     let rt = async {
         match &realtime_url {
-            Some(u) => Some(
+            Some(Ok(u)) => Some(
                 api::probe(
                     live,
                     Call::post(u.as_str()).map(|c| c.json(&serde_json::json!({}))),
@@ -212,6 +217,7 @@ async fn mtls_acceptance(t: &Tenant, live: &Live, deadline: Deadline) -> Outcome
                 )
                 .await,
             ),
+            Some(Err(e)) => Some(mtls::Answer::Failed(e.clone())),
             None => None,
         }
     };
@@ -220,7 +226,10 @@ async fn mtls_acceptance(t: &Tenant, live: &Live, deadline: Deadline) -> Outcome
         scim_read,
         realtime,
         scim_url: scim_url.to_string(),
-        realtime_url: realtime_url.map(|u| u.to_string()).unwrap_or_default(),
+        realtime_url: match realtime_url {
+            Some(Ok(u)) => u.to_string(),
+            _ => String::new(),
+        },
     };
     Outcome {
         certificates: Vec::new(),

@@ -19,7 +19,7 @@ use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
 use super::NetConfig;
-use super::connect_to::Resolver;
+use super::connect_to::{AddressBook, Resolver};
 use super::credentials::{Credential, CredentialKind, Secret};
 use super::failure::{Phase, Unreachable, classify};
 use super::identity::ClientIdentity;
@@ -73,6 +73,19 @@ impl fmt::Debug for Call {
     }
 }
 
+/// A URL as text for an error, whether it parses or not: without anything up to its last `@`
+/// (user information, whose password may hold `/`, `?` or `#`; at worst a query's `@` hides
+/// the host too), and without its query and fragment (a filter may name users).
+fn url_for_errors(url: &str) -> String {
+    let (scheme, rest) = match url.find("://") {
+        Some(i) => url.split_at(i + 3),
+        None => ("", url),
+    };
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    let rest = rest.split(['?', '#']).next().unwrap_or("");
+    format!("{scheme}{rest}")
+}
+
 /// `scheme://host[:port]/path`: no user info, no query (a filter may name users).
 fn safe_url(url: &Url) -> String {
     let mut s = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
@@ -84,21 +97,25 @@ fn safe_url(url: &Url) -> String {
 }
 
 impl Call {
-    /// A request with `method` to `url` (http or https, with a host).
+    /// A request with `method` to `url` (http or https, with a host, without user
+    /// information). Errors name the URL without its user information, query and fragment.
     pub(crate) fn new(method: Method, url: &str) -> Result<Call, NetError> {
         let invalid = |reason: String| NetError::InvalidUrl {
-            url: url.split(['?', '#']).next().unwrap_or("").to_string(),
+            url: url_for_errors(url),
             reason,
         };
         let parsed = Url::parse(url).map_err(|e| invalid(e.to_string()))?;
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(invalid(
+                "user information (user:password@) in a URL is refused: give credentials in the credentials file"
+                    .to_string(),
+            ));
+        }
         if !matches!(parsed.scheme(), "https" | "http") {
             return Err(invalid("the scheme must be https".to_string()));
         }
         if parsed.host_str().is_none_or(str::is_empty) {
             return Err(invalid("no host".to_string()));
-        }
-        if !parsed.username().is_empty() || parsed.password().is_some() {
-            return Err(invalid("credentials in the URL are refused".to_string()));
         }
         Ok(Call {
             method,
@@ -213,14 +230,6 @@ impl Response {
     /// The retries made after the first attempt.
     pub fn retries(&self) -> u32 {
         self.attempts.saturating_sub(1)
-    }
-
-    /// The body as JSON.
-    pub(crate) fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, NetError> {
-        serde_json::from_slice(&self.body).map_err(|e| NetError::Decode {
-            host: self.host.clone(),
-            reason: e.to_string(),
-        })
     }
 }
 
@@ -405,6 +414,9 @@ struct Inner {
     cfg: NetConfig,
     trust: TrustStore,
     limiter: Limiter,
+    /// Where connections go (`--connect-to`, DNS), shared by the REST clients, the TLS probe
+    /// and the per-address caps.
+    book: Arc<AddressBook>,
     /// One reqwest client per client identity (`None`: no identity), each with its pool.
     clients: Mutex<HashMap<Option<String>, reqwest::Client>>,
     tokens: TokenCache,
@@ -432,12 +444,14 @@ impl NetClient {
 
     /// A client with the given anchors (loading the system roots once for many clients).
     pub(crate) fn with_trust(cfg: NetConfig, trust: TrustStore) -> NetClient {
-        let limiter = Limiter::new(cfg.concurrency, cfg.per_host, cfg.budgets);
+        let limiter = Limiter::new(cfg.concurrency, cfg.per_host, cfg.per_address, cfg.budgets);
+        let book = Arc::new(AddressBook::new(cfg.connect_to.clone()));
         NetClient {
             inner: Arc::new(Inner {
                 cfg,
                 trust,
                 limiter,
+                book,
                 clients: Mutex::new(HashMap::new()),
                 tokens: TokenCache::default(),
                 probes: Mutex::new(HashMap::new()),
@@ -462,7 +476,7 @@ impl NetClient {
         )?;
         let mut builder = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
-            .dns_resolver(Resolver::new(cfg.connect_to.clone()))
+            .dns_resolver(Resolver::new(self.inner.book.clone()))
             .connect_timeout(cfg.connect_timeout.unwrap_or(cfg.timeout))
             .pool_max_idle_per_host(cfg.per_host)
             // Every tenant has hosts of its own, so a connection is rarely reused once its
@@ -638,6 +652,22 @@ impl NetClient {
         }
     }
 
+    /// The socket address a connection to `host:port` goes to first (after `--connect-to` and
+    /// DNS), for the per-address cap; `None` when the name does not resolve in time (the
+    /// request then fails on its own lookup, with the usual DNS error).
+    async fn first_address(
+        &self,
+        host: &str,
+        port: u16,
+        deadline: Deadline,
+    ) -> Option<std::net::SocketAddr> {
+        let wait = deadline.cap(self.inner.cfg.timeout);
+        match tokio::time::timeout(wait, self.inner.book.addresses(host, port)).await {
+            Ok(Ok(addrs)) => addrs.first().copied(),
+            _ => None,
+        }
+    }
+
     /// The retry loop of one call.
     async fn run(
         &self,
@@ -649,6 +679,7 @@ impl NetClient {
         let host = call.host().to_string();
         let family = call.family_or_default();
         let (url, host_header) = self.target(&call.url);
+        let port = call.url.port_or_known_default().unwrap_or(443);
         let mut attempt = 0u32;
         let mut retries = 0u32;
         let mut last: Option<String> = None;
@@ -661,10 +692,11 @@ impl NetClient {
                     attempts,
                     last: last.clone(),
                 };
+            let address = self.first_address(&host, port, call.deadline).await;
             let admission = self
                 .inner
                 .limiter
-                .admit(&host, family, call.deadline)
+                .admit(&host, family, call.deadline, address)
                 .await
                 .map_err(|r| deadline_err(r.into(), attempt - 1, &last))?;
             let budget = call.deadline.cap(cfg.timeout);
@@ -879,10 +911,24 @@ impl NetClient {
         let mut last = None;
         loop {
             attempt += 1;
+            // The addresses the probe connects to, from the same book as the REST clients, so
+            // it counts against the same per-address cap; when the name does not resolve, the
+            // probe looks it up itself and reports the DNS failure.
+            let wait = deadline.cap(cfg.timeout);
+            let addrs =
+                match tokio::time::timeout(wait, self.inner.book.addresses(host, port)).await {
+                    Ok(Ok(a)) if !a.is_empty() => Some(a),
+                    _ => None,
+                };
             let admission = self
                 .inner
                 .limiter
-                .admit(host, ApiFamily::Other, deadline)
+                .admit(
+                    host,
+                    ApiFamily::Other,
+                    deadline,
+                    addrs.as_ref().and_then(|a| a.first().copied()),
+                )
                 .await
                 .map_err(|r| NetError::Deadline {
                     host: host.to_string(),
@@ -899,7 +945,7 @@ impl NetClient {
                 as_of,
             };
             let started = Instant::now();
-            let result = tls_probe::probe(host, port, &opts).await;
+            let result = tls_probe::probe_at(host, port, addrs.as_deref(), &opts).await;
             drop(admission);
             let elapsed_ms = started.elapsed().as_millis() as u64;
             let failure = match result {
@@ -928,6 +974,37 @@ impl NetClient {
                 }
             }
             return Ok(Err((failure, attempt)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_urls_never_hold_user_information() {
+        for (url, want) in [
+            ("https://u:pw@h.example/x?q=1#f", "https://h.example/x"),
+            ("https://u:p/w@h.example/x", "https://h.example/x"),
+            ("https://u:p?w@h.example/x", "https://h.example/x"),
+            (
+                "https://u:p#w@h.example:99999/x",
+                "https://h.example:99999/x",
+            ),
+            ("u:pw@h.example/x", "h.example/x"),
+            ("https://h.example/x?filter=a", "https://h.example/x"),
+        ] {
+            assert_eq!(url_for_errors(url), want, "{url}");
+        }
+        for url in [
+            "https://admin:pw-1@h.example/x",
+            "https://admin:pw-1@[::1/x",
+            "ftp://admin:pw-1@h.example/",
+            "https://pw-1@h.example/",
+        ] {
+            let e = Call::get(url).unwrap_err().to_string();
+            assert!(!e.contains("pw-1") && !e.contains("admin"), "{e}");
         }
     }
 }

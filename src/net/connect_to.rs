@@ -5,9 +5,13 @@
 //! `reqwest::dns::Resolve`) and the TLS probe, and its failures are a [`ResolveError`], so a
 //! DNS failure is recognised by its type, never by its text.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// Where every connection goes instead of the URL's host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,30 +144,88 @@ pub(crate) async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, Re
     Ok(addrs)
 }
 
-/// The REST client's resolver: the `--connect-to` address for every name, or the system
-/// resolver. Ports: with `--connect-to` the returned address carries its port, which hyper keeps
-/// unless the URL names a port itself (the client then moves that port into the Host header).
+/// How long a resolved name is kept. An audit is short; a name that moves during it is rare,
+/// and the next lookup after this picks the move up.
+const ADDRESS_TTL: Duration = Duration::from_secs(60);
+
+/// Where connections to a host name go: the `--connect-to` address for every name, or what the
+/// system resolver says. One book serves the REST client (through [`Resolver`]), the TLS probe
+/// and the per-address connection caps, so the address a request is admitted for is the
+/// address it then connects to first. Answers are kept for [`ADDRESS_TTL`]; failures are not.
+#[derive(Debug, Default)]
+pub(crate) struct AddressBook {
+    connect_to: Option<ConnectTo>,
+    cache: Mutex<HashMap<String, Looked>>,
+}
+
+/// A name's addresses and when they were looked up.
+type Looked = (Arc<[SocketAddr]>, Instant);
+
+impl AddressBook {
+    pub(crate) fn new(connect_to: Option<ConnectTo>) -> AddressBook {
+        AddressBook {
+            connect_to,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The addresses connections to `host` go to, in the order they are tried. Their port is
+    /// the `--connect-to` port, or 0 (the caller's port goes in).
+    pub(crate) async fn lookup(&self, host: &str) -> Result<Arc<[SocketAddr]>, ResolveError> {
+        let (name, port) = match &self.connect_to {
+            Some(c) => (c.host(), c.port()),
+            None => (host, 0),
+        };
+        let key = name.to_ascii_lowercase();
+        let lock = || self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((addrs, at)) = lock().get(&key)
+            && at.elapsed() < ADDRESS_TTL
+        {
+            return Ok(addrs.clone());
+        }
+        let addrs: Arc<[SocketAddr]> = resolve(name, port).await?.into();
+        lock().insert(key, (addrs.clone(), Instant::now()));
+        Ok(addrs)
+    }
+
+    /// The addresses a connection to `host:port` tries, in order, with their ports set.
+    pub(crate) async fn addresses(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> Result<Vec<SocketAddr>, ResolveError> {
+        let mut addrs = self.lookup(host).await?.to_vec();
+        if self.connect_to.is_none() {
+            for a in &mut addrs {
+                a.set_port(port);
+            }
+        }
+        Ok(addrs)
+    }
+}
+
+/// The REST client's resolver: the [`AddressBook`]'s answer. Ports: with `--connect-to` the
+/// returned address carries its port, which hyper keeps unless the URL names a port itself
+/// (the client then moves that port into the Host header); otherwise port 0 lets hyper put the
+/// URL's (or the scheme's) port in.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Resolver {
-    connect_to: Option<ConnectTo>,
+    book: Arc<AddressBook>,
 }
 
 impl Resolver {
-    pub(crate) fn new(connect_to: Option<ConnectTo>) -> Resolver {
-        Resolver { connect_to }
+    pub(crate) fn new(book: Arc<AddressBook>) -> Resolver {
+        Resolver { book }
     }
 }
 
 impl reqwest::dns::Resolve for Resolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        // Port 0 lets hyper put the URL's (or the scheme's) port in.
-        let (host, port) = match &self.connect_to {
-            Some(c) => (c.host().to_string(), c.port()),
-            None => (name.as_str().to_string(), 0),
-        };
+        let book = self.book.clone();
         Box::pin(async move {
-            let addrs = resolve(&host, port).await?;
-            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+            let addrs = book.lookup(name.as_str()).await?;
+            let addrs = (0..addrs.len()).map(move |i| addrs[i]);
+            Ok(Box::new(addrs) as reqwest::dns::Addrs)
         })
     }
 }
@@ -207,6 +269,19 @@ mod tests {
         assert_eq!(a, vec!["127.0.0.1:9".parse().unwrap()]);
         let a = resolve("[::1]", 9).await.unwrap();
         assert_eq!(a, vec!["[::1]:9".parse().unwrap()]);
+    }
+
+    #[tokio::test]
+    async fn the_address_book_sends_every_name_to_connect_to_and_sets_ports() {
+        let book = AddressBook::new(Some(ConnectTo::parse("127.0.0.1:9").unwrap()));
+        let a = book.addresses("a.example", 443).await.unwrap();
+        let b = book.addresses("b.example", 8443).await.unwrap();
+        assert_eq!(a, vec!["127.0.0.1:9".parse().unwrap()]);
+        assert_eq!(a, b);
+        let book = AddressBook::new(None);
+        let a = book.addresses("127.0.0.1", 443).await.unwrap();
+        assert_eq!(a, vec!["127.0.0.1:443".parse().unwrap()]);
+        assert!(book.addresses("no-such-host.invalid", 443).await.is_err());
     }
 
     #[tokio::test]

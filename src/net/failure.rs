@@ -18,6 +18,9 @@ pub enum Phase {
     Connect,
     /// TCP connected, but the TLS handshake did not finish in time.
     TlsHandshake,
+    /// The connection (TCP connect and TLS handshake together) was not established in time:
+    /// the REST client's connect timeout covers both and cannot tell which stage hung.
+    Connection,
     /// The request was sent (or being sent) and no complete answer came in time.
     Response,
 }
@@ -44,7 +47,7 @@ impl TlsFailure {
             rustls::Error::InvalidCertificate(_) => {
                 TlsFailure::Certificate(ChainProblem::from_rustls(e))
             }
-            other => TlsFailure::Protocol(other.to_string()),
+            other => TlsFailure::Protocol(super::scrub::scrub(&other.to_string(), &[])),
         }
     }
 }
@@ -153,6 +156,10 @@ impl fmt::Display for Unreachable {
                     Phase::TlsHandshake => {
                         write!(f, "timed out after {ms} ms in the TLS handshake")
                     }
+                    Phase::Connection => write!(
+                        f,
+                        "timed out after {ms} ms while connecting (TCP connect or TLS handshake)"
+                    ),
                     Phase::Response => {
                         write!(f, "timed out after {ms} ms waiting for the response")
                     }
@@ -179,7 +186,8 @@ pub(crate) fn classify(err: &(dyn StdError + 'static), timeout: Duration) -> Unr
         }
         cur = next(e);
     }
-    Unreachable::Other(describe(err))
+    // The messages of our libraries, but sanitised all the same: they reach reports.
+    Unreachable::Other(super::scrub::scrub(&describe(err), &[]))
 }
 
 fn next<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdError + 'static)> {
@@ -190,6 +198,23 @@ fn next<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdError + 'stat
 }
 
 fn classify_one(e: &(dyn StdError + 'static), timeout: Duration) -> Option<Unreachable> {
+    // reqwest's own connect timeout (which covers the TCP connect and the TLS handshake) is a
+    // private type; `is_timeout`/`is_connect` tell it apart. Without this it was `Other`, and
+    // not retried (docs/spec.md §12: connect and handshake timeouts are retried).
+    if let Some(r) = e.downcast_ref::<reqwest::Error>()
+        && r.is_timeout()
+    {
+        let tcp = chain_has_io_timeout(e);
+        let phase = match (tcp, r.is_connect()) {
+            (true, _) => Phase::Connect,
+            (false, true) => Phase::Connection,
+            (false, false) => Phase::Response,
+        };
+        return Some(Unreachable::Timeout {
+            phase,
+            after: timeout,
+        });
+    }
     if let Some(r) = e.downcast_ref::<ResolveError>() {
         let detail = match r {
             ResolveError::Lookup { cause, .. } => cause.to_string(),
@@ -230,6 +255,20 @@ fn classify_one(e: &(dyn StdError + 'static), timeout: Duration) -> Option<Unrea
         }
     }
     None
+}
+
+/// Whether an `io::Error` of kind `TimedOut` is in the chain (hyper's TCP connect timer).
+fn chain_has_io_timeout(err: &(dyn StdError + 'static)) -> bool {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if e.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        cur = next(e);
+    }
+    false
 }
 
 /// The chain's messages joined, for `Other`. Callers strip URLs from reqwest errors first.
@@ -321,6 +360,18 @@ mod tests {
     #[test]
     fn retryable_is_connection_trouble_only() {
         assert!(Unreachable::Reset.is_retryable());
+        for phase in [
+            Phase::Connect,
+            Phase::TlsHandshake,
+            Phase::Connection,
+            Phase::Response,
+        ] {
+            let t = Unreachable::Timeout {
+                phase,
+                after: Duration::from_millis(1),
+            };
+            assert!(t.is_retryable(), "{t}");
+        }
         assert!(Unreachable::Refused { addr: None }.is_retryable());
         assert!(!Unreachable::Tls(TlsFailure::Protocol("x".into())).is_retryable());
         assert!(

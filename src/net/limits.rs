@@ -1,5 +1,6 @@
 //! Fleet discipline: per-tenant deadlines, rate budgets below the documented IAS/IPS limits,
-//! and concurrency caps (global and per host).
+//! and concurrency caps (global, per host name, and per resolved address: with `--connect-to`
+//! or behind one front end, many host names are one address).
 //!
 //! Documented limits (docs/sap-facts.md §1.6, §2.6): IAS SCIM serves 200 requests per minute per tenant
 //! and blocks for 60 s above 280; IPS real-time/proxy slows above 150 per minute and rejects
@@ -8,6 +9,7 @@
 //! 60-second block.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -235,6 +237,7 @@ pub(crate) enum Refusal {
 pub(crate) struct Admission {
     _global: OwnedSemaphorePermit,
     _host: OwnedSemaphorePermit,
+    _address: Option<OwnedSemaphorePermit>,
 }
 
 type BucketMap<K> = Mutex<HashMap<K, Arc<Mutex<Bucket>>>>;
@@ -247,6 +250,8 @@ pub(crate) struct Limiter {
     global: Arc<Semaphore>,
     per_host: usize,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    per_address: usize,
+    addresses: Mutex<HashMap<SocketAddr, Arc<Semaphore>>>,
     family_buckets: BucketMap<(String, ApiFamily)>,
     host_buckets: BucketMap<String>,
 }
@@ -258,13 +263,20 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Limiter {
-    pub(crate) fn new(concurrency: usize, per_host: usize, budgets: RateBudgets) -> Limiter {
+    pub(crate) fn new(
+        concurrency: usize,
+        per_host: usize,
+        per_address: usize,
+        budgets: RateBudgets,
+    ) -> Limiter {
         Limiter {
             origin: Instant::now(),
             budgets,
             global: Arc::new(Semaphore::new(concurrency.max(1))),
             per_host: per_host.max(1),
             hosts: Mutex::new(HashMap::new()),
+            per_address: per_address.max(1),
+            addresses: Mutex::new(HashMap::new()),
             family_buckets: Mutex::new(HashMap::new()),
             host_buckets: Mutex::new(HashMap::new()),
         }
@@ -282,12 +294,16 @@ impl Limiter {
     }
 
     /// Waits for a slot in the rate budgets of (`host`, `family`) and of `host`, then for a
-    /// connection slot (global and per host), never past `deadline`.
+    /// connection slot (per host, per `address` when it is known, and global), never past
+    /// `deadline`. `address` is the socket address the connection goes to (after
+    /// `--connect-to` and DNS); `None` when it could not be resolved (the request then fails
+    /// on its own lookup).
     pub(crate) async fn admit(
         &self,
         host: &str,
         family: ApiFamily,
         deadline: Deadline,
+        address: Option<SocketAddr>,
     ) -> Result<Admission, Refusal> {
         let fam = Self::bucket(
             &self.family_buckets,
@@ -302,12 +318,25 @@ impl Limiter {
             .entry(host.to_string())
             .or_insert_with(|| Arc::new(Semaphore::new(self.per_host)))
             .clone();
-        // Host first: a request waiting for a busy host must not hold a global slot.
+        // Host, then address, then global (always in this order, so no two requests wait for
+        // each other): a request waiting for a busy host or address must not hold a global
+        // slot.
         let host_permit = acquire(host_sem, deadline).await?;
+        let address_permit = match address {
+            Some(a) => {
+                let sem = lock(&self.addresses)
+                    .entry(a)
+                    .or_insert_with(|| Arc::new(Semaphore::new(self.per_address)))
+                    .clone();
+                Some(acquire(sem, deadline).await?)
+            }
+            None => None,
+        };
         let global_permit = acquire(self.global.clone(), deadline).await?;
         Ok(Admission {
             _global: global_permit,
             _host: host_permit,
+            _address: address_permit,
         })
     }
 
@@ -412,6 +441,46 @@ mod tests {
         );
         assert_eq!(ApiFamily::of_path("/oauth2/token"), ApiFamily::OAuthToken);
         assert_eq!(ApiFamily::of_path("/"), ApiFamily::Other);
+    }
+
+    #[tokio::test]
+    async fn the_address_cap_holds_across_host_names() {
+        let unlimited = RateLimit {
+            requests: 1_000_000,
+            per: Duration::from_secs(1),
+            burst: 1_000_000,
+        };
+        let l = Limiter::new(64, 8, 2, RateBudgets::uniform(unlimited));
+        let addr: SocketAddr = "127.0.0.1:443".parse().unwrap();
+        let soon = || Deadline::after(ms(50));
+        let a = l
+            .admit("a", ApiFamily::Other, soon(), Some(addr))
+            .await
+            .unwrap();
+        let b = l
+            .admit("b", ApiFamily::Other, soon(), Some(addr))
+            .await
+            .unwrap();
+        // A third host name at the same address waits, and gives up at its deadline.
+        assert_eq!(
+            l.admit("c", ApiFamily::Other, soon(), Some(addr))
+                .await
+                .err(),
+            Some(Refusal::ConnectionSlot)
+        );
+        // Another address, or none known, is not held up.
+        let other: SocketAddr = "127.0.0.2:443".parse().unwrap();
+        let _c = l
+            .admit("c", ApiFamily::Other, soon(), Some(other))
+            .await
+            .unwrap();
+        let _d = l.admit("d", ApiFamily::Other, soon(), None).await.unwrap();
+        drop(a);
+        let _e = l
+            .admit("e", ApiFamily::Other, soon(), Some(addr))
+            .await
+            .unwrap();
+        drop(b);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! - [`client`]: the fleet HTTP client — limits, retries, deadlines, auth.
 //! - [`limits`], [`retry`]: deadlines, rate budgets and backoff, small and testable alone.
 //! - [`failure`]: why a host could not be reached, classified from typed errors only.
+//! - [`scrub`]: the one sanitiser of text received from a server before it enters a finding.
 //!
 //! Secrets and keys are never logged, printed or put in an error: [`Secret`] and
 //! [`ClientIdentity`] redact themselves, and every error here is built from typed causes.
@@ -23,6 +24,7 @@ mod limits;
 mod oauth;
 mod provider;
 mod retry;
+mod scrub;
 pub mod tls_probe;
 pub mod trust;
 
@@ -33,6 +35,7 @@ pub use failure::{Phase, TlsFailure, Unreachable, UnreachableKind};
 pub use identity::ClientIdentity;
 pub use limits::{Deadline, RateBudgets, RateLimit};
 pub use retry::RetryPolicy;
+pub use scrub::{MAX_CHARS as MAX_SERVER_TEXT, scrub};
 pub use tls_probe::ProbeResult;
 pub use trust::{ChainProblem, TrustStore};
 
@@ -56,6 +59,10 @@ pub struct NetConfig {
     pub concurrency: usize,
     /// Requests (hence connections) in flight at once to one host.
     pub per_host: usize,
+    /// Requests (hence connections) in flight at once to one resolved socket address (after
+    /// `--connect-to` and DNS), whatever host names share it: with `--connect-to`, or
+    /// behind one front end, many tenants' hosts are one address. Default 16.
+    pub per_address: usize,
     /// `--connect-to HOST:PORT`.
     pub connect_to: Option<ConnectTo>,
     /// `--ca-cert`: trust anchors added to the system roots (see [`trust::read_ca_file`]).
@@ -84,6 +91,7 @@ impl Default for NetConfig {
             retry: RetryPolicy::default(),
             concurrency: 64,
             per_host: 4,
+            per_address: 16,
             connect_to: None,
             extra_ca: Vec::new(),
             system_roots: true,

@@ -108,27 +108,27 @@ fn protocol_name(v: ProtocolVersion) -> String {
 /// and validates it. Fails only when no chain could be recorded; the failure says which of
 /// DNS, refused, timeout, reset, closed or TLS it was.
 pub async fn probe(host: &str, port: u16, opts: &ProbeOptions) -> Result<ProbeResult, Unreachable> {
+    probe_at(host, port, None, opts).await
+}
+
+/// [`probe`], connecting to `addrs` (already resolved, `--connect-to` applied) when given.
+pub(crate) async fn probe_at(
+    host: &str,
+    port: u16,
+    addrs: Option<&[SocketAddr]>,
+    opts: &ProbeOptions,
+) -> Result<ProbeResult, Unreachable> {
     let timeout = opts.timeout;
     let (dest_host, dest_port) = destination(opts.connect_to.as_ref(), host, port);
-    let addrs = match tokio::time::timeout(timeout, resolve(dest_host, dest_port)).await {
-        Ok(Ok(a)) => a,
-        Ok(Err(e)) => {
-            return Err(Unreachable::Dns {
-                host: e.host().to_string(),
-                detail: match &e {
-                    super::connect_to::ResolveError::Lookup { cause, .. } => cause.to_string(),
-                    super::connect_to::ResolveError::NoAddress { .. } => "no address".into(),
-                },
-            });
-        }
-        Err(_) => {
-            return Err(Unreachable::Dns {
-                host: dest_host.to_string(),
-                detail: format!("no answer within {} ms", timeout.as_millis()),
-            });
+    let looked_up;
+    let addrs = match addrs {
+        Some(a) => a,
+        None => {
+            looked_up = lookup(dest_host, dest_port, timeout).await?;
+            &looked_up
         }
     };
-    let (tcp, peer) = connect_any(&addrs, timeout).await?;
+    let (tcp, peer) = connect_any(addrs, timeout).await?;
 
     let name = ServerName::try_from(host.to_string())
         .map_err(|_| Unreachable::Other(format!("{host:?} is not a valid TLS server name")))?;
@@ -194,6 +194,24 @@ pub async fn probe(host: &str, port: u16, opts: &ProbeOptions) -> Result<ProbeRe
             &client_auth,
             err,
         )),
+    }
+}
+
+/// The addresses of `host:port`, or why there are none, within `timeout`.
+async fn lookup(host: &str, port: u16, timeout: Duration) -> Result<Vec<SocketAddr>, Unreachable> {
+    match tokio::time::timeout(timeout, resolve(host, port)).await {
+        Ok(Ok(a)) => Ok(a),
+        Ok(Err(e)) => Err(Unreachable::Dns {
+            host: e.host().to_string(),
+            detail: match &e {
+                super::connect_to::ResolveError::Lookup { cause, .. } => cause.to_string(),
+                super::connect_to::ResolveError::NoAddress { .. } => "no address".into(),
+            },
+        }),
+        Err(_) => Err(Unreachable::Dns {
+            host: host.to_string(),
+            detail: format!("no answer within {} ms", timeout.as_millis()),
+        }),
     }
 }
 

@@ -215,6 +215,51 @@ pub(crate) fn incomplete_banner(report: &AuditReport) -> Option<String> {
     ))
 }
 
+/// `NEO tenants: 12, of which 4 with Learning-only users past the 2026-07-09 deadline …`: the
+/// NEO retirement at a glance (docs/spec.md §9); `None` without NEO tenants.
+pub(crate) fn neo_summary(report: &AuditReport) -> Option<String> {
+    let neo: Vec<&TenantResult> = report
+        .tenants
+        .iter()
+        .filter(|t| t.ips_type == IpsType::Neo)
+        .collect();
+    if neo.is_empty() {
+        return None;
+    }
+    let deadline = crate::sap::day_start(crate::sap::NEO_LEARNING_ONLY_DEADLINE);
+    let retirement = crate::sap::day_start(crate::sap::NEO_RETIREMENT);
+    let with = neo
+        .iter()
+        .filter(|t| t.learning_only_users == Some(true))
+        .count();
+    let unknown = neo
+        .iter()
+        .filter(|t| t.learning_only_users.is_none())
+        .count();
+    let past = report.as_of >= deadline + chrono::Duration::days(1);
+    let with_text = if past {
+        format!(
+            "{with} with Learning-only users past the {} deadline (their real-time sync has stopped)",
+            date(deadline)
+        )
+    } else {
+        format!(
+            "{with} with Learning-only users that must migrate by {}",
+            date(deadline)
+        )
+    };
+    let retired = if report.as_of >= retirement {
+        "NEO IPS was retired on"
+    } else {
+        "NEO IPS is retired on"
+    };
+    Some(format!(
+        "NEO tenants: {}, of which {with_text} and {unknown} not known (learning_only_users); {retired} {}",
+        neo.len(),
+        date(retirement)
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

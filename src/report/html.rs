@@ -221,6 +221,9 @@ fn summary(out: &mut String, cx: &Ctx<'_>) -> std::fmt::Result {
         )?;
     }
     out.push_str("</ul>\n");
+    if let Some(neo) = figures::neo_summary(report) {
+        writeln!(out, "<p id=\"neo\">{}</p>", text::html(&neo))?;
+    }
     let at_risk: u64 = s
         .by_risk
         .iter()
@@ -357,6 +360,7 @@ fn check_label(c: Check) -> &'static str {
         Check::Sync => "sync health (SCIM)",
         Check::SyncJob => "IPS job log",
         Check::Mtls => "mTLS acceptance",
+        Check::LmsConfig => "LMS IPS settings",
     }
 }
 

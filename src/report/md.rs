@@ -109,6 +109,9 @@ fn summary(out: &mut String, report: &AuditReport) -> std::fmt::Result {
         "\n## Summary\n\n**{}**\n",
         text::markdown(&summary_line(report))
     )?;
+    if let Some(neo) = figures::neo_summary(report) {
+        writeln!(out, "{}\n", text::markdown(&neo))?;
+    }
     writeln!(out, "| Risk | Tenants |\n|---|---:|")?;
     for level in WORST_FIRST {
         writeln!(

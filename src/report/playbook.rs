@@ -87,6 +87,7 @@ fn generic_steps(f: &TenantFinding, ips_type: IpsType) -> String {
         ips_source_system_id: None,
         job_id: None,
         credential: None,
+        converged_ips: None,
     };
     remediation::for_code(f.code, f.target, &ctx)
 }

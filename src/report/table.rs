@@ -71,6 +71,7 @@ fn target_short(t: Target) -> &'static str {
         Target::Inventory => "row",
         Target::Certificate => "cert",
         Target::Run => "run",
+        Target::LmsConfig => "lms",
         Target::Server => "server",
     }
 }

@@ -92,3 +92,36 @@ async fn the_rest_client_verifies_unless_told_not_to() {
         .unwrap();
     assert_eq!(r.status, 200);
 }
+
+/// docs/spec.md §12: a URL with user information is refused before anything is sent, with an
+/// error that says why and never quotes the password (nor the user name).
+#[tokio::test]
+async fn urls_with_user_information_are_refused_without_quoting_it() {
+    let f = fixture();
+    let http = http_server(&f.tls, Box::new(|_, _| reply(200))).await;
+    let client = NetClient::new(config(&f.ca, Some(http.connect_to()))).unwrap();
+    for u in [
+        format!("https://admin:hunter2-pw@{HOST}/scim/Users"),
+        format!("https://admin:hunter2-pw@{HOST}/scim/Users?filter=x#frag"),
+        format!("https://hunter2-pw@{HOST}/scim/Users"),
+        format!("https://admin:hunter2-pw@{HOST}:99999/scim/Users"),
+        "https://admin:hunter2-pw@[::1/scim/Users".to_string(),
+        format!("ftp://admin:hunter2-pw@{HOST}/scim/Users"),
+    ] {
+        let e = match Call::get(&u) {
+            Err(e) => e,
+            Ok(call) => client.send(call).await.unwrap_err(),
+        };
+        let text = format!("{e} {e:?}");
+        assert!(matches!(e, NetError::InvalidUrl { .. }), "{u}: {text}");
+        assert!(
+            !text.contains("hunter2"),
+            "{u}: the password leaked: {text}"
+        );
+        assert!(!text.contains("admin"), "{u}: the user leaked: {text}");
+    }
+    let e = Call::get(&format!("https://admin:hunter2-pw@{HOST}/scim/Users")).unwrap_err();
+    assert!(e.to_string().contains("user information"), "{e}");
+    assert!(e.to_string().contains(HOST), "the host is still named: {e}");
+    assert!(http.seen().is_empty());
+}

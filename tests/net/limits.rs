@@ -8,6 +8,7 @@ use crate::harness;
 use mtls_audit::net::{
     Call, ConnectTo, Deadline, NetClient, NetError, RateBudgets, RateLimit, Unreachable,
 };
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -127,4 +128,97 @@ async fn the_rate_budget_spaces_requests_to_one_tenant() {
             "request {k} arrived after {at:?}, before its slot {slot:?}"
         );
     }
+}
+
+/// docs/spec.md §12: with `--connect-to` every host name goes to one address, and the
+/// connections open to it at once never exceed the per-address cap, however many host names
+/// (each with its own per-host cap) are audited at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_to_one_address_stay_within_the_per_address_cap() {
+    use std::sync::atomic::AtomicUsize;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let f = fixture();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let open = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let acceptor = tokio_rustls::TlsAcceptor::from(f.tls.config.clone());
+    {
+        let (open, most, accepted) = (open.clone(), most.clone(), accepted.clone());
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                // A connection counts from its accept until the server is done with it (it
+                // answers, then closes: one request per connection, none kept idle).
+                let now = open.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                accepted.fetch_add(1, Ordering::SeqCst);
+                let (acceptor, open) = (acceptor.clone(), open.clone());
+                tokio::spawn(async move {
+                    let done = || open.fetch_sub(1, Ordering::SeqCst);
+                    let Ok(mut s) = acceptor.accept(tcp).await else {
+                        done();
+                        return;
+                    };
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match s.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(k) => head.extend_from_slice(&buf[..k]),
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_millis(40)).await;
+                    // Counted down before the answer leaves, so the client cannot start the
+                    // next connection before the count has dropped.
+                    done();
+                    let _ = s
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                        )
+                        .await;
+                    let _ = s.shutdown().await;
+                });
+            }
+        });
+    }
+    let mut cfg = config(&f.ca, Some(ConnectTo::parse(&addr.to_string()).unwrap()));
+    cfg.concurrency = 64;
+    cfg.per_host = 8;
+    cfg.per_address = 3;
+    cfg.budgets = RateBudgets::uniform(RateLimit {
+        requests: 10_000,
+        per: Duration::from_secs(1),
+        burst: 10_000,
+    });
+    let client = NetClient::new(cfg).unwrap();
+    let mut set = tokio::task::JoinSet::new();
+    for host in 0..8 {
+        for _ in 0..4 {
+            let c = client.clone();
+            set.spawn(async move {
+                c.send(
+                    Call::get(&format!(
+                        "https://tenant{host}.accounts.ondemand.com/scim/Users"
+                    ))
+                    .unwrap(),
+                )
+                .await
+            });
+        }
+    }
+    while let Some(r) = set.join_next().await {
+        assert_eq!(r.unwrap().unwrap().status, 200);
+    }
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        32,
+        "one connection per request"
+    );
+    let most = most.load(Ordering::SeqCst);
+    assert!(
+        most <= 3,
+        "{most} connections were open at once to the one address (cap 3)"
+    );
+    assert!(most >= 2, "the requests did overlap ({most} at most)");
 }

@@ -6,7 +6,9 @@
 //! - `retries`: dropped connections and 429/5xx retried with backoff, `Retry-After`;
 //! - `limits`: the tenant deadline, the request timeout and the rate budget;
 //! - `auth`: mTLS identities, Basic and OAuth credentials;
-//! - `secrets`: secrets kept out of errors and logs.
+//! - `secrets`: secrets kept out of errors, logs and reports, even when a server echoes them;
+//! - `live_api`: the live audit's API client against scripted servers: identifiers cannot steer
+//!   URLs, SCIM answers are read as RFC 7643/7644 allow, server text is sanitised.
 //!
 //! This file holds what they share: certificates, a scripted HTTPS server, a raw TLS server,
 //! the usual fixture and config, and an IAS-like OAuth server.
@@ -15,6 +17,7 @@ mod auth;
 mod connect;
 mod failures;
 mod limits;
+mod live_api;
 mod retries;
 mod secrets;
 mod tls_probe;
@@ -181,6 +184,8 @@ fn tls_server_with(
 struct Seen {
     method: String,
     path: String,
+    /// The raw query string, if any.
+    query: Option<String>,
     host: Option<String>,
     sni: Option<String>,
     authorization: Option<String>,
@@ -254,6 +259,7 @@ async fn handle(
     let seen = Seen {
         method: method.to_string(),
         path: uri.path().to_string(),
+        query: uri.query().map(str::to_string),
         host: h("host"),
         sni: info.server_name.clone(),
         authorization: h("authorization"),
@@ -341,12 +347,15 @@ fn closed_port() -> u16 {
 }
 
 /// A TLS server that reads one request per connection and then, by connection number, closes
-/// without answering, hangs, or answers 200.
+/// without answering, hangs, or answers 200; or never starts the TLS handshake at all.
 #[derive(Clone, Copy)]
 enum Raw {
     Close,
     Hang,
     Ok,
+    /// Accept the TCP connection but never answer the ClientHello (a front end too busy to
+    /// handshake), then close it after a minute.
+    NoHandshake,
 }
 
 async fn raw_server(tls: &TlsServer, behaviour: fn(usize) -> Raw) -> (u16, Arc<AtomicUsize>) {
@@ -360,6 +369,11 @@ async fn raw_server(tls: &TlsServer, behaviour: fn(usize) -> Raw) -> (u16, Arc<A
             let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
+                if let Raw::NoHandshake = behaviour(n) {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    drop(tcp);
+                    return;
+                }
                 let Ok(mut s) = acceptor.accept(tcp).await else {
                     return;
                 };
@@ -377,6 +391,7 @@ async fn raw_server(tls: &TlsServer, behaviour: fn(usize) -> Raw) -> (u16, Arc<A
                         tokio::time::sleep(Duration::from_secs(3600)).await;
                         drop(s);
                     }
+                    Raw::NoHandshake => {}
                     Raw::Ok => {
                         let _ = s
                             .write_all(

@@ -2,7 +2,7 @@
 //! output or trace logs.
 
 use super::{
-    basic_of, client_leaf, closed_port, config, fixture, http_server, identity, oauth_cred,
+    HOST, basic_of, client_leaf, closed_port, config, fixture, http_server, identity, oauth_cred,
     oauth_server, reply, url,
 };
 use mtls_audit::net::{
@@ -194,4 +194,91 @@ async fn secrets_never_appear_in_trace_logs() {
         "no query strings in logs:\n{log}"
     );
     assert_no_secret(&log, &lms_leaf.key_pem);
+}
+
+/// docs/spec.md §12: a server whose 401 answer echoes our `Authorization` header (in the body,
+/// in `X-message-code`, decoded or not) gets none of it into any report or onto the terminal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_echoing_our_credentials_gets_none_of_them_into_the_reports() {
+    use crate::harness::TestDir;
+    const ID: &str = "9a8b7c6d-echo-client";
+    const SECRET: &str = "Echo-Secret-4711-xyz";
+    let f = fixture();
+    let http = http_server(
+        &f.tls,
+        Box::new(|s, _| {
+            let authz = s.authorization.clone().unwrap_or_default();
+            reply(401)
+                .header("content-type", "application/scim+json")
+                .header("x-message-code", format!("INVALID {authz}"))
+                .body(format!(
+                    "{{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:Error\"],\"status\":\"401\",\"detail\":\"Credentials {authz} (client_id={ID}, client_secret={SECRET}) are not valid: {SECRET} / {ID}\"}}"
+                ))
+        }),
+    )
+    .await;
+    let dir = TestDir::new();
+    dir.write("ca.pem", &f.ca.cert.cert_pem);
+    dir.write(
+        "credentials.toml",
+        format!(
+            "[credential.acme]\nclient_id = \"{ID}\"\nclient_secret_env = \"ECHO_SECRET\"\nauth = \"basic\"\n"
+        ),
+    );
+    dir.write(
+        "inventory.csv",
+        format!("tenant_id,ips_type,ias_url,credential\nACME,converged,https://{HOST},acme\n"),
+    );
+    let port = http.port;
+    let path = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_mtls-audit"))
+            .args([
+                "audit",
+                "inventory.csv",
+                "--credentials",
+                "credentials.toml",
+                "--ca-cert",
+                "ca.pem",
+                "--connect-to",
+                &format!("127.0.0.1:{port}"),
+                "--out",
+                "out",
+                "--format",
+                "table,csv,json,html,md",
+                "--retries",
+                "0",
+                "-vv",
+            ])
+            .current_dir(path)
+            .env("ECHO_SECRET", SECRET)
+            .env("RUST_LOG", "trace")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let mut haystack = String::from_utf8_lossy(&out.stdout).into_owned();
+    haystack.push_str(&String::from_utf8_lossy(&out.stderr));
+    for file in ["audit.json", "report.html", "report.md", "audit.csv"] {
+        haystack.push_str(&dir.read(&format!("out/{file}")));
+    }
+    assert!(
+        http.seen().iter().any(|s| s.authorization.is_some()),
+        "the server saw our credential"
+    );
+    let audit = dir.read("out/audit.json");
+    assert!(audit.contains("API_AUTH_FAILED"), "{audit}");
+    assert!(
+        audit.contains("not valid"),
+        "the detail is still reported: {audit}"
+    );
+    let basic = basic_of(ID, SECRET);
+    for leak in [SECRET, ID, &basic[6..]] {
+        assert!(
+            !haystack.contains(leak),
+            "{leak:?} leaked into the output:\n{haystack}"
+        );
+    }
 }
