@@ -83,6 +83,7 @@ mod handle;
 mod ids;
 mod invented;
 mod ips;
+mod latency;
 mod scenario;
 mod scim;
 mod server;
