@@ -41,6 +41,7 @@ FAMILIES = {
     "mtls_audit_runs_total": ("counter", []),
     "mtls_audit_cutover_timestamp_seconds": ("gauge", []),
     "mtls_audit_deadline_timestamp_seconds": ("gauge", []),
+    "mtls_audit_inventory_load_errors_total": ("counter", []),
 }
 LEVELS = ["OK", "WARN", "UNKNOWN", "AT_RISK", "FAILING"]
 # Labels Prometheus adds when it scrapes a target.

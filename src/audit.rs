@@ -439,6 +439,7 @@ pub(crate) fn report(
         summary,
         tenants,
         inventory_errors: inv.errors.clone(),
+        shard: None,
     }
 }
 

@@ -173,6 +173,9 @@ pub struct Inventory {
     pub tenants: Vec<Tenant>,
     /// The rows that cannot be audited, in file order.
     pub errors: Vec<InventoryError>,
+    /// SHA-256 of the file's bytes, lowercase hex (empty when parsed from bytes): what
+    /// `audit --shard` records so that `merge` refuses shards of different inventories.
+    pub sha256: String,
 }
 
 /// Why the inventory as a whole cannot be read. Row problems are [`InventoryError`]s instead.
@@ -246,6 +249,11 @@ pub fn read_file(
     let base = path.parent().unwrap_or(Path::new("."));
     let mut inv = parse(&bytes, delimiter, base).map_err(|e| e.with_path(path))?;
     inv.path = path.to_path_buf();
+    inv.sha256 = ring::digest::digest(&ring::digest::SHA256, &bytes)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     Ok(inv)
 }
 

@@ -449,6 +449,28 @@ pub struct AuditReport {
     pub tenants: Vec<TenantResult>,
     /// The rows that could not be audited, in file order.
     pub inventory_errors: Vec<InventoryError>,
+    /// Which shard of the inventory this run audited (`audit --shard I/N`); absent for a whole
+    /// inventory, and so for a merged report (docs/spec.md §11).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardInfo>,
+}
+
+/// What `merge` needs to know about one shard's `audit.json` (`shard` in it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardInfo {
+    /// I of `--shard I/N` (1 ≤ I ≤ N).
+    pub index: u32,
+    /// N of `--shard I/N`.
+    pub count: u32,
+    /// How tenants are assigned to shards: `fnv1a64-lowercase` (see `shard::shard_of`).
+    pub hash: String,
+    /// SHA-256 of the inventory file's bytes, lowercase hex.
+    pub inventory_sha256: String,
+    /// Data rows of the whole inventory (every shard's `summary.rows` adds up to it).
+    pub inventory_rows: u64,
+    /// SHA-256 of what the tenants were judged by (tool version, settings, deadline,
+    /// cutover; not the as-of time), lowercase hex: shards judged differently are not merged.
+    pub settings_sha256: String,
 }
 
 fn default_true() -> bool {

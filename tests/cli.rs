@@ -36,7 +36,7 @@ fn bad_option_values_are_exit_2() {
 #[test]
 fn help_snapshots() {
     let t = TestDir::new();
-    for sub in ["audit", "inspect", "demo", "sim", "diff"] {
+    for sub in ["audit", "inspect", "demo", "sim", "diff", "serve", "merge"] {
         let r = t.run(&[sub, "--help"]);
         r.expect_code(0);
         insta::assert_snapshot!(format!("help-{sub}"), r.stdout());

@@ -151,6 +151,7 @@ pub(crate) fn report_of(tenants: Vec<TenantResult>, errors: Vec<InventoryError>)
         summary,
         tenants,
         inventory_errors: errors,
+        shard: None,
     }
 }
 

@@ -17,4 +17,6 @@ mod notify;
 mod offline;
 mod reliability;
 mod reports;
+mod serve;
+mod shard;
 mod sim_export;

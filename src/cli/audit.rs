@@ -11,8 +11,9 @@ use mtls_audit::inputs::InputLimits;
 use mtls_audit::inventory;
 use mtls_audit::live::{Live, StopFlag};
 use mtls_audit::net::{Credentials, NetClient};
-use mtls_audit::report::{self, Format, table};
+use mtls_audit::report::{self, Format, prom, table};
 use mtls_audit::result::AuditReport;
+use mtls_audit::shard::{self, Shard};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -31,9 +32,13 @@ pub(crate) struct AuditArgs {
     /// Folder for the report files
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub out: PathBuf,
-    /// Comma-separated list of table, csv, json, html, md
+    /// Comma-separated list of table, csv, json, html, md, prom
     #[arg(long, value_name = "LIST", default_value = "table,csv,json")]
     pub format: String,
+    /// Audit only shard I of N: the tenants whose tenant_id (case-insensitive) hashes to I;
+    /// inventory errors go to shard 1. `mtls-audit merge` puts the shards together
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
     /// Field delimiter of the inventory (',' or ';' for spreadsheets that use it)
     #[arg(long, value_name = "CHAR", default_value = ",", value_parser = parse_delimiter)]
     pub delimiter: u8,
@@ -74,14 +79,23 @@ pub(super) fn run(args: AuditArgs) -> anyhow::Result<Exit> {
     let signals = Signals::watch("no new tenant starts; tenants in flight get a few seconds");
     let prepared = Prepared::from_args(&args)?;
     let mut campaign = super::history::Campaign::start(&args.campaign, &args.out)?;
+    let started = std::time::Instant::now();
     let report = prepared.audit_once(&args, signals.stop(), true)?;
+    let last_run = prom::LastRun {
+        finished: chrono::Utc::now(),
+        duration_seconds: Some(started.elapsed().as_secs_f64()),
+        success: report.complete,
+    };
     // The run goes into the history first, so report.html draws it; a failure there still
     // leaves this run's reports written (and then exits 2).
     let recorded = campaign.record(&report);
     let burndown = recorded.as_ref().ok().and_then(|r| r.as_ref());
     emit_with(
         &report,
-        burndown.and_then(|r| r.campaign()).as_ref(),
+        report::Extras {
+            campaign: burndown.and_then(|r| r.campaign()),
+            last_run: Some(last_run),
+        },
         &args.out,
         &prepared.formats,
         args.quiet,
@@ -110,6 +124,8 @@ pub(super) struct Prepared {
     pub(super) inv: inventory::Inventory,
     /// The judging options.
     pub(super) opts: Options,
+    /// `--shard`, with the inventory's digest and row count for the report's `shard` record.
+    pub(super) shard: Option<(Shard, String, u64)>,
 }
 
 impl Prepared {
@@ -120,7 +136,11 @@ impl Prepared {
         let input = args.input.limits();
         let limits = input.certificates();
         let policy = args.cert.policy(&input)?;
-        let inv = inventory::read_file(&args.inventory, args.delimiter, &input.inventory())?;
+        let mut inv = inventory::read_file(&args.inventory, args.delimiter, &input.inventory())?;
+        let shard = args.shard.map(|s| {
+            let rows = shard::select(&mut inv, s);
+            (s, inv.sha256.clone(), rows)
+        });
         let opts = Options {
             policy,
             sync_stale_days: args.sync_stale_days,
@@ -136,12 +156,26 @@ impl Prepared {
             input,
             inv,
             opts,
+            shard,
         })
     }
 
     /// One audit: offline, or live with the network layer of the arguments. `progress` draws
     /// the bar when stderr is a terminal (and the flags allow it).
     pub(super) fn audit_once(
+        &self,
+        args: &AuditArgs,
+        stop: &StopFlag,
+        progress: bool,
+    ) -> anyhow::Result<AuditReport> {
+        let mut report = self.audit_unsharded(args, stop, progress)?;
+        if let Some((s, sha256, rows)) = &self.shard {
+            report.shard = Some(shard::info(*s, sha256, *rows, &report));
+        }
+        Ok(report)
+    }
+
+    fn audit_unsharded(
         &self,
         args: &AuditArgs,
         stop: &StopFlag,
@@ -246,20 +280,32 @@ pub(super) fn emit(
     formats: &[Format],
     quiet: bool,
     table_limit: usize,
+    last_run: Option<prom::LastRun>,
 ) -> anyhow::Result<()> {
-    emit_with(report, None, out, formats, quiet, table_limit)
+    emit_with(
+        report,
+        report::Extras {
+            campaign: None,
+            last_run,
+        },
+        out,
+        formats,
+        quiet,
+        table_limit,
+    )
 }
 
-/// [`emit`], with the campaign burndown in report.html (`--history`).
+/// [`emit`], with everything a report set holds beyond the report (`--history`'s burndown,
+/// how the run went).
 pub(super) fn emit_with(
     report: &AuditReport,
-    campaign: Option<&report::Campaign<'_>>,
+    extras: report::Extras<'_>,
     out: &std::path::Path,
     formats: &[Format],
     quiet: bool,
     table_limit: usize,
 ) -> anyhow::Result<()> {
-    let written = report::write_files_with(report, out, formats, campaign)
+    let written = report::write_files_with(report, out, formats, extras)
         .with_context(|| format!("writing reports to {}", out.display()))?;
     if quiet {
         return Ok(());

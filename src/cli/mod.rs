@@ -9,8 +9,10 @@ mod demo;
 mod diff;
 mod history;
 mod inspect;
+mod merge;
 mod notify;
 mod progress;
+mod serve;
 mod signals;
 mod sim;
 mod trend;
@@ -69,6 +71,10 @@ pub(crate) enum Command {
     Trend(trend::TrendArgs),
     /// Mail each owner the steps for their tenants at risk (from an audit.json)
     Notify(Box<notify::NotifyArgs>),
+    /// Audit now and every --interval; serve /metrics, /healthz, /audit.json, /report.html
+    Serve(Box<serve::ServeArgs>),
+    /// Combine the audit.json of the shards of `audit --shard I/N` into one report set
+    Merge(merge::MergeArgs),
 }
 
 pub(crate) fn run(cli: Cli) -> anyhow::Result<Exit> {
@@ -81,6 +87,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::History(a) => history::run(a),
         Command::Trend(a) => trend::run(a),
         Command::Notify(a) => notify::run(*a),
+        Command::Serve(a) => serve::run(*a),
+        Command::Merge(a) => merge::run(a),
     }
 }
 

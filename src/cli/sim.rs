@@ -50,6 +50,10 @@ pub(crate) struct SimArgs {
     /// Do not enforce SAP's rate limits (for throughput benchmarks)
     #[arg(long)]
     pub no_rate_limits: bool,
+    /// Delay every TLS handshake and every response by this much (a realistic round trip,
+    /// e.g. 50ms)
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = super::args::parse_duration)]
+    pub latency: std::time::Duration,
     /// More log output on stderr (-v: one line per request; RUST_LOG also works)
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -103,6 +107,7 @@ async fn serve(args: SimArgs) -> anyhow::Result<Exit> {
             ca_out: Some(ca_out),
             rate_limits: !args.no_rate_limits,
             today: Some(today),
+            latency: args.latency,
         },
     )
     .await?;

@@ -365,6 +365,7 @@ mod tests {
             summary: Default::default(),
             tenants: Vec::new(),
             inventory_errors: Vec::new(),
+            shard: None,
         }
     }
 

@@ -10,6 +10,7 @@ pub mod json;
 pub mod md;
 pub mod owners;
 pub(crate) mod playbook;
+pub mod prom;
 pub mod screen;
 pub mod svg;
 pub mod table;
@@ -32,6 +33,9 @@ pub enum Format {
     Html,
     /// `md` (or `markdown`): `report.md`.
     Md,
+    /// `prom`: `audit.prom`, the metric families of docs/spec.md §11 in the Prometheus text
+    /// format (for the node_exporter textfile collector).
+    Prom,
 }
 
 impl Format {
@@ -44,6 +48,15 @@ impl Format {
         Format::Md,
     ];
 
+    /// Every format that has a file, for cleaning up temporary files.
+    const FILES: [Format; 5] = [
+        Format::Csv,
+        Format::Json,
+        Format::Html,
+        Format::Md,
+        Format::Prom,
+    ];
+
     pub(crate) fn parse(s: &str) -> Option<Format> {
         match s.trim().to_ascii_lowercase().as_str() {
             "table" => Some(Format::Table),
@@ -51,6 +64,7 @@ impl Format {
             "json" => Some(Format::Json),
             "html" => Some(Format::Html),
             "md" | "markdown" => Some(Format::Md),
+            "prom" | "prometheus" => Some(Format::Prom),
             _ => None,
         }
     }
@@ -63,6 +77,7 @@ impl Format {
             Format::Json => Some("audit.json"),
             Format::Html => Some("report.html"),
             Format::Md => Some("report.md"),
+            Format::Prom => Some("audit.prom"),
         }
     }
 }
@@ -73,7 +88,7 @@ pub fn parse_formats(list: &str) -> Result<Vec<Format>, String> {
     for part in list.split(',').filter(|p| !p.trim().is_empty()) {
         let f = Format::parse(part).ok_or_else(|| {
             format!(
-                "unknown format '{}' (expected table, csv, json, html, md)",
+                "unknown format '{}' (expected table, csv, json, html, md, prom)",
                 part.trim()
             )
         })?;
@@ -82,7 +97,7 @@ pub fn parse_formats(list: &str) -> Result<Vec<Format>, String> {
         }
     }
     if out.is_empty() {
-        return Err("--format needs at least one of table, csv, json, html, md".into());
+        return Err("--format needs at least one of table, csv, json, html, md, prom".into());
     }
     Ok(out)
 }
@@ -177,7 +192,7 @@ fn remove_stale_temps(out: &Path) {
         let Ok(pid) = pid.parse::<u32>() else {
             continue;
         };
-        let ours_kind = Format::ALL.iter().any(|f| f.file_name() == Some(base));
+        let ours_kind = Format::FILES.iter().any(|f| f.file_name() == Some(base));
         if ours_kind && pid != ours && !process_alive(pid) {
             let _ = std::fs::remove_file(e.path());
         }
@@ -209,16 +224,32 @@ pub fn write_files(
     out: &Path,
     formats: &[Format],
 ) -> Result<Vec<PathBuf>, WriteError> {
-    write_files_with(report, out, formats, None)
+    write_files_with(report, out, formats, Extras::default())
 }
 
-/// [`write_files`], with the campaign burndown in `report.html`.
+/// What a report set holds beyond the report itself.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Extras<'a> {
+    /// The campaign burndown drawn in `report.html` (`--history`).
+    pub campaign: Option<Campaign<'a>>,
+    /// How the run went, for `audit.prom`'s `last_run_*` families; without it they say the run
+    /// finished now, complete as the report says, duration unknown.
+    pub last_run: Option<prom::LastRun>,
+}
+
+/// [`write_files`], with the campaign burndown and how the run went.
 pub fn write_files_with(
     report: &AuditReport,
     out: &Path,
     formats: &[Format],
-    campaign: Option<&Campaign<'_>>,
+    extras: Extras<'_>,
 ) -> Result<Vec<PathBuf>, WriteError> {
+    let campaign = extras.campaign;
+    let last_run = extras.last_run.unwrap_or_else(|| prom::LastRun {
+        finished: chrono::Utc::now(),
+        duration_seconds: None,
+        success: report.complete,
+    });
     let create = |source| WriteError {
         path: out.to_path_buf(),
         source,
@@ -235,8 +266,9 @@ pub fn write_files_with(
         let written = write_temp(&tmp, |w| match f {
             Format::Csv => csv::write(report, w),
             Format::Json => json::write(report, w),
-            Format::Html => w.write_all(html::render_with(report, campaign).as_bytes()),
+            Format::Html => w.write_all(html::render_with(report, campaign.as_ref()).as_bytes()),
             Format::Md => w.write_all(md::render(report).as_bytes()),
+            Format::Prom => prom::write(report, last_run, w),
             Format::Table => Ok(()),
         });
         staged.push((tmp, path.clone()));

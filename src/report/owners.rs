@@ -150,6 +150,7 @@ pub fn subset(report: &AuditReport, tenants: Vec<TenantResult>) -> AuditReport {
         inventory: report.inventory.clone(),
         complete: report.complete,
         settings: report.settings.clone(),
+        shard: report.shard.clone(),
         summary: Summary::from_tenants(&tenants, n, 0, 0),
         tenants,
         inventory_errors: Vec::new(),
@@ -271,7 +272,15 @@ fn write_all(
         let sub = subset(report, tenants.iter().map(|t| (*t).clone()).collect());
         let campaign =
             trend.and_then(|tr| tr.group(owner).map(|group| Campaign { trend: tr, group }));
-        super::write_files_with(&sub, &tmp.join(folder), &owner_formats, campaign.as_ref())?;
+        super::write_files_with(
+            &sub,
+            &tmp.join(folder),
+            &owner_formats,
+            super::Extras {
+                campaign,
+                last_run: None,
+            },
+        )?;
         let emails: BTreeSet<&str> = tenants
             .iter()
             .flat_map(|t| t.owner_email.iter().map(String::as_str))

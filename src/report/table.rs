@@ -440,6 +440,7 @@ mod tests {
             summary: Summary::from_tenants(&[], 0, 0, 0),
             tenants: Vec::new(),
             inventory_errors: Vec::new(),
+            shard: None,
         }
     }
 

@@ -89,6 +89,7 @@ mod handle;
 mod ids;
 mod invented;
 mod ips;
+mod latency;
 mod scenario;
 mod scim;
 mod scim_doc;

@@ -38,6 +38,9 @@ pub struct SimOptions {
     pub rate_limits: bool,
     /// The simulated date (certificate validity, user and job timestamps); default now.
     pub today: Option<DateTime<Utc>>,
+    /// Added to every TLS handshake and every response (`sim --latency`): a realistic round
+    /// trip; zero by default.
+    pub latency: Duration,
 }
 
 impl Default for SimOptions {
@@ -48,6 +51,7 @@ impl Default for SimOptions {
             ca_out: None,
             rate_limits: true,
             today: None,
+            latency: Duration::ZERO,
         }
     }
 }
@@ -101,9 +105,15 @@ impl Server {
             stop: stop_rx.clone(),
             started: Instant::now(),
         });
-        let app = router(shared.clone());
+        let app = crate::latency::wrap(router(shared.clone()), opts.latency);
         let (tx, rx) = mpsc::channel(1024);
-        let accept = tokio::spawn(tls::accept_loop(tcp, acceptor, tx, stop_rx.clone()));
+        let accept = tokio::spawn(tls::accept_loop(
+            tcp,
+            acceptor,
+            tx,
+            stop_rx.clone(),
+            opts.latency,
+        ));
         let listener = TlsListener { rx, local: addr };
         let mut graceful = stop_rx;
         let serve = tokio::spawn(async move {

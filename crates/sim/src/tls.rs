@@ -438,6 +438,7 @@ pub(crate) async fn accept_loop(
     acceptor: tokio_rustls::TlsAcceptor,
     tx: mpsc::Sender<(SimIo, SocketAddr)>,
     mut stop: watch::Receiver<bool>,
+    latency: std::time::Duration,
 ) {
     loop {
         tokio::select! {
@@ -447,6 +448,7 @@ pub(crate) async fn accept_loop(
                     let tx = tx.clone();
                     tokio::spawn(async move {
                         let _ = stream.set_nodelay(true);
+                        crate::latency::handshake(latency).await;
                         match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                             Ok(Ok(tls)) => {
                                 let (_, session) = tls.get_ref();

@@ -64,7 +64,10 @@ pub(super) fn run(args: DemoArgs) -> anyhow::Result<Exit> {
     });
     emit_with(
         &run.report,
-        burndown.as_ref(),
+        mtls_audit::report::Extras {
+            campaign: burndown,
+            last_run: None,
+        },
         &args.out,
         &Format::ALL,
         false,
