@@ -67,6 +67,9 @@ pub fn plan(report: &AuditReport, min_level: Level) -> Plan {
     let order = report.worst_first();
     let mut by_address: BTreeMap<String, Recipient> = BTreeMap::new();
     let mut skipped: BTreeMap<(String, Unmailable), Vec<String>> = BTreeMap::new();
+    // The spelling of an address is the one of its first inventory row, whatever the order
+    // the tenants are listed in.
+    let mut spelled_at: BTreeMap<String, usize> = BTreeMap::new();
     for i in order {
         let t = &report.tenants[i];
         if t.risk < min_level {
@@ -87,12 +90,19 @@ pub fn plan(report: &AuditReport, min_level: Level) -> Plan {
                 continue;
             };
             let key = mailbox.email.to_string().to_lowercase();
+            let first = spelled_at.entry(key.clone()).or_insert(i);
+            let respell = i < *first;
+            *first = (*first).min(i);
             let r = by_address.entry(key).or_insert_with(|| Recipient {
                 address: a.trim().to_string(),
-                mailbox,
+                mailbox: mailbox.clone(),
                 owners: Vec::new(),
                 tenants: Vec::new(),
             });
+            if respell {
+                r.address = a.trim().to_string();
+                r.mailbox = mailbox;
+            }
             if !r.tenants.contains(&i) {
                 r.tenants.push(i);
             }

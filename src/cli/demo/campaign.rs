@@ -6,7 +6,7 @@
 //! the report has a burndown. The fleet gets a handful of owners with e-mail addresses, so the
 //! owner folders and the mail have something to show.
 
-use super::fleet::DemoError;
+use super::error::DemoError;
 use chrono::{DateTime, Duration, Utc};
 use mtls_audit_sim::pki::{self, Issued, LeafSpec};
 use mtls_audit_sim::{Generated, TenantSpec};

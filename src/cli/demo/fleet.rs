@@ -7,6 +7,7 @@
 //! audited (to show how they are reported), and audits the fleet live.
 
 use super::campaign;
+pub(super) use super::error::DemoError;
 use chrono::{DateTime, Duration, Utc};
 use mtls_audit::audit::{Options, load_references};
 use mtls_audit::checks::cert::Policy;
@@ -22,32 +23,6 @@ use mtls_audit_sim::{self as sim, Server, SimOptions};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-#[derive(Debug, thiserror::Error)]
-pub(super) enum DemoError {
-    #[error(transparent)]
-    Generate(#[from] sim::GenerateError),
-    #[error("the simulator did not start")]
-    Sim(#[from] sim::SimError),
-    #[error("cannot write {path}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("cannot write the zip {path}")]
-    Zip {
-        path: PathBuf,
-        #[source]
-        source: zip::result::ZipError,
-    },
-    #[error("{0}")]
-    Setup(String),
-    #[error(transparent)]
-    Inventory(#[from] inventory::InventoryFileError),
-    #[error(transparent)]
-    History(#[from] mtls_audit::history::HistoryError),
-}
 
 /// How the sample is made.
 #[derive(Debug, Clone)]

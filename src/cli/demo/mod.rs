@@ -1,6 +1,7 @@
 //! `mtls-audit demo`: the built-in sample, end to end, with no setup and no network.
 
 mod campaign;
+mod error;
 mod fleet;
 
 use super::Exit;
