@@ -64,6 +64,8 @@ fn fifos_and_devices_are_refused_at_once_wherever_they_are_given() {
         ],
         vec!["audit", "inv.csv", "--offline", "--reference-cert", "fifo"],
         vec!["diff", "fifo", "inv.csv"],
+        vec!["sim", "--scenario", "fifo"],
+        vec!["sim", "--scenario", "/dev/zero"],
     ];
     // `inspect` reports an unreadable target as a finding (exit 1), on stdout.
     let r = t.run(&["inspect", "fifo"]);
@@ -85,6 +87,39 @@ fn fifos_and_devices_are_refused_at_once_wherever_they_are_given() {
             r.describe()
         );
     }
+}
+
+/// The simulator's scenario file, and each certificate file it names, is read under a size
+/// limit too: the file, the limit and `--max-scenario-size` are named.
+#[test]
+fn an_oversized_scenario_or_certificate_file_is_refused_by_the_simulator() {
+    let t = TestDir::new();
+    t.write("s.toml", "[[tenant]]\nid = \"A\"\n".repeat(200));
+    let r = t.run(&["sim", "--scenario", "s.toml", "--max-scenario-size", "1KiB"]);
+    r.expect_code(2);
+    let err = r.stderr();
+    assert!(
+        err.contains("s.toml")
+            && err.contains("over its limit of 1024 bytes")
+            && err.contains("--max-scenario-size"),
+        "{}",
+        r.describe()
+    );
+    t.write("big.pem", "x".repeat(4096));
+    t.write(
+        "c.toml",
+        "[[tenant]]\nid = \"A\"\nips_type = \"converged\"\nias_host = \"a.accounts.ondemand.com\"\n[[tenant.admin]]\nname = \"LMS\"\ncertificate_files = [\"big.pem\"]\n",
+    );
+    let r = t.run(&["sim", "--scenario", "c.toml", "--max-scenario-size", "2KiB"]);
+    r.expect_code(2);
+    let err = r.stderr();
+    assert!(
+        err.contains("tenant 'A'")
+            && err.contains("big.pem")
+            && err.contains("certificate file is 4096 bytes"),
+        "{}",
+        r.describe()
+    );
 }
 
 /// A file over its limit is refused with the file, the limit and the option that raises it;

@@ -54,6 +54,9 @@ pub(crate) struct SimArgs {
     /// e.g. 50ms)
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = super::args::parse_duration)]
     pub latency: std::time::Duration,
+    /// Largest scenario file, and certificate file it names, that is read (e.g. 64MiB)
+    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = super::args::parse_size_arg)]
+    pub max_scenario_size: u64,
     /// More log output on stderr (-v: one line per request; RUST_LOG also works)
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -83,7 +86,7 @@ pub(super) fn run(args: SimArgs) -> anyhow::Result<Exit> {
 async fn serve(args: SimArgs) -> anyhow::Result<Exit> {
     let today = args.today.unwrap_or_else(Utc::now);
     let (scenario, generated) = match &args.scenario {
-        Some(path) => (Scenario::load(path)?, None),
+        Some(path) => (Scenario::load_limited(path, args.max_scenario_size)?, None),
         None => {
             let n = args.tenants.unwrap_or(40);
             let seed = args.seed.unwrap_or(1);

@@ -81,12 +81,21 @@ mod tests {
         .unwrap_err()
     }
 
+    fn file_error(path: &str, why: &str) -> mtls_audit_input::FileError {
+        mtls_audit_input::FileError {
+            path: path.into(),
+            limit: mtls_audit_input::FileLimit {
+                bytes: 1,
+                what: "scenario",
+                option: "--max-scenario-size",
+            },
+            problem: mtls_audit_input::FileProblem::Io(why.into()),
+        }
+    }
+
     fn scenario_errors() -> Vec<ScenarioError> {
         vec![
-            ScenarioError::Io {
-                path: "s.toml".into(),
-                source: io("scenario disk on fire"),
-            },
+            ScenarioError::Read(file_error("s.toml", "scenario disk on fire")),
             ScenarioError::Toml {
                 path: "s.toml".into(),
                 source: toml::from_str::<Scenario>("[[tenant]]\nid = 1").unwrap_err(),
@@ -107,8 +116,7 @@ mod tests {
             },
             ScenarioError::CertificateFile {
                 tenant: "ACME".into(),
-                path: "cert.pem".into(),
-                source: io("certificate file unreadable"),
+                source: file_error("cert.pem", "certificate file unreadable"),
             },
             ScenarioError::Serialize(toml::to_string(&5_u8).unwrap_err()),
         ]

@@ -106,8 +106,8 @@ pub use handle::SimHandle;
 pub use scenario::{
     AdminKind, AdminSpec, ApiCertificateSpec, ApplicationSpec, Chaos, ChaosKind, EntityLog,
     Environment, Family, Faults, GroupSpec, IpsType, JobSpec, JobStatistics, JobStatus, JobType,
-    PemError, ReadMode, Scenario, ScenarioError, ServerCertMode, SystemKind, SystemSpec, TEST_USER,
-    TenantSpec, TriggerType, UserSpec,
+    MAX_SCENARIO_BYTES, PemError, ReadMode, Scenario, ScenarioError, ServerCertMode, SystemKind,
+    SystemSpec, TEST_USER, TenantSpec, TriggerType, UserSpec,
 };
 pub use server::{Server, SimOptions};
 pub use state::{FamilyCounters, TenantCounters};

@@ -8,6 +8,7 @@
 //! `fixtures/scenario.example.toml` and in `docs/simulator.md`.
 
 use chrono::{DateTime, Utc};
+use mtls_audit_input::{FileError, FileLimit, FileProblem, read_file};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use serde::{Deserialize, Serialize};
@@ -22,15 +23,10 @@ pub const TEST_USER: &str = "ias_test_user_27F5AAEA";
 /// one, is its [`source`](std::error::Error::source) and is not repeated in the text.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
-    /// The scenario file could not be read.
-    #[error("{path}: cannot read the scenario")]
-    Io {
-        /// The scenario file.
-        path: PathBuf,
-        /// Why reading failed.
-        #[source]
-        source: std::io::Error,
-    },
+    /// The scenario file could not be read: missing, not a regular file, over its size limit,
+    /// not readable, not UTF-8 (the text names the file and the reason).
+    #[error(transparent)]
+    Read(#[from] FileError),
     /// The file is not a valid TOML scenario.
     #[error("{path}: not a valid TOML scenario")]
     Toml {
@@ -72,16 +68,15 @@ pub enum ScenarioError {
         #[source]
         source: PemError,
     },
-    /// A `certificate_files` entry could not be read.
-    #[error("tenant '{tenant}': cannot read the certificate file {path}")]
+    /// A `certificate_files` entry could not be read (the source names the file, resolved
+    /// against the scenario's folder, and why).
+    #[error("tenant '{tenant}': cannot read a certificate file")]
     CertificateFile {
         /// The tenant's ID.
         tenant: String,
-        /// The file, resolved against the scenario's folder.
-        path: PathBuf,
         /// Why reading failed.
         #[source]
-        source: std::io::Error,
+        source: FileError,
     },
     /// The scenario could not be written as TOML.
     #[error("the scenario cannot be written as TOML")]
@@ -948,16 +943,43 @@ pub(crate) fn pem_certs(pem: &str) -> Result<Vec<CertificateDer<'static>>, PemEr
     Ok(certs)
 }
 
+/// The default size limit of a scenario file and of each certificate file it names: a
+/// generated fleet of 10,000 tenants exports about 40 MB.
+pub const MAX_SCENARIO_BYTES: u64 = 256 * 1024 * 1024;
+
+/// A file's text, read under `limit`; text that is not UTF-8 is refused like an unreadable file.
+fn read_text(path: &Path, limit: &FileLimit) -> Result<String, FileError> {
+    let bytes = read_file(path, limit)?;
+    String::from_utf8(bytes).map_err(|_| FileError {
+        path: path.to_path_buf(),
+        limit: *limit,
+        problem: FileProblem::Io("not UTF-8 text".to_string()),
+    })
+}
+
 impl Scenario {
     /// Reads a scenario file: JSON when the content starts with `{`, TOML otherwise.
     /// `certificate_files` are resolved against the file's folder and inlined.
+    /// The scenario file and each certificate file may be at most [`MAX_SCENARIO_BYTES`].
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        Scenario::load_limited(path, MAX_SCENARIO_BYTES)
+    }
+
+    /// [`Scenario::load`] with another size limit for the scenario and its certificate files
+    /// (`sim --max-scenario-size`). Only regular files are read.
+    pub fn load_limited(path: &Path, max_bytes: u64) -> Result<Scenario, ScenarioError> {
+        let limit = FileLimit {
+            bytes: max_bytes,
+            what: "scenario",
+            option: "--max-scenario-size",
+        };
+        let text = read_text(path, &limit)?;
         let mut s = Scenario::parse(&text, path)?;
-        s.inline_files(path.parent().unwrap_or(Path::new(".")))?;
+        let limit = FileLimit {
+            what: "certificate file",
+            ..limit
+        };
+        s.inline_files(path.parent().unwrap_or(Path::new(".")), &limit)?;
         s.validate()?;
         Ok(s)
     }
@@ -984,13 +1006,15 @@ impl Scenario {
     }
 
     /// Reads `certificate_files` / `inbound_certificate_files` into the PEM lists.
-    pub(crate) fn inline_files(&mut self, base: &Path) -> Result<(), ScenarioError> {
+    pub(crate) fn inline_files(
+        &mut self,
+        base: &Path,
+        limit: &FileLimit,
+    ) -> Result<(), ScenarioError> {
         for t in &mut self.tenants {
             let read = |p: &PathBuf| -> Result<String, ScenarioError> {
-                let path = base.join(p);
-                std::fs::read_to_string(&path).map_err(|source| ScenarioError::CertificateFile {
+                read_text(&base.join(p), limit).map_err(|source| ScenarioError::CertificateFile {
                     tenant: t.id.clone(),
-                    path,
                     source,
                 })
             };
