@@ -95,7 +95,6 @@ mod tests {
 
     fn scenario_errors() -> Vec<ScenarioError> {
         vec![
-            ScenarioError::Read(file_error("s.toml", "scenario disk on fire")),
             ScenarioError::Toml {
                 path: "s.toml".into(),
                 source: toml::from_str::<Scenario>("[[tenant]]\nid = 1").unwrap_err(),
@@ -172,6 +171,15 @@ mod tests {
         out.push(Box::new(PemError::Pem(pem_error())));
         out.push(Box::new(x509_error()));
         out
+    }
+
+    /// A scenario file that could not be read is a leaf: its text is the whole story.
+    #[test]
+    fn an_unreadable_scenario_names_the_file_and_why_once() {
+        let e = ScenarioError::Read(file_error("s.toml", "scenario disk on fire"));
+        assert!(e.source().is_none());
+        assert_eq!(e.to_string().matches("s.toml").count(), 1, "{e}");
+        assert!(e.to_string().contains("scenario disk on fire"), "{e}");
     }
 
     #[test]
