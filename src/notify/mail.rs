@@ -157,10 +157,7 @@ fn text_body(
             format!(" {}", clean(owners))
         }
     );
-    let _ = writeln!(
-        s,
-        "SAP replaces the client certificate that SuccessFactors Learning (LMS) presents to SAP Cloud Identity Services (IAS/IPS). Every tenant must import the new certificate before LMS starts presenting it, or Real Time User Sync and the creation of Learning sites fail.\n"
-    );
+    let _ = writeln!(s, "{INTRO}\n");
     let _ = writeln!(
         s,
         "{} of yours {} at {} or worse ({} not ready for the cutover):\n",
@@ -237,6 +234,9 @@ fn text_body(
     s
 }
 
+/// Why the owner gets this message, in both parts (no markup, so it is the same text in HTML).
+const INTRO: &str = "SAP replaces the client certificate that SuccessFactors Learning (LMS) presents to SAP Cloud Identity Services (IAS/IPS). Every tenant must import the new certificate before LMS starts presenting it, or Real Time User Sync and the creation of Learning sites fail.";
+
 const CELL: &str = "border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top";
 
 fn level_style(level: Level) -> &'static str {
@@ -272,7 +272,7 @@ fn html_body(
     );
     let _ = write!(
         s,
-        "<p>Hello{},</p><p>SAP replaces the client certificate that SuccessFactors Learning (LMS) presents to SAP Cloud Identity Services (IAS/IPS). Every tenant must import the new certificate before LMS starts presenting it, or Real Time User Sync and the creation of Learning sites fail.</p>",
+        "<p>Hello{},</p><p>{INTRO}</p>",
         if owners.is_empty() {
             String::new()
         } else {
