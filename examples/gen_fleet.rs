@@ -59,13 +59,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // A deterministic scatter so neighbouring tenants use different files.
         let a = (t * 7919) % certs;
         let b = (t * 104_729 + 13) % certs;
+        // About 50 tenants per owner, as in a fleet run by a few hundred teams.
+        let o = t / 50;
         if t % 2 == 0 {
             let _ = writeln!(
                 inv,
-                "T{t:06},neo,pool/{a}.pem,pool/{b}.pem,Read Users;Access Real-Time Provisioning API,owner {t}"
+                "T{t:06},neo,pool/{a}.pem,pool/{b}.pem,Read Users;Access Real-Time Provisioning API,owner {o}"
             );
         } else {
-            let _ = writeln!(inv, "T{t:06},converged,pool/{a}.pem,,Read Users,owner {t}");
+            let _ = writeln!(inv, "T{t:06},converged,pool/{a}.pem,,Read Users,owner {o}");
         }
     }
     let path = dir.join(format!("inventory-{tenants}.csv"));
