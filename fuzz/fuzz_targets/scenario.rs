@@ -13,6 +13,8 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(s) = Scenario::parse(text, Path::new("fuzz.toml")) {
         let _ = s.validate();
-        let _ = s.hosts();
+        for t in &s.tenants {
+            let _ = t.hosts();
+        }
     }
 });
