@@ -224,6 +224,10 @@ pub(crate) struct NetArgs {
     /// Accept any server certificate in API calls (the server TLS check still reports it)
     #[arg(long)]
     pub insecure: bool,
+    /// Requests in flight at once to one resolved address, whatever host names share it (a
+    /// front end in front of many tenants; every host with --connect-to)
+    #[arg(long, value_name = "N", default_value_t = mtls_audit::net::NetConfig::default().per_address)]
+    pub per_address: usize,
 }
 
 impl NetArgs {
@@ -283,6 +287,9 @@ impl NetArgs {
         if concurrency == 0 {
             anyhow::bail!("--concurrency must be at least 1");
         }
+        if self.per_address == 0 {
+            anyhow::bail!("--per-address must be at least 1");
+        }
         let cfg = NetConfig {
             offline: false,
             timeout: self.timeout,
@@ -291,6 +298,7 @@ impl NetArgs {
                 ..RetryPolicy::default()
             },
             concurrency,
+            per_address: self.per_address,
             connect_to,
             extra_ca,
             insecure: self.insecure,
