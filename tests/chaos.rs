@@ -29,8 +29,10 @@ const RATE: f64 = 0.2;
 /// The finding codes that name a kind of fault (what the auditor reports when it hits).
 fn codes_for(kind: ChaosKind) -> &'static [&'static str] {
     match kind {
-        ChaosKind::Latency | ChaosKind::Stall => &["ENDPOINT_UNREACHABLE"],
-        ChaosKind::Reset => &["ENDPOINT_UNREACHABLE", "API_ERROR"],
+        // The live probe of LMS's ipsAPIUrl reports an endpoint it cannot reach as
+        // LMS_CONFIG_MISMATCH ("could not be reached"), naming the fault too.
+        ChaosKind::Latency | ChaosKind::Stall => &["ENDPOINT_UNREACHABLE", "LMS_CONFIG_MISMATCH"],
+        ChaosKind::Reset => &["ENDPOINT_UNREACHABLE", "API_ERROR", "LMS_CONFIG_MISMATCH"],
         ChaosKind::Throttled | ChaosKind::ThrottledRetryAfter => &["API_THROTTLED"],
         ChaosKind::ServerError | ChaosKind::MalformedJson => &["API_ERROR"],
     }
@@ -146,6 +148,16 @@ async fn a_fifth_of_requests_failing_loses_no_tenant_and_invents_no_verdict() {
         ClientIdentity::from_files("LMS", &dir.join("lms.pem"), &dir.join("lms.key"), &input)
             .expect("LMS identity"),
     );
+    // The next identity too: the generator's expectations include readiness refusals.
+    let next_lms = Arc::new(
+        ClientIdentity::from_files(
+            "next LMS",
+            &dir.join("next-lms.pem"),
+            &dir.join("next-lms.key"),
+            &input,
+        )
+        .expect("next LMS identity"),
+    );
     let budgets = RateBudgets::default();
     let cfg = NetConfig {
         timeout: Duration::from_millis(1_500),
@@ -160,7 +172,7 @@ async fn a_fifth_of_requests_failing_loses_no_tenant_and_invents_no_verdict() {
         client: NetClient::new(cfg).expect("client"),
         credentials: Some(credentials),
         lms: Some(lms),
-        next_lms: None,
+        next_lms: Some(next_lms),
         tenant_deadline: Duration::from_secs(40),
         concurrency: 64,
     };
@@ -170,7 +182,7 @@ async fn a_fifth_of_requests_failing_loses_no_tenant_and_invents_no_verdict() {
         policy: Policy {
             as_of: today,
             deadline: Some(fleet.deadline),
-            cutover: None,
+            cutover: Some(fleet.cutover),
             warn_days: 30,
             critical_days: 14,
             references: load_references(&[dir.join("reference.pem")], &limits).unwrap(),
