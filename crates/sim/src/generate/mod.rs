@@ -7,8 +7,8 @@
 //! # The mix
 //!
 //! Each broken tenant follows one *profile* built to produce specific findings (the table is in
-//! `profiles.rs`). With 40 or more tenants every profile appears at least once (20 broken
-//! tenants at 40) and a fifth of the fleet is broken beyond that (20 of 100, 200 of 1000); the
+//! `profiles.rs`). With 40 or more tenants every profile appears at least once (24 broken
+//! tenants at 40 and at 100) and a fifth of the fleet once that is more (200 of 1000); the
 //! rest is healthy. Smaller fleets take the first 45 % of the profiles in the order listed.
 //! Which tenant gets which profile is shuffled by the seed.
 //!

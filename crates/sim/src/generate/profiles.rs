@@ -34,7 +34,7 @@ const NOT_READY: &str = "not_ready";
 const UNKNOWN: &str = "unknown";
 
 /// Every broken profile, in the order small fleets take them.
-pub(crate) const PROFILES: [Profile; 23] = [
+pub(crate) const PROFILES: [Profile; 24] = [
     Profile {
         name: "mtls_rejected_neo",
         ips_type: NEO,
