@@ -165,7 +165,11 @@ pub(crate) fn certificates(
         }
     };
     if c.admin_evidence.is_some() {
-        c.admin_evidence = Some(admin_exported.unwrap_or_else(|| held(&c.admin_certs)).into_bytes());
+        c.admin_evidence = Some(
+            admin_exported
+                .unwrap_or_else(|| held(&c.admin_certs))
+                .into_bytes(),
+        );
     }
     if c.inbound_evidence.is_some() {
         c.inbound_evidence = Some(held(&c.inbound_certs).into_bytes());

@@ -428,7 +428,10 @@ mod tests {
                     assert!(spec.admins[0].certificates.contains(&g.lms.cert_pem));
                 }
                 "next_missing_inbound" => {
-                    assert_eq!(spec.systems[0].inbound_certificates, [g.lms.cert_pem.clone()]);
+                    assert_eq!(
+                        spec.systems[0].inbound_certificates,
+                        [g.lms.cert_pem.clone()]
+                    );
                     assert!(spec.admins[0].certificates.contains(&g.reference_pem));
                 }
                 "lms_config_stale" => {

@@ -148,8 +148,6 @@ fn expectations(
         expected,
         expected_findings,
         tolerated,
-        readiness: profile
-            .map_or(profiles::READY, |p| p.readiness)
-            .to_string(),
+        readiness: profile.map_or(profiles::READY, |p| p.readiness).to_string(),
     }
 }

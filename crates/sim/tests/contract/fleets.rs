@@ -418,10 +418,8 @@ async fn generated_fleets_answer_as_their_profiles_promise() {
     let command = dir.read("AUDIT_COMMAND.txt");
     assert!(command.contains(&format!("--connect-to {}", sim.addr())));
     assert!(
-        command.contains(&format!(
-            "--cutover {}",
-            g.cutover.format("%Y-%m-%d")
-        )) && command.contains("next-lms.key"),
+        command.contains(&format!("--cutover {}", g.cutover.format("%Y-%m-%d")))
+            && command.contains("next-lms.key"),
         "{command}"
     );
     sim.shutdown().await;
