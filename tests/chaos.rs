@@ -29,10 +29,8 @@ const RATE: f64 = 0.2;
 /// The finding codes that name a kind of fault (what the auditor reports when it hits).
 fn codes_for(kind: ChaosKind) -> &'static [&'static str] {
     match kind {
-        // The live probe of LMS's ipsAPIUrl reports an endpoint it cannot reach as
-        // LMS_CONFIG_MISMATCH ("could not be reached"), naming the fault too.
-        ChaosKind::Latency | ChaosKind::Stall => &["ENDPOINT_UNREACHABLE", "LMS_CONFIG_MISMATCH"],
-        ChaosKind::Reset => &["ENDPOINT_UNREACHABLE", "API_ERROR", "LMS_CONFIG_MISMATCH"],
+        ChaosKind::Latency | ChaosKind::Stall => &["ENDPOINT_UNREACHABLE"],
+        ChaosKind::Reset => &["ENDPOINT_UNREACHABLE", "API_ERROR"],
         ChaosKind::Throttled | ChaosKind::ThrottledRetryAfter => &["API_THROTTLED"],
         ChaosKind::ServerError | ChaosKind::MalformedJson => &["API_ERROR"],
     }
