@@ -430,7 +430,7 @@ mod tests {
                 "next_missing_inbound" => {
                     assert_eq!(
                         spec.systems[0].inbound_certificates,
-                        [g.lms.cert_pem.clone()]
+                        std::slice::from_ref(&g.lms.cert_pem)
                     );
                     assert!(spec.admins[0].certificates.contains(&g.reference_pem));
                 }
