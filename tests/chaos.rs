@@ -146,6 +146,16 @@ async fn a_fifth_of_requests_failing_loses_no_tenant_and_invents_no_verdict() {
         ClientIdentity::from_files("LMS", &dir.join("lms.pem"), &dir.join("lms.key"), &input)
             .expect("LMS identity"),
     );
+    // The next identity too: the generator's expectations include readiness refusals.
+    let next_lms = Arc::new(
+        ClientIdentity::from_files(
+            "next LMS",
+            &dir.join("next-lms.pem"),
+            &dir.join("next-lms.key"),
+            &input,
+        )
+        .expect("next LMS identity"),
+    );
     let budgets = RateBudgets::default();
     let cfg = NetConfig {
         timeout: Duration::from_millis(1_500),
@@ -160,7 +170,7 @@ async fn a_fifth_of_requests_failing_loses_no_tenant_and_invents_no_verdict() {
         client: NetClient::new(cfg).expect("client"),
         credentials: Some(credentials),
         lms: Some(lms),
-        next_lms: None,
+        next_lms: Some(next_lms),
         tenant_deadline: Duration::from_secs(40),
         concurrency: 64,
     };
@@ -170,7 +180,7 @@ async fn a_fifth_of_requests_failing_loses_no_tenant_and_invents_no_verdict() {
         policy: Policy {
             as_of: today,
             deadline: Some(fleet.deadline),
-            cutover: None,
+            cutover: Some(fleet.cutover),
             warn_days: 30,
             critical_days: 14,
             references: load_references(&[dir.join("reference.pem")], &limits).unwrap(),

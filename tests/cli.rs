@@ -213,7 +213,19 @@ fn demo_runs_end_to_end() {
         if e["profile"] == "healthy" {
             assert_eq!(tenant["risk"], "OK", "{id}: {got:?}");
         }
+        // The demo probes with the next LMS identity too: readiness is observed.
+        assert_eq!(
+            tenant["readiness"]["state"], e["readiness"],
+            "{id} ({}): {}",
+            e["profile"], tenant["readiness"]
+        );
     }
+    assert!(
+        audit["summary"]["readiness"]["not_ready"].as_u64().unwrap() > 0
+            && audit["summary"]["readiness"]["ready"].as_u64().unwrap() > 0,
+        "{}",
+        audit["summary"]
+    );
     // The reference certificate went in as the zip SAP ships.
     assert_eq!(
         audit["settings"]["reference_certs"]

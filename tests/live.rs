@@ -66,6 +66,16 @@ impl Fx {
             )
             .expect("LMS identity"),
         );
+        // The identity LMS presents from the cutover: every probe runs with it too (readiness).
+        let next_lms = Arc::new(
+            ClientIdentity::from_files(
+                "next LMS",
+                &self.dir.join("next-lms.pem"),
+                &self.dir.join("next-lms.key"),
+                &mtls_audit::inputs::InputLimits::default(),
+            )
+            .expect("next LMS identity"),
+        );
         let mut cfg = NetConfig {
             timeout: Duration::from_secs(5),
             retry: RetryPolicy {
@@ -87,7 +97,7 @@ impl Fx {
         let mut deadline = Duration::from_secs(20);
         tweak(&mut cfg, &mut deadline);
         Live {
-            next_lms: None,
+            next_lms: Some(next_lms),
             client: NetClient::new(cfg).expect("client"),
             credentials: Some(credentials),
             lms: Some(lms),
@@ -117,7 +127,7 @@ impl Fx {
             policy: Policy {
                 as_of: chrono::Utc::now(),
                 deadline: Some(self.fleet.deadline),
-                cutover: None,
+                cutover: Some(self.fleet.cutover),
                 warn_days: 30,
                 critical_days: 14,
                 references: load_references(&[self.dir.join("reference.pem")], &limits).unwrap(),
@@ -190,7 +200,8 @@ fn path_with_binary() -> String {
 }
 
 /// Checks an audit.json against the generator's expectations: every expected finding is there,
-/// nothing else but tolerated follow-on codes, healthy tenants clean.
+/// nothing else but tolerated follow-on codes, healthy tenants clean, and each tenant's cutover
+/// readiness (the audit probed with the next LMS identity) the one it was built for.
 fn matches_expectations(audit: &Value, expected: &Value) {
     let by_id = |id: &str| -> &Value {
         audit["tenants"]
@@ -241,6 +252,13 @@ fn matches_expectations(audit: &Value, expected: &Value) {
         }
         if e["profile"] == "healthy" && t["risk"] != "OK" {
             problems.push(format!("{id} is healthy but {}", t["risk"]));
+        }
+        let readiness = &t["readiness"];
+        if readiness["state"] != e["readiness"] {
+            problems.push(format!(
+                "{id} ({}): readiness {readiness}, expected {}",
+                e["profile"], e["readiness"]
+            ));
         }
     }
     assert!(

@@ -74,8 +74,8 @@ pub(super) async fn live_checks(
 
 /// The live cross-check of LMS's `ipsAPIUrl` (docs/spec.md §9): the real-time endpoint of the
 /// LMS source system at the URL LMS is configured with, with the LMS identity. An answer from
-/// the wrong place (404) or none at all confirms `LMS_CONFIG_MISMATCH`; any other answer means
-/// the endpoint is there.
+/// the wrong place (404), or none at all from a host other than the tenant's IPS, confirms
+/// `LMS_CONFIG_MISMATCH`; any other answer means the endpoint is there.
 async fn lms_api_url(
     t: &Tenant,
     live: &Live,
@@ -108,6 +108,11 @@ async fn lms_api_url(
             "answered 404: there is no real-time endpoint for the LMS source system there"
                 .to_string()
         }
+        // On the tenant's own IPS host, no answer says the host is unreachable (the other
+        // checks report that), not that LMS is configured with the wrong place.
+        mtls::Answer::Failed(ApiFailure::Unreachable(_)) if on_tenant_ips(t, configured) => {
+            return None;
+        }
         mtls::Answer::Failed(ApiFailure::Unreachable(reason)) => {
             format!("could not be reached ({reason})")
         }
@@ -124,6 +129,18 @@ async fn lms_api_url(
     Some(Outcome {
         findings: vec![finding],
         ..Outcome::default()
+    })
+}
+
+/// Whether the configured `ipsAPIUrl` is on the tenant's converged IPS (its `ips_url`, else its
+/// `ias_url`), compared as the offline check compares origins.
+fn on_tenant_ips(t: &Tenant, configured: &str) -> bool {
+    let Some(ips) = t.ips_url.as_ref().or(t.ias_url.as_ref()) else {
+        return false;
+    };
+    Url::parse(configured).is_ok_and(|u| {
+        crate::checks::lms_config::origin(&u)
+            .eq_ignore_ascii_case(&crate::checks::lms_config::origin(ips))
     })
 }
 

@@ -1,9 +1,10 @@
 //! The demo's campaign (docs/spec.md §10): the sample fleet audited at three simulated dates,
-//! each run appended to `OUT/history.sqlite`. Two in five healthy tenants start on the old LMS
-//! certificate and import the new one by the second or the third run: each date has its
+//! each run appended to `OUT/history.sqlite`. Two in five healthy tenants start with an old LMS
+//! certificate where the new one belongs (beside the current one, so LMS works today but not
+//! from the cutover) and import the new one by the second or the third run: each date has its
 //! simulator (clock and tenants as they were then) and its inventory export
 //! (`fleet/inventory-<date>.csv`, the laggards' evidence files being the old certificate), so
-//! the report has a burndown. The fleet gets a handful of owners with e-mail addresses, so the
+//! the report has a burndown of tenants not ready for the cutover. The fleet gets a handful of owners with e-mail addresses, so the
 //! owner folders and the mail have something to show.
 
 use super::error::DemoError;
@@ -190,16 +191,19 @@ fn with_cert(spec: &TenantSpec, from: &str, to: &str) -> TenantSpec {
     t
 }
 
-/// Gives the inventory the campaign's owners and an `owner_email` column: tenant `i` belongs
-/// to one of eight owners, and every 25th tenant to nobody (it shows up in `owners/_unassigned`
-/// and as an owner `notify` cannot mail).
+/// Gives the inventory the campaign's owners in `owner` and `owner_email` (the column is added
+/// when the inventory has none): tenant `i` belongs to one of eight owners, and every 25th
+/// tenant to nobody (it shows up in `owners/_unassigned` and as an owner `notify` cannot mail).
 pub(super) fn assign_owners(inventory: &Path) -> Result<(), DemoError> {
     let err =
         |e: csv::Error| DemoError::Setup(format!("cannot rewrite {}: {e}", inventory.display()));
     let mut r = csv::Reader::from_path(inventory).map_err(err)?;
     let mut header: Vec<String> = r.headers().map_err(err)?.iter().map(String::from).collect();
     let owner = header.iter().position(|h| h == "owner");
-    header.push("owner_email".to_string());
+    let email_col = header.iter().position(|h| h == "owner_email");
+    if email_col.is_none() {
+        header.push("owner_email".to_string());
+    }
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(&header).map_err(err)?;
     for (i, rec) in r.records().enumerate() {
@@ -212,7 +216,10 @@ pub(super) fn assign_owners(inventory: &Path) -> Result<(), DemoError> {
         if let Some(o) = owner.and_then(|o| rec.get_mut(o)) {
             *o = name.to_string();
         }
-        rec.push(email.to_string());
+        match email_col.and_then(|c| rec.get_mut(c)) {
+            Some(e) => *e = email.to_string(),
+            None => rec.push(email.to_string()),
+        }
         w.write_record(&rec).map_err(err)?;
     }
     let bytes = w

@@ -2,9 +2,11 @@
 //!
 //! It generates a fleet (both IPS types, every failure mode, certificates dated relative to
 //! today), starts the simulator in-process on loopback, writes the fleet's inventory,
-//! evidence, credentials and LMS identity the way an operator would hold them, ships the new
-//! LMS certificate as a zip the way SAP ships `cer.zip`, appends three rows that cannot be
-//! audited (to show how they are reported), and audits the fleet live.
+//! evidence, credentials and LMS identities (the current one and the next, which LMS presents
+//! from the cutover) the way an operator would hold them, ships the new LMS certificate as a
+//! zip the way SAP ships `cer.zip`, appends three rows that cannot be audited (to show how they
+//! are reported), and audits the fleet live with both identities, so the reports show each
+//! tenant's readiness for the cutover.
 
 use super::campaign;
 pub(super) use super::error::DemoError;
@@ -79,7 +81,7 @@ fn bad_rows(first_id: &str) -> String {
 
 /// Generates the sample and runs the campaign: the fleet is served and audited at each of the
 /// campaign's dates, one simulator per date with its clock set to it and the fleet as it was
-/// then (laggards still on the old certificate), each run reading that date's inventory. The
+/// then (laggards without the new certificate yet), each run reading that date's inventory. The
 /// runs are independent, so they run at the same time; they are appended to
 /// `OUT/history.sqlite` oldest first. The simulators are stopped before returning.
 pub(super) async fn run(
@@ -125,7 +127,7 @@ pub(super) async fn run(
                 return Err(e.into());
             }
         };
-        // On this date the laggards still hold the old certificate.
+        // On this date the laggards have not imported the new certificate yet.
         for t in plan.lagging_at(&fleet, run) {
             server.upsert_tenant(t)?;
         }
@@ -224,8 +226,9 @@ async fn audit_fleet(
         policy: Policy {
             as_of,
             deadline: Some(fleet.deadline),
-            // LMS switches to the new certificate two weeks before the old one's deadline.
-            cutover: Some(fleet.deadline - Duration::days(14)),
+            // LMS switches to the new certificate two weeks before the deadline (the generated
+            // fleet's cutover, as its audit command passes it).
+            cutover: Some(fleet.cutover),
             warn_days: 30,
             critical_days: 14,
             references,
@@ -251,6 +254,13 @@ async fn audit_fleet(
         ClientIdentity::from_files("LMS", &dir.join("lms.pem"), &dir.join("lms.key"), &inputs)
             .map_err(|e| DemoError::Setup(e.to_string()))?;
     let lms = Arc::new(lms);
+    let next_lms = ClientIdentity::from_files(
+        "next LMS",
+        &dir.join("next-lms.pem"),
+        &dir.join("next-lms.key"),
+        &inputs,
+    )
+    .map_err(|e| DemoError::Setup(e.to_string()))?;
     let connect_to = ConnectTo::parse(&server.addr().to_string())
         .map_err(|e| DemoError::Setup(e.to_string()))?;
     // This date's simulator has a CA of its own (fleet/ca.pem is the latest one's).
@@ -273,7 +283,7 @@ async fn audit_fleet(
     })
     .map_err(|e| DemoError::Setup(e.to_string()))?;
     let live = Arc::new(Live {
-        next_lms: None,
+        next_lms: Some(Arc::new(next_lms)),
         client,
         credentials: Some(credentials),
         lms: Some(lms),

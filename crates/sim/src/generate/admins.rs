@@ -22,12 +22,12 @@ pub(crate) fn lms_permissions(name: &str) -> Vec<String> {
     perms
 }
 
-/// The records, in this order: `SAP LMS – <id>` holding `lms_cert`, the reader (with a
+/// The records, in this order: `SAP LMS – <id>` holding `lms_certs`, the reader (with a
 /// certificate of its own when it authenticates by mTLS, returned too), and the owner.
 pub(crate) fn admin_records(
     who: &Identity,
     lms_permissions: &[String],
-    lms_cert: String,
+    lms_certs: Vec<String>,
     reader: &Reader,
     pki: &FleetPki,
     rng: &mut fastrand::Rng,
@@ -39,7 +39,7 @@ pub(crate) fn admin_records(
         client_id: Some(uuid(rng)),
         secrets: Vec::new(),
         permissions: lms_permissions.to_vec(),
-        certificates: vec![lms_cert],
+        certificates: lms_certs,
         certificate_files: Vec::new(),
         client_id_lock: true,
     };

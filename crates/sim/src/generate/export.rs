@@ -43,19 +43,23 @@ impl Generated {
     }
 
     /// The audit command (as `mtls-audit sim --export` prints it) for an export in `dir` and a
-    /// simulator at `addr`.
+    /// simulator at `addr`: the current LMS identity, the next one with the cutover date (for
+    /// readiness), the reference certificate and the deadline.
     pub fn audit_command(&self, dir: &Path, addr: SocketAddr) -> String {
         let d = |f: &str| shell_quote(&dir.join(f).display().to_string());
         format!(
-            "set -a; . {}; set +a; mtls-audit audit {} --credentials {} --lms-cert {} --lms-key {} --reference-cert {} --ca-cert {} --connect-to {addr} --deadline {}",
+            "set -a; . {}; set +a; mtls-audit audit {} --credentials {} --lms-cert {} --lms-key {} --next-lms-cert {} --next-lms-key {} --reference-cert {} --ca-cert {} --connect-to {addr} --deadline {} --cutover {}",
             d("secrets.env"),
             d("inventory.csv"),
             d("credentials.toml"),
             d("lms.pem"),
             d("lms.key"),
+            d("next-lms.pem"),
+            d("next-lms.key"),
             d("reference.pem"),
             d("ca.pem"),
             self.deadline.format("%Y-%m-%d"),
+            self.cutover.format("%Y-%m-%d"),
         )
     }
 
@@ -65,19 +69,21 @@ impl Generated {
             "seed": self.seed,
             "today": self.today,
             "deadline": self.deadline.format("%Y-%m-%d").to_string(),
+            "cutover": self.cutover.format("%Y-%m-%d").to_string(),
             "tenants": self.tenants,
         })
     }
 
     /// Writes the export (`--export DIR`, see `docs/simulator.md`): `scenario.toml`,
-    /// `inventory.csv`, `credentials.toml`, `secrets.env`, `lms.pem`, `lms.key`, `reference.pem`,
+    /// `inventory.csv`, `credentials.toml`, `secrets.env`, `lms.pem`, `lms.key`, `next-lms.pem`,
+    /// `next-lms.key`, `reference.pem`,
     /// `ca.pem` (the simulator's CA, `ca_pem`), `client-ca.pem`, `expected.json`, `certs/`,
     /// `keys/`, and with the simulator's address `AUDIT_COMMAND.txt`.
     ///
     /// Files that hold a secret or a private key (`scenario.toml` holds the admins' client
-    /// secrets, `secrets.env`, `lms.key`, `keys/*.key`, and any evidence file that is a key) are
-    /// written for the owner only (0600 on Unix), also over files an earlier export left; folders
-    /// the export creates are 0700.
+    /// secrets, `secrets.env`, `lms.key`, `next-lms.key`, `keys/*.key`, and any evidence file that
+    /// is a key) are written for the owner only (0600 on Unix), also over files an earlier export
+    /// left; folders the export creates are 0700.
     pub fn write(
         &self,
         dir: &Path,
@@ -102,6 +108,8 @@ impl Generated {
         put("secrets.env", self.secrets_env().as_bytes(), true)?;
         put("lms.pem", self.lms.cert_pem.as_bytes(), false)?;
         put("lms.key", self.lms.key_pem.as_bytes(), true)?;
+        put("next-lms.pem", self.next_lms.cert_pem.as_bytes(), false)?;
+        put("next-lms.key", self.next_lms.key_pem.as_bytes(), true)?;
         put("reference.pem", self.reference_pem.as_bytes(), false)?;
         put("ca.pem", ca_pem.as_bytes(), false)?;
         put("client-ca.pem", self.client_ca_pem.as_bytes(), false)?;

@@ -99,10 +99,13 @@ pub(crate) struct Identity {
 impl Identity {
     /// The inventory's `owner` column: `Anna Schmidt <anna.schmidt@acme.example>`.
     pub(crate) fn owner(&self) -> String {
+        format!("{} {} <{}>", self.first, self.last, self.email())
+    }
+
+    /// The owner's address, the inventory's `owner_email` column: `anna.schmidt@acme.example`.
+    pub(crate) fn email(&self) -> String {
         format!(
-            "{} {} <{}.{}@{}.example>",
-            self.first,
-            self.last,
+            "{}.{}@{}.example",
             self.first.to_lowercase(),
             self.last.to_lowercase(),
             self.slug

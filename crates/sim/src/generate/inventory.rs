@@ -34,9 +34,11 @@ pub(crate) struct Row {
     pub(crate) secret: Option<(String, String)>,
 }
 
-/// The row. `nothing_to_check` names nothing but the tenant; a quarter of the rows declare one
-/// permission more than needed; healthy converged tenants name their last job four times in
-/// five, and a quarter of healthy tenants' evidence is DER instead of PEM.
+/// The row. `nothing_to_check` names nothing but the tenant and its owner; a quarter of the rows
+/// declare one permission more than needed; healthy converged tenants name their last job four
+/// times in five, and a quarter of healthy tenants' evidence is DER instead of PEM. Every other
+/// row has LMS's IPS settings (right but for `lms_config_stale`) and, on NEO, whether the
+/// customer has Learning-only users (yes, no or not known, a third each).
 pub(crate) fn row(f: &RowFacts<'_>, rng: &mut fastrand::Rng) -> Row {
     let who = f.who;
     let mut out = Row {
@@ -45,6 +47,7 @@ pub(crate) fn row(f: &RowFacts<'_>, rng: &mut fastrand::Rng) -> Row {
             ips_type: who.ips_type.as_str().to_string(),
             environment: who.environment.as_str().to_string(),
             owner: who.owner(),
+            owner_email: who.email(),
             ..InventoryRow::default()
         },
         ..Row::default()
@@ -80,6 +83,10 @@ pub(crate) fn row(f: &RowFacts<'_>, rng: &mut fastrand::Rng) -> Row {
         }
         out.files.push(file);
     }
+    lms_settings(row, f);
+    if who.ips_type == IpsType::Neo {
+        row.learning_only_users = ["yes", "no", ""][rng.usize(..3)].to_string();
+    }
     if f.reader.has_credential {
         let name = format!("{}-reader", who.slug);
         let (table, extra) = credentials::entry(
@@ -96,6 +103,29 @@ pub(crate) fn row(f: &RowFacts<'_>, rng: &mut fastrand::Rng) -> Row {
         out.credential = Some((name, table));
     }
     out
+}
+
+/// LMS's System Configuration "SAP CLOUD IDENTITY SERVICES" as the operator copied it: the LMS
+/// source system, and the IPS URLs — on a converged tenant its IAS host and the real-time API
+/// under `/ipsproxy/service/api` (docs/spec.md §9); on NEO the NEO IPS host and the NEO form,
+/// which ends in `/ips`. `lms_config_stale` migrated but kept the NEO form of `ipsAPIUrl`.
+fn lms_settings(row: &mut InventoryRow, f: &RowFacts<'_>) {
+    let who = f.who;
+    row.lms_ips_source_system_id = f.lms_system_id.to_string();
+    let (ips, api) = match (&who.ips_host, who.ips_type) {
+        (Some(neo), IpsType::Neo) => (format!("https://{neo}"), format!("https://{neo}/ips")),
+        _ => {
+            let ips = format!("https://{}", who.ias_host);
+            let api = if f.name == "lms_config_stale" {
+                format!("{ips}/ips")
+            } else {
+                format!("{ips}/ipsproxy/service/api")
+            };
+            (ips, api)
+        }
+    };
+    row.lms_ips_url = ips;
+    row.lms_ips_api_url = api;
 }
 
 /// The evidence file for `target` (`certs/<slug>-<target>.pem`). Operators export PEM (.crt) or

@@ -7,8 +7,8 @@
 //! # The mix
 //!
 //! Each broken tenant follows one *profile* built to produce specific findings (the table is in
-//! `profiles.rs`). With 40 or more tenants every profile appears at least once (20 broken
-//! tenants at 40) and a fifth of the fleet is broken beyond that (20 of 100, 200 of 1000); the
+//! `profiles.rs`). With 40 or more tenants every profile appears at least once (24 broken
+//! tenants at 40 and at 100) and a fifth of the fleet once that is more (200 of 1000); the
 //! rest is healthy. Smaller fleets take the first 45 % of the profiles in the order listed.
 //! Which tenant gets which profile is shuffled by the seed.
 //!
@@ -45,6 +45,10 @@ use std::path::PathBuf;
 
 /// How far after `today` the rollover deadline lies (passed to the audit as `--deadline`).
 const DEADLINE_DAYS: i64 = 45;
+/// How long before the deadline LMS starts presenting the next certificate (`--cutover`): the
+/// cutover lies ahead of `today`, so the audit judges the current identity and probes the next
+/// one for readiness.
+const CUTOVER_BEFORE_DEADLINE_DAYS: i64 = 14;
 
 /// Why a fleet could not be generated or written.
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +101,17 @@ pub struct InventoryRow {
     pub job_id: String,
     /// Who answers for the tenant: `Name <e-mail>`.
     pub owner: String,
+    /// The owner's e-mail address (what `notify` writes to).
+    pub owner_email: String,
+    /// NEO tenants: whether the customer has Learning-only users (`yes`, `no`, empty: not
+    /// known); empty on converged tenants.
+    pub learning_only_users: String,
+    /// LMS's System Configuration `ipsSourceSystemID`, as the operator copied it.
+    pub lms_ips_source_system_id: String,
+    /// LMS's `ipsURL`.
+    pub lms_ips_url: String,
+    /// LMS's `ipsAPIUrl`.
+    pub lms_ips_api_url: String,
 }
 
 /// What a generated tenant was built to produce.
@@ -114,6 +129,9 @@ pub struct GeneratedTenant {
     pub expected_findings: Vec<String>,
     /// Codes that may also appear as follow-on effects.
     pub tolerated: Vec<String>,
+    /// The cutover readiness the audit must give with the next LMS identity: `ready`,
+    /// `not_ready` or `unknown`.
+    pub readiness: String,
 }
 
 /// A file of the export, relative to the export folder.
@@ -148,11 +166,18 @@ pub struct Generated {
     pub today: DateTime<Utc>,
     /// The rollover deadline the audit command passes (`today` + 45 days, a date).
     pub deadline: DateTime<Utc>,
+    /// When LMS starts presenting the next certificate (`--cutover`): two weeks before the
+    /// deadline, a date.
+    pub cutover: DateTime<Utc>,
     /// The stand-in for "SAP Cloud Platform Client CA" that issued the LMS certificates.
     pub client_ca_pem: String,
-    /// The LMS client identity (`lms.pem`, `lms.key`): the new LMS certificate and its key.
+    /// The LMS client identity LMS presents today (`lms.pem`, `lms.key`).
     pub lms: Issued,
-    /// The reference certificate (`reference.pem`): the new LMS certificate.
+    /// The identity LMS presents from the cutover (`next-lms.pem`, `next-lms.key`): the new
+    /// LMS certificate, the same as the reference.
+    pub next_lms: Issued,
+    /// The reference certificate (`reference.pem`): the new LMS certificate, which every
+    /// tenant must have imported (`next_lms`'s certificate).
     pub reference_pem: String,
     /// Evidence certificates under `certs/`, credential keys under `keys/`.
     pub files: Vec<GeneratedFile>,
@@ -191,6 +216,7 @@ pub fn generate(
         .and_hms_opt(0, 0, 0)
         .map(|d| d.and_utc())
         .unwrap_or(today + Duration::days(DEADLINE_DAYS));
+    let cutover = deadline - Duration::days(CUTOVER_BEFORE_DEADLINE_DAYS);
     let mut rng = fastrand::Rng::with_seed(seed);
     let pki = certs::FleetPki::new(today)?;
     let profile_of = profiles::assign(tenants, &mut rng);
@@ -208,9 +234,11 @@ pub fn generate(
         seed,
         today,
         deadline,
+        cutover,
         client_ca_pem: pki.client_ca.cert.cert_pem.clone(),
         lms: pki.lms.clone(),
-        reference_pem: pki.lms.cert_pem.clone(),
+        next_lms: pki.next.clone(),
+        reference_pem: pki.next.cert_pem.clone(),
         files: Vec::new(),
         inventory: Vec::new(),
         credentials_toml: String::new(),
@@ -263,15 +291,17 @@ mod tests {
     }
 
     #[test]
-    fn forty_tenants_cover_every_profile_with_a_healthy_majority() {
+    fn forty_tenants_cover_every_profile_and_the_rest_is_healthy() {
         let g = generate(40, 3, today()).unwrap();
         assert_eq!(g.tenants.len(), 40);
-        let healthy = g
+        let healthy: Vec<&GeneratedTenant> = g
             .tenants
             .iter()
             .filter(|t| t.profile == "healthy" || t.profile == tenant::NEO_RETIRING)
-            .count();
-        assert_eq!(healthy, 20);
+            .collect();
+        assert_eq!(healthy.len(), 40 - PROFILES.len());
+        assert!(healthy.iter().all(|t| t.readiness == "ready"));
+        assert!(g.cutover > g.today && g.cutover < g.deadline);
         // Built healthy on NEO: only the NEO retirement is expected.
         for t in g
             .tenants
@@ -364,17 +394,54 @@ mod tests {
                 }
                 "healthy" | tenant::NEO_RETIRING => {
                     assert!(!row.ias_url.is_empty());
-                    assert_eq!(spec.admins[0].certificates[0], g.reference_pem);
+                    // Both identities are accepted: the current one today, the next one (the
+                    // reference) from the cutover.
+                    let both = [g.reference_pem.clone(), g.lms.cert_pem.clone()];
+                    assert_eq!(spec.admins[0].certificates, both);
+                    assert_eq!(g.next_lms.cert_pem, g.reference_pem);
+                    assert_ne!(g.lms.cert_pem, g.reference_pem);
                     if spec.ips_type == IpsType::Neo {
-                        assert_eq!(spec.systems[0].inbound_certificates[0], g.reference_pem);
+                        assert_eq!(spec.systems[0].inbound_certificates, both);
                         assert!(row.ips_url.contains(".cert."), "{}", row.ips_url);
+                        assert!(row.lms_ips_api_url.ends_with("/ips"));
+                    } else {
+                        assert!(row.learning_only_users.is_empty());
+                        assert_eq!(
+                            row.lms_ips_api_url,
+                            format!("{}/ipsproxy/service/api", row.ias_url)
+                        );
+                        assert_eq!(row.lms_ips_url, row.ias_url);
                     }
+                    assert_eq!(row.lms_ips_source_system_id, row.ips_source_system_id);
+                    assert!(row.owner.contains(&format!("<{}>", row.owner_email)));
+                }
+                "validity_inverted" => {
+                    let der = rustls_pki_types::pem::PemObject::from_pem_slice(
+                        &file(&row.ias_admin_cert).contents,
+                    )
+                    .map(|c: rustls_pki_types::CertificateDer<'static>| c.to_vec())
+                    .unwrap();
+                    let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
+                    let v = cert.validity();
+                    assert!(v.not_after.timestamp() < v.not_before.timestamp());
+                    assert!(!spec.admins[0].certificates.contains(&g.reference_pem));
+                    assert!(spec.admins[0].certificates.contains(&g.lms.cert_pem));
+                }
+                "next_missing_inbound" => {
+                    assert_eq!(
+                        spec.systems[0].inbound_certificates,
+                        std::slice::from_ref(&g.lms.cert_pem)
+                    );
+                    assert!(spec.admins[0].certificates.contains(&g.reference_pem));
+                }
+                "lms_config_stale" => {
+                    assert_eq!(row.lms_ips_api_url, format!("{}/ips", row.ias_url));
                 }
                 _ => {}
             }
         }
         let csv = g.inventory_csv().unwrap();
-        assert!(csv.starts_with("tenant_id,ips_type,environment,ias_url,ips_url,ips_source_system_id,ias_admin_cert,ips_inbound_cert,tech_user_permissions,credential,job_id,owner\n"));
+        assert!(csv.starts_with("tenant_id,ips_type,environment,ias_url,ips_url,ips_source_system_id,ias_admin_cert,ips_inbound_cert,tech_user_permissions,credential,job_id,owner,owner_email,learning_only_users,lms_ips_source_system_id,lms_ips_url,lms_ips_api_url\n"));
         // The auditor reading this inventory is tested in the root crate.
         assert_eq!(csv.lines().count(), 41);
         assert!(!format!("{g:?}").contains("PRIVATE KEY"));
@@ -383,8 +450,8 @@ mod tests {
     #[test]
     fn small_fleets_take_the_first_profiles() {
         assert_eq!(broken_count(10), 4);
-        assert_eq!(broken_count(40), 20);
-        assert_eq!(broken_count(100), 20);
+        assert_eq!(broken_count(40), PROFILES.len());
+        assert_eq!(broken_count(100), PROFILES.len());
         assert_eq!(broken_count(1000), 200);
         let g = generate(10, 1, today()).unwrap();
         let mut names: Vec<&str> = g

@@ -17,18 +17,29 @@ pub(crate) struct Profile {
     /// Codes that may accompany them as follow-on effects (at any target), e.g. the REST calls
     /// of a tenant whose server certificate is expired fail too.
     pub(crate) tolerated: &'static [&'static str],
+    /// The cutover readiness the audit must give when it probes with the next LMS identity
+    /// (docs/spec.md §8): `ready`, `not_ready`, or `unknown` where no probe gets an answer.
+    pub(crate) readiness: &'static str,
 }
 
 const NEO: IpsType = IpsType::Neo;
 const CONV: IpsType = IpsType::Converged;
+pub(crate) const READY: &str = "ready";
+const NOT_READY: &str = "not_ready";
+/// No probe gets an answer (throttled, unreachable, bad server certificate) or none is made.
+const UNKNOWN: &str = "unknown";
 
 /// Every broken profile, in the order small fleets take them.
-pub(crate) const PROFILES: [Profile; 20] = [
+pub(crate) const PROFILES: [Profile; 24] = [
     Profile {
         name: "mtls_rejected_neo",
         ips_type: NEO,
-        description: "the new LMS certificate is on the IAS admin record but missing from the IPS inbound certificates (which hold the old one); the inventory has no inbound-certificate evidence",
-        expected: &["MTLS_REJECTED@tech_user"],
+        description: "both LMS certificates are on the IAS admin record, but the IPS inbound certificates hold only an older one; the inventory has no inbound-certificate evidence",
+        expected: &[
+            "MTLS_REJECTED@tech_user",
+            "MTLS_NEXT_REJECTED@ips_inbound_cert",
+        ],
+        readiness: NOT_READY,
         tolerated: &[],
     },
     Profile {
@@ -43,7 +54,10 @@ pub(crate) const PROFILES: [Profile; 20] = [
             "CERT_EXPIRES_BEFORE_DEADLINE@ips_inbound_cert",
             "CERT_NOT_REFERENCE@ips_inbound_cert",
             "MTLS_REJECTED@tech_user",
+            "MTLS_NEXT_REJECTED@ias_admin_cert",
+            "MTLS_NEXT_REJECTED@ips_inbound_cert",
         ],
+        readiness: NOT_READY,
         tolerated: &[],
     },
     Profile {
@@ -51,6 +65,7 @@ pub(crate) const PROFILES: [Profile; 20] = [
         ips_type: CONV,
         description: "no LMS user changed for 3 weeks and the ias_test_user_27F5AAEA leftover exists",
         expected: &["SYNC_STALE@sync", "SYNC_TEST_USER_LEFTOVER@sync"],
+        readiness: READY,
         tolerated: &[],
     },
     Profile {
@@ -58,6 +73,7 @@ pub(crate) const PROFILES: [Profile; 20] = [
         ips_type: CONV,
         description: "the SAP LMS admin record lacks Access Real-Time Provisioning API (declared and live)",
         expected: &["TECH_USER_MISSING_PERMISSION@tech_user"],
+        readiness: READY,
         tolerated: &[],
     },
     Profile {
@@ -65,6 +81,7 @@ pub(crate) const PROFILES: [Profile; 20] = [
         ips_type: CONV,
         description: "the IAS host presents a server certificate that expires in 10 days",
         expected: &["SERVER_CERT_EXPIRING@ias_server"],
+        readiness: READY,
         tolerated: &[],
     },
     Profile {
@@ -72,6 +89,7 @@ pub(crate) const PROFILES: [Profile; 20] = [
         ips_type: CONV,
         description: "the inventory's IPS job finished with error (2 failed entities)",
         expected: &["SYNC_JOB_FAILED@sync"],
+        readiness: READY,
         tolerated: &[],
     },
     Profile {
@@ -84,7 +102,10 @@ pub(crate) const PROFILES: [Profile; 20] = [
             "CERT_NOT_YET_VALID@ips_inbound_cert",
             "CERT_NOT_REFERENCE@ips_inbound_cert",
             "MTLS_REJECTED@tech_user",
+            "MTLS_NEXT_REJECTED@ias_admin_cert",
+            "MTLS_NEXT_REJECTED@ips_inbound_cert",
         ],
+        readiness: NOT_READY,
         tolerated: &[],
     },
     Profile {
@@ -92,6 +113,7 @@ pub(crate) const PROFILES: [Profile; 20] = [
         ips_type: CONV,
         description: "secrets.env holds a secret the tenant does not know (the client ID locks after 5 tries)",
         expected: &["API_AUTH_FAILED@sync"],
+        readiness: READY,
         tolerated: &[],
     },
     Profile {
@@ -99,6 +121,7 @@ pub(crate) const PROFILES: [Profile; 20] = [
         ips_type: CONV,
         description: "the tenant answers 429 (Retry-After: 1) to every call",
         expected: &["API_THROTTLED@sync"],
+        readiness: UNKNOWN,
         tolerated: &["API_THROTTLED"],
     },
     Profile {
@@ -106,24 +129,28 @@ pub(crate) const PROFILES: [Profile; 20] = [
         ips_type: CONV,
         description: "the IAS host refuses the TLS handshake",
         expected: &["ENDPOINT_UNREACHABLE@ias_server"],
+        readiness: UNKNOWN,
         tolerated: &["ENDPOINT_UNREACHABLE"],
     },
     Profile {
         name: "before_deadline",
         ips_type: CONV,
-        description: "the IAS record holds the old certificate, which expires in 40 days, before the deadline",
+        description: "the IAS record holds only an old certificate, which expires in 40 days, before the deadline",
         expected: &[
             "CERT_EXPIRES_BEFORE_DEADLINE@ias_admin_cert",
             "CERT_NOT_REFERENCE@ias_admin_cert",
             "MTLS_REJECTED@tech_user",
+            "MTLS_NEXT_REJECTED@ias_admin_cert",
         ],
+        readiness: NOT_READY,
         tolerated: &[],
     },
     Profile {
         name: "mtls_rejected_converged",
         ips_type: CONV,
-        description: "the SAP LMS admin record holds only the old certificate; the inventory has no certificate evidence",
+        description: "the SAP LMS admin record holds only the new certificate (the current one was removed too early): LMS is refused today, ready for the cutover; the inventory has no certificate evidence",
         expected: &["MTLS_REJECTED@tech_user"],
+        readiness: READY,
         tolerated: &[],
     },
     Profile {
@@ -131,6 +158,7 @@ pub(crate) const PROFILES: [Profile; 20] = [
         ips_type: CONV,
         description: "the IAS host presents an expired server certificate",
         expected: &["SERVER_CERT_EXPIRED@ias_server"],
+        readiness: UNKNOWN,
         tolerated: &["ENDPOINT_UNREACHABLE"],
     },
     Profile {
@@ -138,29 +166,34 @@ pub(crate) const PROFILES: [Profile; 20] = [
         ips_type: CONV,
         description: "the IAS host presents a certificate from an unknown CA",
         expected: &["SERVER_CHAIN_UNTRUSTED@ias_server"],
+        readiness: UNKNOWN,
         tolerated: &["ENDPOINT_UNREACHABLE"],
     },
     Profile {
         name: "no_client_auth",
         ips_type: CONV,
-        description: "the IAS record holds a certificate whose extended key usage is serverAuth only",
+        description: "the IAS record holds only a certificate whose extended key usage is serverAuth only",
         expected: &[
             "CERT_NO_CLIENT_AUTH@ias_admin_cert",
             "CERT_NOT_REFERENCE@ias_admin_cert",
             "MTLS_REJECTED@tech_user",
+            "MTLS_NEXT_REJECTED@ias_admin_cert",
         ],
+        readiness: NOT_READY,
         tolerated: &[],
     },
     Profile {
         name: "weak_key_and_signature",
         ips_type: CONV,
-        description: "the IAS record holds a legacy RSA-1024 certificate signed with SHA-1",
+        description: "the IAS record holds only a legacy RSA-1024 certificate signed with SHA-1",
         expected: &[
             "CERT_WEAK_KEY@ias_admin_cert",
             "CERT_WEAK_SIGNATURE@ias_admin_cert",
             "CERT_NOT_REFERENCE@ias_admin_cert",
             "MTLS_REJECTED@tech_user",
+            "MTLS_NEXT_REJECTED@ias_admin_cert",
         ],
+        readiness: NOT_READY,
         tolerated: &[],
     },
     Profile {
@@ -168,6 +201,7 @@ pub(crate) const PROFILES: [Profile; 20] = [
         ips_type: CONV,
         description: "the exported evidence file holds a private key, not a certificate (the tenant itself is fine)",
         expected: &["CERT_UNREADABLE@ias_admin_cert"],
+        readiness: READY,
         tolerated: &[],
     },
     Profile {
@@ -175,6 +209,7 @@ pub(crate) const PROFILES: [Profile; 20] = [
         ips_type: CONV,
         description: "the audit credential's administrator lacks Read Users (SCIM answers 403)",
         expected: &["API_AUTH_FAILED@sync"],
+        readiness: READY,
         tolerated: &[],
     },
     Profile {
@@ -182,6 +217,7 @@ pub(crate) const PROFILES: [Profile; 20] = [
         ips_type: CONV,
         description: "the tenant's SCIM answers are cut in half (malformed JSON) on every call",
         expected: &["API_ERROR@sync"],
+        readiness: READY,
         tolerated: &["API_ERROR"],
     },
     Profile {
@@ -189,6 +225,46 @@ pub(crate) const PROFILES: [Profile; 20] = [
         ips_type: NEO,
         description: "the inventory row names no host, certificate, permission or credential",
         expected: &["INVENTORY_NOTHING_TO_CHECK@inventory"],
+        readiness: UNKNOWN,
+        tolerated: &[],
+    },
+    Profile {
+        name: "next_missing_ias",
+        ips_type: CONV,
+        description: "the SAP LMS admin record holds only the current LMS certificate: the new one was never imported, so LMS is refused from the cutover",
+        expected: &[
+            "CERT_NOT_REFERENCE@ias_admin_cert",
+            "MTLS_NEXT_REJECTED@ias_admin_cert",
+        ],
+        readiness: NOT_READY,
+        tolerated: &[],
+    },
+    Profile {
+        name: "next_missing_inbound",
+        ips_type: NEO,
+        description: "NEO tenant: both LMS certificates are on the IAS admin record, but the IPS inbound certificates hold only the current one; the inventory has no inbound-certificate evidence, only the probe with the next certificate finds it",
+        expected: &["MTLS_NEXT_REJECTED@ips_inbound_cert"],
+        readiness: NOT_READY,
+        tolerated: &[],
+    },
+    Profile {
+        name: "validity_inverted",
+        ips_type: CONV,
+        description: "instead of the new LMS certificate, a broken one (notAfter before notBefore) was imported on the admin record beside the current one, and exported as evidence",
+        expected: &[
+            "CERT_VALIDITY_INVERTED@ias_admin_cert",
+            "CERT_NOT_REFERENCE@ias_admin_cert",
+            "MTLS_NEXT_REJECTED@ias_admin_cert",
+        ],
+        readiness: NOT_READY,
+        tolerated: &[],
+    },
+    Profile {
+        name: "lms_config_stale",
+        ips_type: CONV,
+        description: "migrated from NEO, but LMS's ipsAPIUrl still has the NEO form ending in /ips (the simulator answers 404 there)",
+        expected: &["LMS_CONFIG_MISMATCH@lms_config"],
+        readiness: READY,
         tolerated: &[],
     },
 ];

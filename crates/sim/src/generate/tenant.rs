@@ -4,7 +4,7 @@
 //! fleet; `crates/sim/tests/contract/fleets.rs` pins one.
 
 use super::certs::{self, FleetPki};
-use super::profiles::Profile;
+use super::profiles::{self, Profile};
 use super::{GenerateError, Generated, GeneratedTenant, admins, credentials, directory};
 use super::{faults, identity, inventory, jobs, systems};
 use crate::scenario::{IpsType, TenantSpec};
@@ -33,13 +33,13 @@ pub(crate) fn build_tenant(
     let job = jobs::last_job(name, &lms_system_id, lms_users, today, rng);
     let certificates = certs::certificates(name, who.ips_type, pki)?;
     if who.ips_type == IpsType::Neo {
-        systems[0].inbound_certificates = vec![certificates.inbound_cert.clone()];
+        systems[0].inbound_certificates = certificates.inbound_certs.clone();
     }
     let lms_permissions = admins::lms_permissions(name);
     let (admins, reader_cert) = admins::admin_records(
         &who,
         &lms_permissions,
-        certificates.admin_cert.clone(),
+        certificates.admin_certs.clone(),
         &reader,
         pki,
         rng,
@@ -118,12 +118,13 @@ fn expectations(
         None if neo => (
             Vec::new(),
             Vec::new(),
-            "on NEO IPS, otherwise healthy: every other check passes".to_string(),
+            "on NEO IPS, otherwise healthy: every other check passes, ready for the cutover"
+                .to_string(),
         ),
         None => (
             Vec::new(),
             Vec::new(),
-            "healthy: every check passes".to_string(),
+            "healthy: every check passes, ready for the cutover".to_string(),
         ),
     };
     if neo {
@@ -147,5 +148,6 @@ fn expectations(
         expected,
         expected_findings,
         tolerated,
+        readiness: profile.map_or(profiles::READY, |p| p.readiness).to_string(),
     }
 }

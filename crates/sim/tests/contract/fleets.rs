@@ -153,10 +153,12 @@ async fn generated_fleets_answer_as_their_profiles_promise() {
         b.build().unwrap()
     };
     let lms = client(Some((&g.lms.cert_pem, &g.lms.key_pem)));
+    let next = client(Some((&g.next_lms.cert_pem, &g.next_lms.key_pem)));
     let plain = client(None);
     let mut checked = 0;
     for (t, row) in g.tenants.iter().zip(&g.inventory) {
         let has = |c: &str| t.expected.iter().any(|e| e == c);
+        let has_at = |f: &str| t.expected_findings.iter().any(|e| e == f);
         let spec = g.scenario.tenant(&t.tenant_id).unwrap();
         if row.ias_url.is_empty() {
             assert!(has("INVENTORY_NOTHING_TO_CHECK"));
@@ -197,13 +199,77 @@ async fn generated_fleets_answer_as_their_profiles_promise() {
             ),
         };
         let post = lms
-            .post(rt)
+            .post(&rt)
             .json(&json!({}))
             .send()
             .await
             .unwrap()
             .status()
             .as_u16();
+        // The next identity, per place: the SCIM read lands on the admin record, the real-time
+        // POST on the admin record (converged) or the inbound certificates (NEO).
+        let next_get = next
+            .get(format!("{ias}/scim/Users?count=1"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        let next_post = next
+            .post(&rt)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        let (ias_refuses, inbound_refuses) = match spec.ips_type {
+            IpsType::Converged => (next_get == 401 || next_post == 401, false),
+            IpsType::Neo => (next_get == 401, next_post == 401),
+        };
+        assert_eq!(
+            ias_refuses,
+            has_at("MTLS_NEXT_REJECTED@ias_admin_cert"),
+            "{} {}: next GET {next_get}, POST {next_post}",
+            t.tenant_id,
+            t.profile
+        );
+        assert_eq!(
+            inbound_refuses,
+            has_at("MTLS_NEXT_REJECTED@ips_inbound_cert"),
+            "{} {}: next POST {next_post}",
+            t.tenant_id,
+            t.profile
+        );
+        assert_eq!(
+            ias_refuses || inbound_refuses,
+            t.readiness == "not_ready",
+            "{} {}",
+            t.tenant_id,
+            t.profile
+        );
+        if spec.ips_type == IpsType::Converged {
+            // LMS's ipsAPIUrl, as the auditor probes it: the real-time endpoint under it.
+            let api = row.lms_ips_api_url.replacen(&row.ias_url, &ias, 1);
+            let status = lms
+                .post(format!(
+                    "{api}/v1/systems/{}/entities/user",
+                    row.lms_ips_source_system_id
+                ))
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16();
+            assert_eq!(
+                status == 404,
+                has("LMS_CONFIG_MISMATCH"),
+                "{} {}: {api} answered {status}",
+                t.tenant_id,
+                t.profile
+            );
+        }
         let rejected = get == 401 || post == 401;
         let missing = !rejected && (get == 403 || post == 403);
         assert_eq!(
@@ -340,6 +406,8 @@ async fn generated_fleets_answer_as_their_profiles_promise() {
         "secrets.env",
         "lms.pem",
         "lms.key",
+        "next-lms.pem",
+        "next-lms.key",
         "reference.pem",
         "ca.pem",
         "expected.json",
@@ -347,9 +415,12 @@ async fn generated_fleets_answer_as_their_profiles_promise() {
     ] {
         assert!(listing.contains(&f.to_string()), "{f} missing: {listing:?}");
     }
+    let command = dir.read("AUDIT_COMMAND.txt");
+    assert!(command.contains(&format!("--connect-to {}", sim.addr())));
     assert!(
-        dir.read("AUDIT_COMMAND.txt")
-            .contains(&format!("--connect-to {}", sim.addr()))
+        command.contains(&format!("--cutover {}", g.cutover.format("%Y-%m-%d")))
+            && command.contains("next-lms.key"),
+        "{command}"
     );
     sim.shutdown().await;
 }

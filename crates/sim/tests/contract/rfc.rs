@@ -331,14 +331,14 @@ fn the_export_keeps_secrets_and_keys_to_its_owner() {
     // A folder that already exists, with world-readable files from an earlier export.
     let old = t.path().join("old");
     std::fs::create_dir(&old).unwrap();
-    for f in ["scenario.toml", "secrets.env", "lms.key"] {
+    for f in ["scenario.toml", "secrets.env", "lms.key", "next-lms.key"] {
         let p = old.join(f);
         std::fs::write(&p, "stale").unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
     }
     g.write(&old, "ca", None).unwrap();
     for dir in [&fresh, &old] {
-        for f in ["scenario.toml", "secrets.env", "lms.key"] {
+        for f in ["scenario.toml", "secrets.env", "lms.key", "next-lms.key"] {
             assert_eq!(mode(&dir.join(f)), 0o600, "{f} in {}", dir.display());
         }
         let scenario = std::fs::read_to_string(dir.join("scenario.toml")).unwrap();
