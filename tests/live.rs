@@ -1027,3 +1027,139 @@ async fn the_configured_ips_api_url_is_probed_live() {
     );
     fx.sim.shutdown().await;
 }
+
+/// The verdict table of docs/spec.md §8 over real TLS: each kind of tenant (both identities
+/// accepted, the current only, the next only, neither; on NEO, one place missing) audited with
+/// both identities before the cutover and after it. Before: the current identity's refusal is
+/// `MTLS_REJECTED`, the next one's `MTLS_NEXT_REJECTED` at each refusing place; after: only the
+/// next identity is judged, and its refusal is `MTLS_REJECTED` of the new certificate.
+/// Readiness follows the next identity's probes both times.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cutover_verdict_table_over_real_tls() {
+    let fx = Fx::start(40, 7, 60.0).await;
+    // profile → (codes before, codes after, readiness)
+    let table: &[(&str, &[&str], &[&str], &str)] = &[
+        // Healthy: a converged tenant, and a NEO one (labelled for its IPS_NEO_RETIRING).
+        ("healthy", &[], &[], "ready"),
+        ("neo_retiring", &[], &[], "ready"),
+        (
+            "mtls_rejected_converged",
+            &["MTLS_REJECTED@tech_user"],
+            &[],
+            "ready",
+        ),
+        (
+            "next_missing_ias",
+            &["MTLS_NEXT_REJECTED@ias_admin_cert"],
+            &["MTLS_REJECTED@tech_user"],
+            "not_ready",
+        ),
+        (
+            "next_missing_inbound",
+            &["MTLS_NEXT_REJECTED@ips_inbound_cert"],
+            &["MTLS_REJECTED@tech_user"],
+            "not_ready",
+        ),
+        (
+            "mtls_rejected_neo",
+            &[
+                "MTLS_REJECTED@tech_user",
+                "MTLS_NEXT_REJECTED@ips_inbound_cert",
+            ],
+            &["MTLS_REJECTED@tech_user"],
+            "not_ready",
+        ),
+        (
+            "neo_critical_and_soon",
+            &[
+                "MTLS_REJECTED@tech_user",
+                "MTLS_NEXT_REJECTED@ias_admin_cert",
+                "MTLS_NEXT_REJECTED@ips_inbound_cert",
+            ],
+            &["MTLS_REJECTED@tech_user"],
+            "not_ready",
+        ),
+    ];
+    let wanted: Vec<&str> = table.iter().map(|r| r.0).collect();
+    let ids: Vec<(String, String, String)> = fx
+        .fleet
+        .tenants
+        .iter()
+        .filter(|t| wanted.contains(&t.profile.as_str()))
+        .map(|t| {
+            let ips = fx
+                .fleet
+                .inventory
+                .iter()
+                .find(|r| r.tenant_id == t.tenant_id)
+                .map(|r| r.ips_type.clone())
+                .unwrap_or_default();
+            (t.tenant_id.clone(), t.profile.clone(), ips)
+        })
+        .collect();
+    for p in &wanted {
+        assert!(ids.iter().any(|(_, q, _)| q == p), "no {p} tenant");
+    }
+    assert!(
+        ids.iter()
+            .any(|(_, p, i)| p == "neo_retiring" && i == "neo")
+            && ids
+                .iter()
+                .any(|(_, p, i)| p == "healthy" && i == "converged"),
+        "healthy tenants of both IPS types"
+    );
+    let id_refs: Vec<&str> = ids.iter().map(|(i, _, _)| i.as_str()).collect();
+    let inv = fx.inventory(&id_refs);
+    let mtls = |t: &TenantResult| -> BTreeSet<String> {
+        t.findings
+            .iter()
+            .filter(|f| matches!(f.code, Code::MtlsRejected | Code::MtlsNextRejected))
+            .map(|f| format!("{}@{}", f.code, f.target))
+            .collect()
+    };
+    let before = fx.audit(&inv, fx.live(|_, _| {})).await;
+    let mut after_opts = fx.options();
+    after_opts.policy.as_of = fx.fleet.cutover + chrono::Duration::days(1);
+    let after = live::run(
+        &inv,
+        &after_opts,
+        Arc::new(fx.live(|_, _| {})),
+        &(),
+        &StopFlag::default(),
+    )
+    .await;
+    let mut checked = 0;
+    for (id, profile, _) in &ids {
+        let row = table.iter().find(|r| r.0 == profile).unwrap();
+        let b = before.tenants.iter().find(|t| &t.tenant_id == id).unwrap();
+        let a = after.tenants.iter().find(|t| &t.tenant_id == id).unwrap();
+        let want = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        assert_eq!(
+            mtls(b),
+            want(row.1),
+            "{id} ({profile}) before: {}",
+            messages(b)
+        );
+        assert_eq!(
+            mtls(a),
+            want(row.2),
+            "{id} ({profile}) after: {}",
+            messages(a)
+        );
+        for f in a.findings.iter().filter(|f| f.code == Code::MtlsRejected) {
+            assert!(
+                f.message.contains("new LMS certificate"),
+                "{id} after the cutover: {}",
+                f.message
+            );
+        }
+        for (when, t) in [("before", b), ("after", a)] {
+            let r = serde_json::to_value(&t.readiness).unwrap();
+            assert_eq!(r["state"], row.3, "{id} ({profile}) {when}: {r}");
+            assert_eq!(r["source"], "probe", "{id} ({profile}) {when}: {r}");
+        }
+        checked += 1;
+    }
+    assert!(checked >= table.len(), "{checked} tenants checked");
+    fx.sim.shutdown().await;
+}
