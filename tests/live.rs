@@ -1163,3 +1163,44 @@ async fn the_cutover_verdict_table_over_real_tls() {
     assert!(checked >= table.len(), "{checked} tenants checked");
     fx.sim.shutdown().await;
 }
+
+/// Evidence and probe disagree (docs/spec.md §8): the file exported from the admin record shows
+/// the new certificate, the tenant refuses it. The probe decides (not ready) and the finding
+/// says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_evidence_and_probe_disagree_the_probe_decides_and_says_so() {
+    let fx = Fx::start(40, 7, 60.0).await;
+    let id = fx
+        .fleet
+        .tenants
+        .iter()
+        .find(|t| t.profile == "next_missing_ias")
+        .map(|t| t.tenant_id.clone())
+        .expect("a next_missing_ias tenant");
+    let mut inv = fx.inventory(&[id.as_str()]);
+    // The evidence now claims the new certificate was imported.
+    inv.tenants[0].ias_admin_cert = Some(fx.dir.join("reference.pem"));
+    let report = fx.audit(&inv, fx.live(|_, _| {})).await;
+    let t = &report.tenants[0];
+    let r = serde_json::to_value(&t.readiness).unwrap();
+    assert_eq!(r["state"], "not_ready", "{r}");
+    assert_eq!(r["source"], "probe", "{r}");
+    let f = t
+        .findings
+        .iter()
+        .find(|f| f.code == Code::MtlsNextRejected)
+        .unwrap_or_else(|| panic!("no MTLS_NEXT_REJECTED: {}", messages(t)));
+    assert!(
+        f.message
+            .contains("the file shows the certificate imported, the tenant refuses it"),
+        "{}",
+        f.message
+    );
+    // The evidence itself is the reference: no CERT_NOT_REFERENCE.
+    assert!(
+        !t.findings.iter().any(|f| f.code == Code::CertNotReference),
+        "{}",
+        messages(t)
+    );
+    fx.sim.shutdown().await;
+}

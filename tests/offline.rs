@@ -531,3 +531,51 @@ fn a_large_fleet_sharing_files_keeps_every_row() {
         .sum();
     assert_eq!(total, tenants.len() as u64);
 }
+
+/// Readiness from the evidence files alone (docs/spec.md §8, no next identity): every place
+/// the IPS type requires holds a reference certificate → ready; one holds another certificate
+/// → not_ready; a required place without a file, or no --reference-cert → unknown.
+#[test]
+fn readiness_from_evidence_alone() {
+    let ca = ca();
+    let mut f = Fleet::new();
+    let new = client_cert(&ca, "LMS 2025", -10, 355);
+    let old = client_cert(&ca, "LMS 2024", -300, 60);
+    let new_rel = f.cert("new", &new);
+    let old_rel = f.cert("old", &old);
+    f.dir.write("reference.pem", &new.cert_pem);
+    f.neo("NEO_READY", &new_rel, PERMS);
+    f.raw(&format!("NEO_HALF,neo,{new_rel},{old_rel},\"{PERMS}\",x"));
+    f.raw(&format!("NEO_NO_INBOUND,neo,{new_rel},,\"{PERMS}\",x"));
+    f.converged("CONV_READY", &new_rel, PERMS);
+    f.converged("CONV_STALE", &old_rel, PERMS);
+    let (_, json) = f.audit(&["--reference-cert", "reference.pem"]);
+    let r = |id: &str| tenant(&json, id)["readiness"].clone();
+    for (id, state) in [
+        ("NEO_READY", "ready"),
+        ("NEO_HALF", "not_ready"),
+        ("NEO_NO_INBOUND", "unknown"),
+        ("CONV_READY", "ready"),
+        ("CONV_STALE", "not_ready"),
+    ] {
+        assert_eq!(r(id)["state"], state, "{id}: {}", r(id));
+        assert_eq!(r(id)["source"], "evidence", "{id}: {}", r(id));
+    }
+    assert_eq!(r("NEO_HALF")["places"]["ias_admin_record"], "accepted");
+    assert_eq!(r("NEO_HALF")["places"]["ips_inbound"], "rejected");
+    assert!(r("CONV_READY")["places"].get("ips_inbound").is_none());
+    assert_eq!(json["summary"]["readiness"]["ready"], 2);
+    assert_eq!(json["summary"]["readiness"]["not_ready"], 2);
+    assert_eq!(json["summary"]["readiness"]["unknown"], 1);
+    let csv = f.dir.read("out/audit.csv");
+    assert!(
+        csv.lines().any(|l| l.contains(",NEO_HALF,")
+            && l.contains("not_ready,ias_admin_record=accepted;ips_inbound=rejected")),
+        "{csv}"
+    );
+    // Without a reference there is nothing to compare with: unknown, not ready.
+    let (_, json) = f.audit(&[]);
+    for id in ["NEO_READY", "CONV_STALE"] {
+        assert_eq!(tenant(&json, id)["readiness"]["state"], "unknown", "{id}");
+    }
+}
