@@ -801,3 +801,119 @@ fn diff_of_unreadable_input_is_exit_2_and_names_the_file() {
     );
     t.run(&["diff", "good.json", "good.json"]).expect_code(0);
 }
+
+/// Readiness (docs/spec.md §8) in every report and in `diff`: the headline "ready for cutover:
+/// N of M", the not-ready list with the places that refuse, the breakdown, the filter, the CSV
+/// columns, the table's READY column; and `diff` counts tenants that became ready or stopped
+/// being ready (the latter is worse).
+#[test]
+fn readiness_in_every_report_and_in_diff() {
+    use mtls_audit::diff;
+    use mtls_audit::report::{csv, json, table};
+    use mtls_audit::result::{Place, PlaceState, Readiness, ReadinessSource};
+    let with = |mut t: TenantResult, f: &dyn Fn(Place) -> PlaceState| {
+        t.readiness = Readiness::of(t.ips_type, ReadinessSource::Probe, f);
+        t
+    };
+    let mk = |ready_b: bool, neo_ready: bool| {
+        let a = with(
+            tenant(
+                2,
+                "READY1",
+                IpsType::Converged,
+                Environment::Production,
+                "a",
+                vec![],
+                vec![],
+            ),
+            &|_| PlaceState::Accepted,
+        );
+        let b = with(
+            tenant(
+                3,
+                "HALFNEO",
+                IpsType::Neo,
+                Environment::Preview,
+                "b",
+                vec![],
+                vec![],
+            ),
+            &move |p| match p {
+                Place::IpsInbound if !neo_ready => PlaceState::Rejected,
+                _ => PlaceState::Accepted,
+            },
+        );
+        let c = with(
+            tenant(
+                4,
+                "NOIDEA",
+                IpsType::Converged,
+                Environment::Production,
+                "c",
+                vec![],
+                vec![],
+            ),
+            &move |_| {
+                if ready_b {
+                    PlaceState::Accepted
+                } else {
+                    PlaceState::Unknown
+                }
+            },
+        );
+        report_of(vec![a, b, c], vec![])
+    };
+    let old = mk(false, false);
+    let md = md::render(&old);
+    assert!(
+        md.contains("ready for cutover: 1 of 3 (1 not ready, 1 unknown)"),
+        "{md}"
+    );
+    assert!(
+        md.lines()
+            .any(|l| l.contains("HALFNEO") && l.contains("IPS inbound")),
+        "{md}"
+    );
+    let html = html::render(&old);
+    assert!(html.contains("ready for cutover: 1 of 3"), "no headline");
+    assert!(html.contains("id=\"f-ready\""), "no readiness filter");
+    assert_eq!(count(&html, "data-ready=\"not_ready\""), 1);
+    assert_eq!(count(&html, "data-ready=\"ready\""), 1);
+    let mut out = Vec::new();
+    csv::write(&old, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    assert!(header.contains(&"readiness") && header.contains(&"readiness_places"));
+    assert!(
+        text.lines().any(|l| l.contains("HALFNEO")
+            && l.contains("not_ready,ias_admin_record=accepted;ips_inbound=rejected")),
+        "{text}"
+    );
+    let tbl = table::render(
+        &old,
+        &table::Options {
+            color: false,
+            width: None,
+            limit: 0,
+        },
+    );
+    assert!(tbl.contains("READY"), "{tbl}");
+
+    // HALFNEO imports the certificate into IPS and NOIDEA is found ready: both became ready.
+    let new = mk(true, true);
+    let as_run = |r: &AuditReport, name: &str| {
+        let mut b = Vec::new();
+        json::write(r, &mut b).unwrap();
+        diff::parse(name, &b).unwrap()
+    };
+    let d = diff::compare(&as_run(&old, "old"), &as_run(&new, "new"));
+    assert_eq!(d.summary.became_ready, 2, "{:?}", d.summary);
+    assert_eq!(d.summary.no_longer_ready, 0);
+    assert!(!d.worse);
+    // And back: a tenant that stops being ready is worse.
+    let d = diff::compare(&as_run(&new, "new"), &as_run(&old, "old"));
+    assert_eq!(d.summary.no_longer_ready, 2, "{:?}", d.summary);
+    assert!(d.worse);
+    let md = md::render_diff(&d);
+    assert!(md.contains("HALFNEO"), "{md}");
+}
