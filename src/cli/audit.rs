@@ -46,7 +46,7 @@ pub(crate) struct AuditArgs {
     #[arg(long)]
     pub offline: bool,
     /// Tenants audited at the same time
-    #[arg(long, value_name = "N", default_value = "64")]
+    #[arg(long, value_name = "N", default_value = "256")]
     pub concurrency: usize,
     #[command(flatten)]
     pub net: NetArgs,
