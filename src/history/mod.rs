@@ -239,13 +239,7 @@ impl History {
                 problem: FileProblem::Io(e.to_string()),
             })?;
         }
-        let sql = |action| {
-            move |source| HistoryError::Sqlite {
-                path: path.to_path_buf(),
-                action,
-                source,
-            }
-        };
+        let sql = |action| sqlite_error(path, action);
         let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         if mode == Open::Create {
             flags |= OpenFlags::SQLITE_OPEN_CREATE;
@@ -278,11 +272,7 @@ impl History {
     }
 
     fn err(&self, action: &'static str) -> impl FnOnce(rusqlite::Error) -> HistoryError + '_ {
-        move |source| HistoryError::Sqlite {
-            path: self.path.clone(),
-            action,
-            source,
-        }
+        sqlite_error(&self.path, action)
     }
 
     /// The schema version of the open file.
@@ -300,14 +290,7 @@ impl History {
             return Ok(());
         }
         let path = self.path.clone();
-        let sql = |action| {
-            let path = path.clone();
-            move |source| HistoryError::Sqlite {
-                path,
-                action,
-                source,
-            }
-        };
+        let sql = |action| sqlite_error(&path, action);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -339,14 +322,7 @@ impl History {
     /// any part fails.
     pub fn append(&mut self, report: &AuditReport, times: RunTimes) -> Result<i64, HistoryError> {
         let path = self.path.clone();
-        let fail = |action| {
-            let path = path.clone();
-            move |source| HistoryError::Sqlite {
-                path,
-                action,
-                source,
-            }
-        };
+        let fail = |action| sqlite_error(&path, action);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -646,6 +622,17 @@ pub fn count_groups(tenants: &[TenantResult], by: GroupBy) -> BTreeMap<String, C
         *c.by_risk.entry(t.risk).or_default() += 1;
     }
     out
+}
+
+/// An SQLite failure while doing `action` on the history at `path` (for `map_err`; owns its
+/// path so the borrow of the connection's transaction is free).
+fn sqlite_error(path: &Path, action: &'static str) -> impl FnOnce(rusqlite::Error) -> HistoryError {
+    let path = path.to_path_buf();
+    move |source| HistoryError::Sqlite {
+        path,
+        action,
+        source,
+    }
 }
 
 /// Refuses what is not an mtls-audit history of a version this build knows. `tables` is the
