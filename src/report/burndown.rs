@@ -177,21 +177,7 @@ fn draw(out: &mut String, trend: &Trend, group: &Group) -> std::fmt::Result {
     if let Some(d) = trend.deadline {
         anchors.push((d, "deadline", "dl"));
     }
-    anchors.sort_by_key(|a| a.0);
-    for (row, (d, name, class)) in anchors.into_iter().enumerate() {
-        let x = f.x(d);
-        let y = 14.0 + row as f64 * 14.0;
-        let end = x > WIDTH - 180.0;
-        write!(
-            out,
-            "<g class=\"an {class}\"><title>{name} {}</title><line x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{bottom:.1}\"/><text x=\"{:.1}\" y=\"{y:.1}\" text-anchor=\"{}\">{name} {}</text></g>",
-            dates::datetime(d),
-            y + 3.0,
-            if end { x - 3.0 } else { x + 3.0 },
-            if end { "end" } else { "start" },
-            dates::date(d)
-        )?;
-    }
+    super::svg::date_lines(out, anchors, |d| f.x(d), bottom)?;
     // The projection, dashed, under the points.
     if let Some(fit) = group.projection.fit {
         write!(

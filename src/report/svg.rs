@@ -144,9 +144,21 @@ fn anchors(out: &mut String, report: &AuditReport, axis: &Axis, bottom: f64) -> 
     if let Some(d) = report.deadline {
         list.push((d, "deadline", "dl"));
     }
+    date_lines(out, list, |d| axis.x(d), bottom)
+}
+
+/// Vertical lines at named dates (`(date, label, CSS class)`), sorted by date, each label on
+/// its own row so close dates stay legible; labels near the right edge end at their line.
+/// Shared by the expiry timeline and the campaign burndown.
+pub(crate) fn date_lines(
+    out: &mut String,
+    mut list: Vec<(DateTime<Utc>, &str, &str)>,
+    x_of: impl Fn(DateTime<Utc>) -> f64,
+    bottom: f64,
+) -> std::fmt::Result {
     list.sort_by_key(|(d, _, _)| *d);
     for (row, (d, name, class)) in list.into_iter().enumerate() {
-        let x = axis.x(d);
+        let x = x_of(d);
         let y = 14.0 + row as f64 * 14.0;
         let anchor_end = x > WIDTH - 180.0;
         write!(
