@@ -390,6 +390,57 @@ fn reports_never_replace_inputs_and_are_replaced_whole() {
     }
 }
 
+/// A report set written in steps (what `audit --history` does while it records the run): the
+/// previous set stays in place until the commit, and a set dropped without one leaves no
+/// temporary file behind.
+#[test]
+fn a_report_set_written_in_steps_replaces_the_old_one_only_at_the_commit() {
+    let t = TestDir::new();
+    let dir = t.join("steps");
+    let old = crate::reports::fleet(2);
+    report::write_files(&old, &dir, &[Format::Csv, Format::Md]).unwrap();
+    let before = std::fs::read_to_string(dir.join("audit.csv")).unwrap();
+    let last_run = report::prom::LastRun {
+        finished: chrono::Utc::now(),
+        duration_seconds: None,
+        success: true,
+    };
+    let temps = || -> Vec<String> {
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp-"))
+            .collect()
+    };
+    let new = crate::reports::fleet(4);
+    {
+        let mut set = report::ReportSet::begin(&dir).unwrap();
+        set.write(&new, Format::Csv, None, last_run).unwrap();
+        set.write(&new, Format::Md, None, last_run).unwrap();
+        assert_eq!(temps().len(), 2, "staged under temporary names");
+        assert_eq!(
+            std::fs::read_to_string(dir.join("audit.csv")).unwrap(),
+            before
+        );
+        // Dropped without a commit: an error between the steps.
+    }
+    assert!(temps().is_empty(), "{:?}", temps());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("audit.csv")).unwrap(),
+        before
+    );
+
+    let mut set = report::ReportSet::begin(&dir).unwrap();
+    set.write(&new, Format::Md, None, last_run).unwrap();
+    set.write(&new, Format::Csv, None, last_run).unwrap();
+    let written = set.commit().unwrap();
+    assert_eq!(written, vec![dir.join("report.md"), dir.join("audit.csv")]);
+    assert!(temps().is_empty(), "{:?}", temps());
+    let after = std::fs::read_to_string(dir.join("audit.csv")).unwrap();
+    assert_eq!(after.lines().count(), before.lines().count() + 2, "{after}");
+}
+
 /// Identifiers that go into API paths and URLs with a password are refused row by row, and
 /// the password is never echoed.
 #[test]

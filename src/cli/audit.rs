@@ -86,17 +86,29 @@ pub(super) fn run(args: AuditArgs) -> anyhow::Result<Exit> {
         duration_seconds: Some(started.elapsed().as_secs_f64()),
         success: report.complete,
     };
-    // The run goes into the history first, so report.html draws it; a failure there still
-    // leaves this run's reports written (and then exits 2).
-    let recorded = campaign.record(&report);
+    // The run goes into the history on a second thread while the other report files are
+    // written; report.html, which draws the burndown, waits for it. A failure of the history
+    // still leaves this run's reports written (and then exits 2).
+    let write_error =
+        |e| anyhow::Error::new(e).context(format!("writing reports to {}", args.out.display()));
+    let mut set = report::ReportSet::begin(&args.out).map_err(write_error)?;
+    let (recorded, early) = campaign.record_while(&report, || {
+        for f in prepared.formats.iter().filter(|f| **f != Format::Html) {
+            set.write(&report, *f, None, last_run)?;
+        }
+        Ok::<_, report::WriteError>(())
+    });
+    early.map_err(write_error)?;
     let burndown = recorded.as_ref().ok().and_then(|r| r.as_ref());
-    emit_with(
+    if prepared.formats.contains(&Format::Html) {
+        let drawn = burndown.and_then(|r| r.campaign());
+        set.write(&report, Format::Html, drawn.as_ref(), last_run)
+            .map_err(write_error)?;
+    }
+    let written = set.commit().map_err(write_error)?;
+    show(
         &report,
-        report::Extras {
-            campaign: burndown.and_then(|r| r.campaign()),
-            last_run: Some(last_run),
-        },
-        &args.out,
+        &written,
         &prepared.formats,
         args.quiet,
         args.table_limit,
@@ -307,6 +319,17 @@ pub(super) fn emit_with(
 ) -> anyhow::Result<()> {
     let written = report::write_files_with(report, out, formats, extras)
         .with_context(|| format!("writing reports to {}", out.display()))?;
+    show(report, &written, formats, quiet, table_limit)
+}
+
+/// Prints the table (stdout) or the summary line, and where the files are (stderr).
+fn show(
+    report: &AuditReport,
+    written: &[PathBuf],
+    formats: &[Format],
+    quiet: bool,
+    table_limit: usize,
+) -> anyhow::Result<()> {
     if quiet {
         return Ok(());
     }

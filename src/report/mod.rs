@@ -250,51 +250,90 @@ pub fn write_files_with(
         duration_seconds: None,
         success: report.complete,
     });
-    let create = |source| WriteError {
-        path: out.to_path_buf(),
-        source,
-    };
-    std::fs::create_dir_all(out).map_err(create)?;
-    remove_stale_temps(out);
-    let pid = std::process::id();
-    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
-    let mut result = Ok(());
+    let mut set = ReportSet::begin(out)?;
     for f in formats {
-        let Some(name) = f.file_name() else { continue };
-        let path = out.join(name);
-        let tmp = out.join(temp_name(name, pid));
-        let written = write_temp(&tmp, |w| match f {
+        set.write(report, *f, campaign.as_ref(), last_run)?;
+    }
+    set.commit()
+}
+
+/// A report set being written (what [`write_files_with`] does, in steps): each file goes under
+/// a temporary name; [`ReportSet::commit`] puts them all in place at once. Dropped without a
+/// commit (an error, an early return), it removes its temporary files and the previous set
+/// stays as it was. The steps let a caller write the other files while it works out what
+/// `report.html` draws (`audit --history` records the run meanwhile).
+#[derive(Debug)]
+pub struct ReportSet {
+    out: PathBuf,
+    pid: u32,
+    /// (temporary, final) path of each file written so far, in the order written.
+    staged: Vec<(PathBuf, PathBuf)>,
+}
+
+impl ReportSet {
+    /// Creates the folder when missing and removes the temporary files of killed runs.
+    pub fn begin(out: &Path) -> Result<ReportSet, WriteError> {
+        std::fs::create_dir_all(out).map_err(|source| WriteError {
+            path: out.to_path_buf(),
+            source,
+        })?;
+        remove_stale_temps(out);
+        Ok(ReportSet {
+            out: out.to_path_buf(),
+            pid: std::process::id(),
+            staged: Vec::new(),
+        })
+    }
+
+    /// Writes one format's file under its temporary name (the table has no file: nothing).
+    pub fn write(
+        &mut self,
+        report: &AuditReport,
+        format: Format,
+        campaign: Option<&Campaign<'_>>,
+        last_run: prom::LastRun,
+    ) -> Result<(), WriteError> {
+        let Some(name) = format.file_name() else {
+            return Ok(());
+        };
+        let path = self.out.join(name);
+        let tmp = self.out.join(temp_name(name, self.pid));
+        let written = write_temp(&tmp, |w| match format {
             Format::Csv => csv::write(report, w),
             Format::Json => json::write(report, w),
-            Format::Html => w.write_all(html::render_with(report, campaign.as_ref()).as_bytes()),
+            Format::Html => w.write_all(html::render_with(report, campaign).as_bytes()),
             Format::Md => w.write_all(md::render(report).as_bytes()),
             Format::Prom => prom::write(report, last_run, w),
             Format::Table => Ok(()),
         });
-        staged.push((tmp, path.clone()));
-        if let Err(source) = written {
-            result = Err(WriteError { path, source });
-            break;
-        }
+        self.staged.push((tmp, path.clone()));
+        written.map_err(|source| WriteError { path, source })
     }
-    if let Err(e) = result {
-        for (tmp, _) in &staged {
+
+    /// Puts every file written in place of the previous set's and returns their paths, in
+    /// the order written.
+    pub fn commit(mut self) -> Result<Vec<PathBuf>, WriteError> {
+        let mut written = Vec::new();
+        for (tmp, path) in std::mem::take(&mut self.staged) {
+            std::fs::rename(&tmp, &path).map_err(|source| {
+                let _ = std::fs::remove_file(&tmp);
+                WriteError {
+                    path: path.clone(),
+                    source,
+                }
+            })?;
+            written.push(path);
+        }
+        Ok(written)
+    }
+}
+
+impl Drop for ReportSet {
+    fn drop(&mut self) {
+        for (tmp, _) in &self.staged {
             let _ = std::fs::remove_file(tmp);
         }
-        return Err(e);
     }
-    let mut written = Vec::new();
-    for (tmp, path) in staged {
-        std::fs::rename(&tmp, &path).map_err(|source| {
-            let _ = std::fs::remove_file(&tmp);
-            WriteError {
-                path: path.clone(),
-                source,
-            }
-        })?;
-        written.push(path);
-    }
-    Ok(written)
 }
 
 /// Writes one temporary file. No fsync: the rename is what protects readers from a
