@@ -1,6 +1,6 @@
 //! Hot paths of the offline audit: judging one certificate, finishing one tenant (risk,
 //! remediation), parsing an inventory, and a whole 10,000-tenant offline audit over a shared
-//! pool of certificate files.
+//! pool of certificate files, its report files and its run appended to a campaign history.
 
 // A benchmark that cannot set up panics with the reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -114,6 +114,21 @@ fn benches(c: &mut Criterion) {
             mtls_audit::report::csv::write(&report, &mut out).unwrap();
             out.len()
         })
+    });
+    // A run appended to a campaign history that grows with each iteration, as a campaign's
+    // does (one transaction, the run's counts included).
+    let history_dir = tempfile::tempdir().unwrap();
+    let mut history = mtls_audit::history::History::open(
+        &history_dir.path().join("h.sqlite"),
+        mtls_audit::history::Open::Create,
+    )
+    .unwrap();
+    let times = mtls_audit::history::RunTimes {
+        started_at: Utc::now(),
+        finished_at: Utc::now(),
+    };
+    g.bench_function("append 10,000 tenants to a history", |b| {
+        b.iter(|| history.append(black_box(&report), times).unwrap())
     });
     g.finish();
 }

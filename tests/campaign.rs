@@ -157,7 +157,10 @@ fn audit_history_appends_each_run_and_history_lists_them() {
     assert_eq!(email, "bob@example.com;ops@example.com");
     assert_eq!((env.as_str(), ips.as_str()), ("preview", "converged"));
     let codes: Vec<String> = db
-        .prepare("SELECT f.code || '@' || f.target || ':' || f.level FROM finding f JOIN tenant t ON t.id = f.tenant WHERE t.run_id = 2 AND t.tenant_id = 'T007'")
+        .prepare(
+            "SELECT (f.value ->> 0) || '@' || (f.value ->> 1) || ':' || (f.value ->> 2) \
+             FROM tenant t, json_each(t.findings) f WHERE t.run_id = 2 AND t.tenant_id = 'T007'",
+        )
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()
@@ -171,14 +174,43 @@ fn audit_history_appends_each_run_and_history_lists_them() {
             "CERT_NOT_REFERENCE@ias_admin_cert:AT_RISK"
         ]
     );
-    let sha: String = db
+    // The certificates column is JSON that a JSON parser reads as the report does.
+    let certs: String = db
         .query_row(
-            "SELECT c.sha256 FROM certificate c JOIN tenant t ON t.id = c.tenant WHERE t.run_id = 2 AND t.tenant_id = 'T000'",
+            "SELECT certificates FROM tenant WHERE run_id = 2 AND tenant_id = 'T000'",
             [],
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(sha.len(), 64);
+    let certs: Value = serde_json::from_str(&certs).unwrap();
+    let audit: Value = serde_json::from_str(&c.dir.read("out/audit.json")).unwrap();
+    let t000 = audit["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["tenant_id"] == "T000")
+        .unwrap();
+    let stored: Vec<[String; 4]> = certs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            assert_eq!(c.as_array().unwrap().len(), 5, "{c}");
+            assert!(c[4].is_null() || c[4] == 1 || c[4] == 0, "{c}");
+            [0, 1, 2, 3].map(|i| c[i].as_str().unwrap().to_string())
+        })
+        .collect();
+    let reported: Vec<[String; 4]> = t000["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            ["target", "sha256", "sha1", "not_after"].map(|k| c[k].as_str().unwrap().to_string())
+        })
+        .collect();
+    assert!(!stored.is_empty());
+    assert_eq!(stored, reported);
+    assert_eq!(stored[0][1].len(), 64);
     let (settings, complete, version): (String, bool, String) = db
         .query_row(
             "SELECT settings, complete, tool_version FROM run WHERE id = 1",
@@ -382,13 +414,13 @@ fn an_injected_failure_mid_transaction_leaves_the_history_as_it_was() {
     let path = c.dir.join("h.sqlite");
     let before = {
         let db = sqlite(&path);
-        // The counts are the last thing a run writes, after every tenant, finding and
-        // certificate: failing there proves the rest is rolled back with it.
+        // The counts are the last thing a run writes, after every tenant with its findings
+        // and certificates: failing there proves the rest is rolled back with it.
         db.execute_batch(
             "CREATE TRIGGER fail_mid_run BEFORE INSERT ON run_group BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
         )
         .unwrap();
-        ["run", "tenant", "finding", "certificate", "run_group"].map(|t| count(&db, t))
+        ["run", "tenant", "run_group"].map(|t| count(&db, t))
     };
     let r = c.audit("2025-07-08", 6, &[]);
     r.expect_code(2);
@@ -402,7 +434,7 @@ fn an_injected_failure_mid_transaction_leaves_the_history_as_it_was() {
     // The run's reports are still written.
     assert!(c.dir.read("out/audit.json").contains("2025-07-08"));
     let db = sqlite(&path);
-    let after = ["run", "tenant", "finding", "certificate", "run_group"].map(|t| count(&db, t));
+    let after = ["run", "tenant", "run_group"].map(|t| count(&db, t));
     assert_eq!(before, after);
     db.execute_batch("DROP TRIGGER fail_mid_run").unwrap();
     drop(db);
@@ -539,7 +571,10 @@ fn a_version_1_history_is_migrated_forward_with_its_data() {
                       (2, 2, 'A', 'converged', 'production', 'Ann', '', 'OK', 'ready', 'evidence', 'accepted'),
                       (2, 3, 'B', 'converged', 'preview', 'Bo', '', 'AT_RISK', 'not_ready', 'evidence', 'rejected'),
                       (2, 4, 'C', 'neo', 'production', 'Bo', '', 'UNKNOWN', 'unknown', 'none', 'unknown');
-             INSERT INTO finding VALUES (1, 'CERT_NOT_REFERENCE', 'ias_admin_cert', 'AT_RISK');",
+             INSERT INTO finding VALUES (1, 'CERT_NOT_REFERENCE', 'ias_admin_cert', 'AT_RISK');
+             INSERT INTO finding VALUES (1, 'CERT_EXPIRES_SOON', 'ias_admin_cert', 'WARN');
+             INSERT INTO certificate VALUES (1, 'ias_admin_cert', 'ab12', 'cd34', '2025-08-01T00:00:00Z', 0);
+             INSERT INTO certificate VALUES (3, 'ias_admin_cert', 'ef56', '0789', '2026-01-01T00:00:00Z', NULL);",
         )
         .unwrap();
     }
@@ -568,7 +603,35 @@ fn a_version_1_history_is_migrated_forward_with_its_data() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(v, schema::CURRENT);
-    assert_eq!(count(&db, "finding"), 1);
+    // Findings and certificates moved into their tenant's row (version 3), in order.
+    let stored = |tenant: i64| -> (String, String) {
+        db.query_row(
+            "SELECT findings, certificates FROM tenant WHERE id = ?",
+            [tenant],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        stored(1),
+        (
+            r#"[["CERT_NOT_REFERENCE","ias_admin_cert","AT_RISK"],["CERT_EXPIRES_SOON","ias_admin_cert","WARN"]]"#.to_string(),
+            r#"[["ias_admin_cert","ab12","cd34","2025-08-01T00:00:00Z",0]]"#.to_string()
+        )
+    );
+    assert_eq!(stored(2), ("[]".to_string(), "[]".to_string()));
+    assert_eq!(
+        stored(3).1,
+        r#"[["ias_admin_cert","ef56","0789","2026-01-01T00:00:00Z",null]]"#
+    );
+    let tables: i64 = db
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name IN ('finding', 'certificate')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tables, 0);
     assert_eq!(count(&db, "notification"), 0);
     drop(db);
     let tr = t
@@ -582,6 +645,64 @@ fn a_version_1_history_is_migrated_forward_with_its_data() {
     let mut h = History::open(&path, Open::Create).unwrap();
     assert_eq!(h.version().unwrap(), schema::CURRENT);
     assert_eq!(h.append(&fleet(3), times()).unwrap(), 4);
+}
+
+/// The previous version (2, with `finding` and `certificate` tables) opened by the current
+/// code: the rows move into their tenants' JSON columns, the stored counts stay, and a new run
+/// appends.
+#[test]
+fn a_version_2_history_is_migrated_forward_with_its_findings_and_certificates() {
+    let t = TestDir::new();
+    let path = t.join("v2.sqlite");
+    {
+        let db = sqlite(&path);
+        db.execute_batch(schema::SCHEMA_V1).unwrap();
+        db.execute_batch(schema::MIGRATION_V2).unwrap();
+        db.execute_batch(
+            "PRAGMA user_version = 2;
+             INSERT INTO run VALUES (1, '2025-07-01T00:00:00Z', '2025-09-01T00:00:00Z', NULL, '{}', 'inv.csv', 'mtls-audit', '0.1.0', 1, '2025-07-01T00:00:00Z', '2025-07-01T00:01:00Z', 0);
+             INSERT INTO tenant (run_id, line, tenant_id, ips_type, environment, owner, owner_email, risk, readiness, readiness_source, place_ias_admin_record)
+               VALUES (1, 2, 'A', 'converged', 'production', 'Ann', 'ann@example.com', 'FAILING', 'not_ready', 'probe', 'rejected'),
+                      (1, 3, 'B', 'converged', 'production', 'Ann', 'ann@example.com', 'OK', 'ready', 'probe', 'accepted');
+             INSERT INTO finding VALUES (1, 'MTLS_REJECTED', 'ias_admin_cert', 'FAILING');
+             INSERT INTO certificate VALUES (1, 'ias_admin_cert', 'aa', 'bb', '2025-08-01T00:00:00Z', 1);
+             INSERT INTO certificate VALUES (2, 'ias_admin_cert', 'cc', 'dd', '2026-08-01T00:00:00Z', 1);
+             INSERT INTO run_group VALUES (1, 'all', 'all', 2, 1, 1, 0, 1, 0, 0, 0, 1);
+             INSERT INTO run_group VALUES (1, 'owner', 'Ann', 2, 1, 1, 0, 1, 0, 0, 0, 1);",
+        )
+        .unwrap();
+    }
+    let tr = t
+        .run(&["trend", "v2.sqlite", "--by", "owner", "--format", "json"])
+        .json();
+    assert_eq!(tr["groups"][0]["group"], "Ann");
+    assert_eq!(tr["groups"][0]["points"][0]["not_ready"], 1);
+    let db = sqlite(&path);
+    let rows: Vec<(String, String)> = db
+        .prepare("SELECT findings, certificates FROM tenant ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                r#"[["MTLS_REJECTED","ias_admin_cert","FAILING"]]"#.to_string(),
+                r#"[["ias_admin_cert","aa","bb","2025-08-01T00:00:00Z",1]]"#.to_string()
+            ),
+            (
+                "[]".to_string(),
+                r#"[["ias_admin_cert","cc","dd","2026-08-01T00:00:00Z",1]]"#.to_string()
+            )
+        ]
+    );
+    drop(db);
+    let mut h = History::open(&path, Open::Create).unwrap();
+    assert_eq!(h.version().unwrap(), schema::CURRENT);
+    assert_eq!(h.append(&fleet(3), times()).unwrap(), 2);
+    assert_eq!(h.runs().unwrap()[1].counts.tenants, 3);
 }
 
 fn assert_refused(t: &TestDir, file: &str, words: &str) {
@@ -920,7 +1041,7 @@ fn the_history_library_refuses_a_newer_file() {
     let path = t.join("h.sqlite");
     History::open(&path, Open::Create).unwrap();
     sqlite(&path)
-        .execute_batch("PRAGMA user_version = 3")
+        .execute_batch(&format!("PRAGMA user_version = {}", schema::CURRENT + 1))
         .unwrap();
     let e = History::open(&path, Open::Existing)
         .unwrap_err()

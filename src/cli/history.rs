@@ -48,6 +48,8 @@ pub(super) struct Recorded {
     pub all: Trend,
     /// Per owner, for the owner folders.
     pub by_owner: Option<Trend>,
+    /// The history file.
+    pub path: PathBuf,
 }
 
 impl Recorded {
@@ -92,9 +94,12 @@ impl Campaign {
         })
     }
 
-    /// Appends the run (complete or not) in one transaction and reads the trends back.
+    /// Appends the run (complete or not) in one transaction, reads the trends back and closes
+    /// the history.
     pub(super) fn record(&mut self, report: &AuditReport) -> anyhow::Result<Option<Recorded>> {
-        let Some(h) = self.history.as_mut() else {
+        // Taken, so the file is closed (SQLite's last checkpoint) on the recording thread of
+        // `record_while`, not at exit after the reports.
+        let Some(mut h) = self.history.take() else {
             return Ok(None);
         };
         let times = RunTimes {
@@ -111,7 +116,12 @@ impl Campaign {
         } else {
             None
         };
-        Ok(Some(Recorded { run, all, by_owner }))
+        Ok(Some(Recorded {
+            run,
+            all,
+            by_owner,
+            path: h.path().to_path_buf(),
+        }))
     }
 
     /// [`Campaign::record`] on a second thread while `meanwhile` runs on this one (the report
@@ -137,14 +147,13 @@ impl Campaign {
 
     /// Says where the run went (stderr), unless quiet.
     pub(super) fn announce(&self, recorded: &Recorded, quiet: bool) {
-        let Some(h) = &self.history else { return };
         if quiet {
             return;
         }
         let mut line = format!(
             "history: run {} appended to {}",
             recorded.run,
-            h.path().display()
+            recorded.path.display()
         );
         if let Some(g) = recorded.all.group(trend::ALL_GROUP) {
             let p = &g.projection;
