@@ -698,6 +698,11 @@ fn a_version_2_history_is_migrated_forward_with_its_findings_and_certificates() 
             )
         ]
     );
+    // The dropped tables' pages are given back (VACUUM after the migration).
+    let free: i64 = db
+        .query_row("PRAGMA freelist_count", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(free, 0);
     drop(db);
     let mut h = History::open(&path, Open::Create).unwrap();
     assert_eq!(h.version().unwrap(), schema::CURRENT);
