@@ -288,18 +288,20 @@ fn sighup_rereads_the_inventory_and_an_unreadable_one_keeps_the_previous() {
     let first11: Vec<&str> = inv.lines().take(11).collect();
     dir.write("fleet/inventory.csv", first11.join("\n") + "\n");
     serve.signal("-HUP");
-    let m = serve.wait_metric("mtls_audit_runs_total", 2.0);
-    let m = if sample(&m, "mtls_audit_last_run_success") == Some(1.0)
-        && serve.report().tenants.len() == 10
-    {
-        m
-    } else {
-        // The run started; wait until it completed.
-        std::thread::sleep(Duration::from_millis(500));
-        serve.metrics()
-    };
-    assert_eq!(serve.report().tenants.len(), 10, "{m}");
-    assert_eq!(m.matches("\nmtls_audit_tenant_risk{").count(), 10);
+    serve.wait_metric("mtls_audit_runs_total", 2.0);
+    // runs_total counts a run when it starts, and last_run_success is still the first run's:
+    // the second has finished when the served report is the new inventory's.
+    let start = Instant::now();
+    while serve.report().tenants.len() != 10 {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "the re-read inventory was never audited:\n{}",
+            read(&serve.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let m = serve.metrics();
+    assert_eq!(m.matches("\nmtls_audit_tenant_risk{").count(), 10, "{m}");
 
     std::fs::rename(dir.join("fleet/inventory.csv"), dir.join("fleet/moved.csv")).unwrap();
     serve.signal("-HUP");
