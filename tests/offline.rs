@@ -265,15 +265,22 @@ fn weak_keys_and_signatures_from_openssl() {
     );
 }
 
-#[test]
-fn reference_certificate_and_cutover() {
+/// A fleet folder holding this year's LMS certificate (also written as `reference.pem`) and
+/// last year's; returns it with their paths for inventory rows (new, old).
+fn new_and_old() -> (Fleet, String, String) {
     let ca = ca();
-    let mut f = Fleet::new();
+    let f = Fleet::new();
     let new = client_cert(&ca, "LMS 2025", -10, 355);
     let old = client_cert(&ca, "LMS 2024", -300, 60);
     let new_rel = f.cert("new", &new);
     let old_rel = f.cert("old", &old);
     f.dir.write("reference.pem", &new.cert_pem);
+    (f, new_rel, old_rel)
+}
+
+#[test]
+fn reference_certificate_and_cutover() {
+    let (mut f, new_rel, old_rel) = new_and_old();
     f.neo("UPDATED", &new_rel, PERMS);
     f.raw(&format!("HALF,neo,{new_rel},{old_rel},\"{PERMS}\",x"));
     f.converged("STALE", &old_rel, PERMS);
@@ -537,13 +544,7 @@ fn a_large_fleet_sharing_files_keeps_every_row() {
 /// → not_ready; a required place without a file, or no --reference-cert → unknown.
 #[test]
 fn readiness_from_evidence_alone() {
-    let ca = ca();
-    let mut f = Fleet::new();
-    let new = client_cert(&ca, "LMS 2025", -10, 355);
-    let old = client_cert(&ca, "LMS 2024", -300, 60);
-    let new_rel = f.cert("new", &new);
-    let old_rel = f.cert("old", &old);
-    f.dir.write("reference.pem", &new.cert_pem);
+    let (mut f, new_rel, old_rel) = new_and_old();
     f.neo("NEO_READY", &new_rel, PERMS);
     f.raw(&format!("NEO_HALF,neo,{new_rel},{old_rel},\"{PERMS}\",x"));
     f.raw(&format!("NEO_NO_INBOUND,neo,{new_rel},,\"{PERMS}\",x"));

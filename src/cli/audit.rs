@@ -89,8 +89,7 @@ pub(super) fn run(args: AuditArgs) -> anyhow::Result<Exit> {
     // The run goes into the history on a second thread while the other report files are
     // written; report.html, which draws the burndown, waits for it. A failure of the history
     // still leaves this run's reports written (and then exits 2).
-    let write_error =
-        |e| anyhow::Error::new(e).context(format!("writing reports to {}", args.out.display()));
+    let write_error = reports_error(&args.out);
     let mut set = report::ReportSet::begin(&args.out).map_err(write_error)?;
     let (recorded, early) = campaign.record_while(&report, || {
         for f in prepared.formats.iter().filter(|f| **f != Format::Html) {
@@ -317,9 +316,16 @@ pub(super) fn emit_with(
     quiet: bool,
     table_limit: usize,
 ) -> anyhow::Result<()> {
-    let written = report::write_files_with(report, out, formats, extras)
-        .with_context(|| format!("writing reports to {}", out.display()))?;
+    let written =
+        report::write_files_with(report, out, formats, extras).map_err(reports_error(out))?;
     show(report, &written, formats, quiet, table_limit)
+}
+
+/// A report file that could not be written, with the folder it was going to.
+fn reports_error(
+    out: &std::path::Path,
+) -> impl Fn(report::WriteError) -> anyhow::Error + Copy + '_ {
+    move |e| anyhow::Error::new(e).context(format!("writing reports to {}", out.display()))
 }
 
 /// Prints the table (stdout) or the summary line, and where the files are (stderr).

@@ -8,6 +8,11 @@ use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::time::Duration;
 
+/// The HTTP status a request gets (it must get one).
+async fn status(request: reqwest::RequestBuilder) -> u16 {
+    request.send().await.unwrap().status().as_u16()
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     ring::digest::digest(&ring::digest::SHA256, bytes)
         .as_ref()
@@ -198,31 +203,11 @@ async fn generated_fleets_answer_as_their_profiles_promise() {
                 row.ips_url, row.ips_source_system_id
             ),
         };
-        let post = lms
-            .post(&rt)
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16();
+        let post = status(lms.post(&rt).json(&json!({}))).await;
         // The next identity, per place: the SCIM read lands on the admin record, the real-time
         // POST on the admin record (converged) or the inbound certificates (NEO).
-        let next_get = next
-            .get(format!("{ias}/scim/Users?count=1"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16();
-        let next_post = next
-            .post(&rt)
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16();
+        let next_get = status(next.get(format!("{ias}/scim/Users?count=1"))).await;
+        let next_post = status(next.post(&rt).json(&json!({}))).await;
         let (ias_refuses, inbound_refuses) = match spec.ips_type {
             IpsType::Converged => (next_get == 401 || next_post == 401, false),
             IpsType::Neo => (next_get == 401, next_post == 401),
