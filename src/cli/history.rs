@@ -135,14 +135,10 @@ impl Campaign {
         if self.history.is_none() {
             return (Ok(None), meanwhile());
         }
-        std::thread::scope(|s| {
-            let recording = s.spawn(|| self.record(report));
-            let r = meanwhile();
-            let recorded = recording.join().unwrap_or_else(|_| {
-                Err(anyhow::anyhow!("writing the history failed unexpectedly"))
-            });
-            (recorded, r)
-        })
+        let (recorded, r) = side_by_side(|| self.record(report), meanwhile);
+        let recorded = recorded
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("writing the history failed unexpectedly")));
+        (recorded, r)
     }
 
     /// Says where the run went (stderr), unless quiet.
@@ -208,6 +204,19 @@ impl Campaign {
     }
 }
 
+/// Runs `second` on a new thread while `first` runs on this one, and waits for both (a panic
+/// on the second thread is its `Err`).
+fn side_by_side<A: Send, B>(
+    second: impl FnOnce() -> A + Send,
+    first: impl FnOnce() -> B,
+) -> (std::thread::Result<A>, B) {
+    std::thread::scope(|s| {
+        let other = s.spawn(second);
+        let b = first();
+        (other.join(), b)
+    })
+}
+
 /// Whether two paths name the same file (the second may not exist yet).
 fn same_file(a: &Path, b: &Path) -> bool {
     let canon = |p: &Path| -> Option<PathBuf> {
@@ -268,4 +277,86 @@ pub(super) fn print_stdout(text: &str) -> anyhow::Result<()> {
         return Err(e.into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    // Each side hands the other a token and waits for the other's: run one after the other,
+    // the first to run would wait for a side that has not started (a deadlock the timeout
+    // turns into a failure). Not a timing assertion: 30 s is only the deadlock's guard.
+    #[test]
+    fn both_sides_run_at_once() {
+        let wait = Duration::from_secs(30);
+        let (to_first, from_second) = mpsc::channel();
+        let (to_second, from_first) = mpsc::channel();
+        let (second, first) = side_by_side(
+            move || {
+                let _ = to_first.send(());
+                from_first.recv_timeout(wait).is_ok()
+            },
+            move || {
+                let _ = to_second.send(());
+                from_second.recv_timeout(wait).is_ok()
+            },
+        );
+        assert!(first, "the side on this thread never heard from the other");
+        assert!(
+            matches!(second, Ok(true)),
+            "the other side never heard from this one"
+        );
+    }
+
+    #[test]
+    fn a_panic_on_the_second_thread_is_an_error_not_a_crash() {
+        let (second, first) = side_by_side(|| -> u8 { panic!("boom") }, || 7);
+        assert!(second.is_err());
+        assert_eq!(first, 7);
+    }
+
+    // The run is in the file while the reports are still being written: `meanwhile` waits for
+    // a second connection to see it, which it never would if the run were recorded after.
+    #[test]
+    fn the_history_is_written_while_the_reports_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("h.sqlite");
+        let args = CampaignArgs {
+            history: Some(file.clone()),
+            split_by: None,
+        };
+        let mut campaign = Campaign::start(&args, dir.path()).unwrap();
+        let report = AuditReport {
+            tool: mtls_audit::result::ToolInfo::this(),
+            as_of: Utc::now(),
+            deadline: None,
+            cutover: None,
+            inventory: "inv.csv".into(),
+            complete: true,
+            settings: Default::default(),
+            summary: mtls_audit::result::Summary::from_tenants(&[], 0, 0, 0),
+            tenants: Vec::new(),
+            inventory_errors: Vec::new(),
+            shard: None,
+        };
+        let (recorded, seen) = campaign.record_while(&report, || {
+            let give_up = std::time::Instant::now() + Duration::from_secs(30);
+            while std::time::Instant::now() < give_up {
+                if let Ok(h) = History::open(&file, Open::Existing)
+                    && h.runs().map(|r| r.len()).unwrap_or(0) == 1
+                {
+                    return true;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            false
+        });
+        assert!(
+            seen,
+            "the run was not in the history while the reports were written"
+        );
+        assert_eq!(recorded.unwrap().unwrap().run, 1);
+    }
 }
