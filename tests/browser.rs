@@ -1,7 +1,9 @@
 //! `report.html` in a real browser: Debian's chromium renders a generated report headless,
 //! offline, as root. `--dump-dom` shows the DOM after the page's script ran; chromedriver
 //! (WebDriver over HTTP, driven with reqwest) clicks the filters, sorts, counts the rows a
-//! person would see and saves a screenshot to `target/test-artifacts/report.png`.
+//! person would see and saves a screenshot to `target/test-artifacts/report.png`. The owner's
+//! mail (`notify`'s HTML part) is rendered the same way: what it shows, that it loads nothing,
+//! and that it fits a phone's width (`mail.png`, `mail-phone.png`).
 //!
 //! These tests fail, never skip, when chromium or chromedriver is missing: `.ci/run` installs
 //! both.
@@ -517,5 +519,73 @@ async fn filters_and_sorting_work_in_a_real_browser() {
     let rows = s.visible().await;
     assert_eq!(rows.len(), failing);
     assert!(risks(&rows).iter().all(|r| *r == "FAILING"));
+    s.close().await;
+}
+
+// ----- the owner's mail -----
+
+/// The HTML part of an owner's message, as a mail client shows it: rendered, nothing loaded
+/// from anywhere, readable on a phone's width without scrolling sideways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Debian's chromium and chromium-driver; .ci/run installs them and runs ignored tests"]
+async fn the_owner_mail_renders_loads_nothing_and_fits_a_phone() {
+    let t = crate::notify::audited(false);
+    t.run(&[
+        "notify",
+        "out/audit.json",
+        "--from",
+        "c@example.com",
+        "--dry-run",
+        "mail",
+    ])
+    .expect_code(0);
+    let msgs = crate::notify::parse(&crate::notify::emls(&t.join("mail")));
+    let anna = msgs
+        .iter()
+        .find(|m| m["headers"]["To"] == "anna@example.com")
+        .expect("Anna's message");
+    let page = t.join("anna.html");
+    std::fs::write(&page, anna["html"].as_str().expect("an HTML part")).unwrap();
+
+    let driver = Driver::start().await;
+    let s = driver.session(&t.join("profile")).await;
+    s.post("/url", json!({ "url": file_url(&page) })).await;
+    let shown = s.js("return document.body.innerText").await;
+    let shown = shown.as_str().expect("the page's text");
+    // What she sees, in her own spelling (the part's charset was honoured).
+    for words in [
+        "Hello Anna Müller,",
+        "ANNA1",
+        "ANNA2",
+        "2025-09-01",
+        "2025-08-15",
+        "KBA 3247849",
+    ] {
+        assert!(shown.contains(words), "{words:?} not shown:\n{shown}");
+    }
+    assert!(
+        !shown.contains("BOB1") && !shown.contains("ANNA3"),
+        "{shown}"
+    );
+    // Self-contained: the page asked for nothing beyond itself.
+    let fetched = s
+        .js("return performance.getEntriesByType('resource').map(function(e){return e.name})")
+        .await;
+    assert_eq!(fetched, json!([]), "the mail loaded something");
+    s.screenshot(&artifacts().join("mail.png")).await;
+
+    // A phone: nothing wider than the screen (long fingerprints and file names wrap).
+    s.post("/window/rect", json!({"width": 390, "height": 844}))
+        .await;
+    let widths = s
+        .js("return [document.documentElement.clientWidth, document.documentElement.scrollWidth]")
+        .await;
+    let (client, scroll) = (widths[0].as_u64().unwrap(), widths[1].as_u64().unwrap());
+    assert!(client <= 400, "the window did not narrow: {widths}");
+    assert!(
+        scroll <= client,
+        "the mail scrolls sideways on a phone: {scroll} px of content in {client} px"
+    );
+    s.screenshot(&artifacts().join("mail-phone.png")).await;
     s.close().await;
 }

@@ -26,7 +26,7 @@ fn script(name: &str) -> PathBuf {
 /// her address in capitals, and one OK), Bob (one tenant at risk, two addresses), Carol (only
 /// an OK tenant: no mail), and with `unmailable`, an owner whose address is not one and an
 /// owner without any.
-fn audited(unmailable: bool) -> TestDir {
+pub(crate) fn audited(unmailable: bool) -> TestDir {
     let t = TestDir::new();
     let ca = ca();
     let new = client_cert(&ca, "LMS 2025-2026", -10, 355);
@@ -70,7 +70,7 @@ fn audited(unmailable: bool) -> TestDir {
 }
 
 /// The messages of `.eml` files, MIME-decoded.
-fn parse(files: &[PathBuf]) -> Vec<Value> {
+pub(crate) fn parse(files: &[PathBuf]) -> Vec<Value> {
     if files.is_empty() {
         return Vec::new();
     }
@@ -91,7 +91,7 @@ fn parse(files: &[PathBuf]) -> Vec<Value> {
         .clone()
 }
 
-fn emls(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn emls(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|rd| {
             rd.flatten()
