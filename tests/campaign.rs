@@ -809,6 +809,38 @@ fn readers_need_an_existing_regular_file() {
         r.expect_code(2);
         assert!(r.stderr().contains("FIFO"), "{}", r.describe());
     }
+    // An empty file (`mktemp`) is a history without runs: readers say so and leave it empty;
+    // `audit --history` makes it one.
+    t.write("empty.sqlite", "");
+    let r = t.run(&["history", "empty.sqlite", "--format", "json"]);
+    r.expect_code(0);
+    assert_eq!(r.json()["runs"], serde_json::json!([]), "{}", r.describe());
+    let r = t.run(&["trend", "empty.sqlite"]);
+    r.expect_code(0);
+    assert!(
+        r.stdout().contains("no complete run yet"),
+        "{}",
+        r.describe()
+    );
+    assert_eq!(
+        std::fs::metadata(t.join("empty.sqlite")).unwrap().len(),
+        0,
+        "a reader wrote to the file"
+    );
+    assert!(!t.join("empty.sqlite-wal").exists());
+    t.run(&[
+        "audit",
+        "x.csv",
+        "--offline",
+        "--out",
+        "out",
+        "--history",
+        "empty.sqlite",
+    ])
+    .expect_code(1);
+    let r = t.run(&["history", "empty.sqlite", "--format", "json"]);
+    r.expect_code(0);
+    assert_eq!(r.json()["runs"].as_array().map(Vec::len), Some(1));
     // The history is not a report of the run.
     let r = t.run(&[
         "audit",

@@ -216,8 +216,12 @@ impl History {
     /// schema. Refuses, leaving it untouched, a file that is not a regular file, not SQLite, not
     /// an mtls-audit history or of a newer schema.
     pub fn open(path: &Path, mode: Open) -> Result<History, HistoryError> {
+        let mut empty = false;
         let exists = match read_header(path) {
-            Ok(Header::Empty) => true,
+            Ok(Header::Empty) => {
+                empty = true;
+                true
+            }
             Ok(Header::Sqlite {
                 user_version,
                 application_id,
@@ -244,7 +248,15 @@ impl History {
         if mode == Open::Create {
             flags |= OpenFlags::SQLITE_OPEN_CREATE;
         }
-        let conn = Connection::open_with_flags(path, flags).map_err(sql("open the history"))?;
+        // An empty file is a history without runs. A reader (`history`, `trend`) answers so from
+        // an empty schema in memory and leaves the file as it is: a command that only reads
+        // never turns a stray empty file into a database.
+        let conn = if empty && mode == Open::Existing {
+            Connection::open_in_memory()
+        } else {
+            Connection::open_with_flags(path, flags)
+        }
+        .map_err(sql("open the history"))?;
         conn.busy_timeout(BUSY_TIMEOUT)
             .map_err(sql("set the busy timeout"))?;
         let mode: String = conn
