@@ -220,6 +220,47 @@ fn a_dry_run_writes_one_message_per_owner_address() {
     ]);
     r.expect_code(0);
     assert!(emls(&t.join("none")).is_empty());
+
+    // Into the first folder again: the earlier messages go (nobody is left to mail at
+    // FAILING), what is not ours stays.
+    t.write("mail/notes.txt", "mine");
+    t.write("mail/draft.eml", "mine");
+    let r = t.run(&[
+        "notify",
+        "out/audit.json",
+        "--from",
+        "c@example.com",
+        "--dry-run",
+        "mail",
+        "--min-level",
+        "FAILING",
+    ]);
+    r.expect_code(0);
+    assert!(
+        r.stderr()
+            .contains("removed 3 messages of an earlier dry run from mail"),
+        "{}",
+        r.describe()
+    );
+    assert_eq!(emls(&t.join("mail")), [t.join("mail/draft.eml")]);
+    assert_eq!(t.read("mail/notes.txt"), "mine");
+
+    // A dry-run folder that is a file.
+    let r = t.run(&[
+        "notify",
+        "out/audit.json",
+        "--from",
+        "c@example.com",
+        "--dry-run",
+        "mail/notes.txt",
+    ]);
+    r.expect_code(2);
+    assert!(
+        r.stderr()
+            .contains("--dry-run mail/notes.txt: exists and is not a folder"),
+        "{}",
+        r.describe()
+    );
 }
 
 #[test]

@@ -71,7 +71,8 @@ pub(crate) struct NotifyArgs {
     /// The SMTP server: smtp://HOST:PORT (STARTTLS when offered) or smtps://HOST:PORT
     #[arg(long, value_name = "URL")]
     pub smtp: Option<String>,
-    /// Write one .eml file per message into DIR and send nothing
+    /// Write one .eml file per message into DIR (replacing an earlier dry run's) and send
+    /// nothing
     #[arg(long, value_name = "DIR")]
     pub dry_run: Option<PathBuf>,
     /// Mail tenants whose risk is at or above LEVEL
@@ -289,6 +290,22 @@ fn write_eml(
     outgoing: &[(Composed, lettre::Message)],
     tally: &mut Tally,
 ) -> anyhow::Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        anyhow::bail!("--dry-run {}: exists and is not a folder", dir.display());
+    }
+    let removed = notify::clear_earlier(dir).with_context(|| {
+        format!(
+            "removing the messages of an earlier dry run from {}",
+            dir.display()
+        )
+    })?;
+    if removed > 0 {
+        eprintln!(
+            "notify: removed {} of an earlier dry run from {}",
+            plural(removed, "message", "messages"),
+            dir.display()
+        );
+    }
     for (i, (c, msg)) in outgoing.iter().enumerate() {
         let path = notify::write_eml(dir, i + 1, c, msg)
             .with_context(|| format!("writing message {} into {}", i + 1, dir.display()))?;

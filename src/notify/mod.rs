@@ -36,3 +36,90 @@ pub fn write_eml(
     })?;
     Ok(path)
 }
+
+/// Whether `name` is a message file [`write_eml`] writes (`NNN-<slug>.eml`).
+fn is_eml_name(name: &str) -> bool {
+    let Some(stem) = name.strip_suffix(".eml") else {
+        return false;
+    };
+    let Some((n, slug)) = stem.split_once('-') else {
+        return false;
+    };
+    n.len() >= 3
+        && n.bytes().all(|b| b.is_ascii_digit())
+        && !slug.is_empty()
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// Removes the messages an earlier dry run wrote into `dir` (files named as [`write_eml`]
+/// names them; nothing else), so the folder holds this run's messages only: an owner who has
+/// nothing left to do must not find last week's message there. Returns how many went.
+pub fn clear_earlier(dir: &std::path::Path) -> std::io::Result<usize> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut removed = 0;
+    for e in entries {
+        let e = e?;
+        let ours = e.file_name().to_str().is_some_and(is_eml_name);
+        if ours && e.file_type()?.is_file() {
+            std::fs::remove_file(e.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_our_message_names_are_ours() {
+        for ours in [
+            "001-anna-example-com.eml",
+            "1234-_unassigned.eml",
+            "002-a.eml",
+        ] {
+            assert!(is_eml_name(ours), "{ours}");
+        }
+        for theirs in [
+            "notes.eml",
+            "01-anna.eml",
+            "001-.eml",
+            "001-Anna.eml",
+            "001-anna.eml.bak",
+            "001-anna.txt",
+            "abc-anna.eml",
+            "001-an na.eml",
+        ] {
+            assert!(!is_eml_name(theirs), "{theirs}");
+        }
+    }
+
+    #[test]
+    fn clearing_removes_earlier_messages_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in [
+            "001-anna-example-com.eml",
+            "002-bob.eml",
+            "notes.txt",
+            "mine.eml",
+        ] {
+            std::fs::write(dir.path().join(f), "x").unwrap();
+        }
+        std::fs::create_dir(dir.path().join("003-dir.eml")).unwrap();
+        assert_eq!(clear_earlier(dir.path()).unwrap(), 2);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["003-dir.eml", "mine.eml", "notes.txt"]);
+        assert_eq!(clear_earlier(&dir.path().join("missing")).unwrap(), 0);
+    }
+}

@@ -240,21 +240,14 @@ pub(super) fn show(
 ) -> anyhow::Result<String> {
     use mtls_audit::findings::Level;
     use mtls_audit::history::{History, Open};
-    use mtls_audit::notify::{compose, mail, write_eml};
+    use mtls_audit::notify::{clear_earlier, compose, mail, write_eml};
     use mtls_audit::report::{Format, owners};
     use mtls_audit::trend::{self, GroupBy};
     let h = History::open(history, Open::Existing)?;
     let by_owner = trend::build(&h.run_counts(GroupBy::Owner)?, trend::DEFAULT_WINDOW);
     let folders = owners::write(report, out, &Format::ALL, Some(&by_owner))?;
     let mail_dir = out.join("mail");
-    // The demo's own folder: last demo's messages go.
-    if let Ok(entries) = std::fs::read_dir(&mail_dir) {
-        for e in entries.flatten() {
-            if e.path().extension().is_some_and(|x| x == "eml") {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
-    }
+    clear_earlier(&mail_dir)?;
     let from = compose::parse_address("mTLS campaign <mtls-campaign@partner.example>")
         .ok_or_else(|| anyhow::anyhow!("the demo's sender is not an address"))?;
     let plan = compose::plan(report, Level::AtRisk);
