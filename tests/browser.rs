@@ -530,15 +530,7 @@ async fn filters_and_sorting_work_in_a_real_browser() {
 #[ignore = "needs Debian's chromium and chromium-driver; .ci/run installs them and runs ignored tests"]
 async fn the_owner_mail_renders_loads_nothing_and_fits_a_phone() {
     let t = crate::notify::audited(false);
-    t.run(&[
-        "notify",
-        "out/audit.json",
-        "--from",
-        "c@example.com",
-        "--dry-run",
-        "mail",
-    ])
-    .expect_code(0);
+    crate::notify::dry_run(&t, "mail", &[]).expect_code(0);
     let msgs = crate::notify::parse(&crate::notify::emls(&t.join("mail")));
     let anna = msgs
         .iter()

@@ -91,6 +91,20 @@ pub(crate) fn parse(files: &[PathBuf]) -> Vec<Value> {
         .clone()
 }
 
+/// `notify out/audit.json --from c@example.com --dry-run DIR` and `extra`.
+pub(crate) fn dry_run(t: &TestDir, dir: &str, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "notify",
+        "out/audit.json",
+        "--from",
+        "c@example.com",
+        "--dry-run",
+        dir,
+    ];
+    args.extend_from_slice(extra);
+    t.run(&args)
+}
+
 pub(crate) fn emls(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|rd| {
@@ -208,16 +222,7 @@ fn a_dry_run_writes_one_message_per_owner_address() {
     assert_eq!(msgs[2]["headers"]["To"], "ops@example.com");
 
     // At FAILING nobody has anything: no mail at all, and nobody is unreachable.
-    let r = t.run(&[
-        "notify",
-        "out/audit.json",
-        "--from",
-        "c@example.com",
-        "--dry-run",
-        "none",
-        "--min-level",
-        "FAILING",
-    ]);
+    let r = dry_run(&t, "none", &["--min-level", "FAILING"]);
     r.expect_code(0);
     assert!(emls(&t.join("none")).is_empty());
 
@@ -225,16 +230,7 @@ fn a_dry_run_writes_one_message_per_owner_address() {
     // FAILING), what is not ours stays.
     t.write("mail/notes.txt", "mine");
     t.write("mail/draft.eml", "mine");
-    let r = t.run(&[
-        "notify",
-        "out/audit.json",
-        "--from",
-        "c@example.com",
-        "--dry-run",
-        "mail",
-        "--min-level",
-        "FAILING",
-    ]);
+    let r = dry_run(&t, "mail", &["--min-level", "FAILING"]);
     r.expect_code(0);
     assert!(
         r.stderr()
@@ -246,14 +242,7 @@ fn a_dry_run_writes_one_message_per_owner_address() {
     assert_eq!(t.read("mail/notes.txt"), "mine");
 
     // A dry-run folder that is a file.
-    let r = t.run(&[
-        "notify",
-        "out/audit.json",
-        "--from",
-        "c@example.com",
-        "--dry-run",
-        "mail/notes.txt",
-    ]);
+    let r = dry_run(&t, "mail/notes.txt", &[]);
     r.expect_code(2);
     assert!(
         r.stderr()
@@ -285,15 +274,7 @@ fn the_html_part_escapes_what_comes_from_the_inventory() {
         "never",
     ])
     .expect_code(0);
-    t.run(&[
-        "notify",
-        "out/audit.json",
-        "--from",
-        "c@example.com",
-        "--dry-run",
-        "mail",
-    ])
-    .expect_code(0);
+    dry_run(&t, "mail", &[]).expect_code(0);
     let msgs = parse(&emls(&t.join("mail")));
     let bob = &msgs[1];
     let html = bob["html"].as_str().unwrap();
@@ -352,16 +333,7 @@ fn an_interrupted_audit_is_refused_unless_allowed() {
         "{}",
         r.describe()
     );
-    let r = t.run(&[
-        "notify",
-        "out/audit.json",
-        "--from",
-        "c@example.com",
-        "--dry-run",
-        "mail",
-        "--max-report-size",
-        "100",
-    ]);
+    let r = dry_run(&t, "mail", &["--max-report-size", "100"]);
     r.expect_code(2);
     assert!(r.stderr().contains("--max-report-size"), "{}", r.describe());
     let r = t.run(&[
