@@ -227,6 +227,104 @@ fn audit_history_appends_each_run_and_history_lists_them() {
     assert_eq!(mode, "wal");
 }
 
+/// `--history-keep-tenants`: the tenant rows of older runs go in the run's own transaction,
+/// their counts stay, so `trend` (every grouping) says exactly what it says without pruning.
+#[test]
+fn older_runs_keep_their_counts_when_their_tenant_rows_are_pruned() {
+    let kept = Campaign::new(12);
+    let all = Campaign::new(12);
+    for (day, fixed) in [("2025-07-01", 3), ("2025-07-08", 6), ("2025-07-15", 9)] {
+        kept.audit(day, fixed, &["--history-keep-tenants", "2"])
+            .expect_code(0);
+        all.audit(day, fixed, &[]).expect_code(0);
+    }
+    let rows = |c: &Campaign| -> Vec<(i64, i64)> {
+        let conn = sqlite(&c.dir.join("h.sqlite"));
+        let mut stmt = conn
+            .prepare("SELECT run_id, count(*) FROM tenant GROUP BY run_id ORDER BY run_id")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(rows(&kept), [(2, 12), (3, 12)]);
+    assert_eq!(rows(&all), [(1, 12), (2, 12), (3, 12)]);
+    for by in [None, Some("owner"), Some("environment"), Some("ips_type")] {
+        let mut args = vec!["trend", "h.sqlite", "--format", "json"];
+        args.extend(by.iter().flat_map(|b| ["--by", *b]));
+        assert_eq!(kept.json(&args), all.json(&args), "trend {by:?}");
+    }
+    let listed = kept.json(&["history", "h.sqlite", "--format", "json"]);
+    let flags: Vec<&Value> = listed["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["tenant_rows"])
+        .collect();
+    assert_eq!(flags, [false, true, true]);
+    let table = kept.dir.run(&["history", "h.sqlite"]);
+    assert!(
+        table
+            .stdout()
+            .contains("1 of 3 runs keep only their counts (their tenant rows were pruned)"),
+        "{}",
+        table.describe()
+    );
+    assert!(
+        !all.dir
+            .run(&["history", "h.sqlite"])
+            .stdout()
+            .contains("pruned")
+    );
+
+    // Pruning an existing file by hand: `history --keep-tenants` deletes and compacts.
+    let before = std::fs::metadata(all.dir.join("h.sqlite")).unwrap().len();
+    let r = all.dir.run(&[
+        "history",
+        "h.sqlite",
+        "--keep-tenants",
+        "1",
+        "--format",
+        "json",
+    ]);
+    r.expect_code(0);
+    assert!(
+        r.stderr()
+            .contains("removed 24 tenant rows of runs older than the newest 1"),
+        "{}",
+        r.describe()
+    );
+    assert_eq!(rows(&all), [(3, 12)]);
+    assert!(std::fs::metadata(all.dir.join("h.sqlite")).unwrap().len() <= before);
+    let flags: Vec<bool> = r.json()["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["tenant_rows"].as_bool().unwrap())
+        .collect();
+    assert_eq!(flags, [false, false, true]);
+    // The counts are untouched, so the trend is too.
+    assert_eq!(
+        all.json(&["trend", "h.sqlite", "--format", "json"]),
+        kept.json(&["trend", "h.sqlite", "--format", "json"])
+    );
+
+    // N is at least 1, and only means something with a history.
+    kept.dir
+        .run(&["history", "h.sqlite", "--keep-tenants", "0"])
+        .expect_code(2);
+    let r = kept.dir.run(&[
+        "audit",
+        "inventory.csv",
+        "--offline",
+        "--history-keep-tenants",
+        "3",
+    ]);
+    r.expect_code(2);
+    assert!(r.stderr().contains("--history <FILE>"), "{}", r.describe());
+}
+
 #[test]
 fn trend_projects_each_group_and_has_the_spec_shape() {
     let c = Campaign::new(12);

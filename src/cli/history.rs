@@ -10,6 +10,7 @@ use mtls_audit::report::{self, Format, campaign, owners, terminal_line};
 use mtls_audit::result::AuditReport;
 use mtls_audit::trend::{self, GroupBy, Trend};
 use std::io::Write as _;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
 /// What `--split-by` splits by.
@@ -31,6 +32,10 @@ pub(crate) struct CampaignArgs {
     /// owner's tenants
     #[arg(long, value_name = "owner", value_enum)]
     pub split_by: Option<SplitBy>,
+    /// Keep the tenant rows of only the newest N runs in the history; older runs keep their
+    /// counts, so history, trend and the burndown are unchanged
+    #[arg(long, value_name = "N", requires = "history")]
+    pub history_keep_tenants: Option<NonZeroUsize>,
 }
 
 /// What an audit run does besides auditing: the history it appends to and the owner folders.
@@ -83,7 +88,11 @@ impl Campaign {
                         r.display()
                     );
                 }
-                Some(History::open(p, Open::Create)?)
+                let mut h = History::open(p, Open::Create)?;
+                if let Some(n) = args.history_keep_tenants {
+                    h.keep_tenants_of(n);
+                }
+                Some(h)
             }
             None => None,
         };
@@ -250,10 +259,21 @@ pub(crate) struct HistoryArgs {
     /// Output format (to stdout)
     #[arg(long, value_enum, default_value = "table")]
     pub format: HistoryFormat,
+    /// First delete the tenant rows of all but the newest N runs and compact the file (their
+    /// counts stay; see audit --history-keep-tenants)
+    #[arg(long, value_name = "N")]
+    pub keep_tenants: Option<NonZeroUsize>,
 }
 
 pub(super) fn run(args: HistoryArgs) -> anyhow::Result<Exit> {
-    let h = History::open(&args.file, Open::Existing)?;
+    let mut h = History::open(&args.file, Open::Existing)?;
+    if let Some(n) = args.keep_tenants {
+        let removed = h.prune_tenants(n)?;
+        eprintln!(
+            "history: removed {removed} tenant rows of runs older than the newest {n} from {}",
+            args.file.display()
+        );
+    }
     let runs = h.runs()?;
     let text = match args.format {
         HistoryFormat::Json => {
@@ -326,6 +346,7 @@ mod tests {
         let args = CampaignArgs {
             history: Some(file.clone()),
             split_by: None,
+            history_keep_tenants: None,
         };
         let mut campaign = Campaign::start(&args, dir.path()).unwrap();
         let report = AuditReport {

@@ -24,6 +24,7 @@ use mtls_audit_input::{FileError, FileLimit, FileProblem};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -128,6 +129,9 @@ pub struct RunSummary {
     /// Its counts over the whole fleet.
     #[serde(flatten)]
     pub counts: Counts,
+    /// Whether its tenant rows (risk, codes, fingerprints per tenant) are still in the file;
+    /// false once pruned by `--history-keep-tenants` (its counts stay).
+    pub tenant_rows: bool,
 }
 
 /// An open history file.
@@ -135,6 +139,18 @@ pub struct RunSummary {
 pub struct History {
     conn: Connection,
     path: PathBuf,
+    /// Keep the tenant rows of only this many newest runs ([`History::keep_tenants_of`]).
+    keep: Option<NonZeroUsize>,
+}
+
+/// Deletes the tenant rows of every run but the newest `?1`. A run's counts (`run`,
+/// `run_group`) stay, so `history`, `trend` and the burndown read the same after.
+const PRUNE_TENANTS: &str = "DELETE FROM tenant WHERE run_id < \
+    (SELECT min(id) FROM (SELECT id FROM run ORDER BY id DESC LIMIT ?1))";
+
+/// SQLite's LIMIT of `n` runs.
+fn limit(n: NonZeroUsize) -> i64 {
+    i64::try_from(n.get()).unwrap_or(i64::MAX)
 }
 
 fn time(t: DateTime<Utc>) -> String {
@@ -273,6 +289,7 @@ impl History {
         let mut h = History {
             conn,
             path: path.to_path_buf(),
+            keep: None,
         };
         h.migrate()?;
         Ok(h)
@@ -336,6 +353,35 @@ impl History {
             let _ = self.conn.execute_batch("VACUUM");
         }
         Ok(())
+    }
+
+    /// From now on, [`History::append`] keeps the tenant rows of only the newest `runs` runs (the
+    /// new one included), in the same transaction: a history recorded every hour by `serve`
+    /// stays the size of `runs` runs' tenants instead of growing without end.
+    pub fn keep_tenants_of(&mut self, runs: NonZeroUsize) {
+        self.keep = Some(runs);
+    }
+
+    /// Deletes now the tenant rows of every run but the newest `runs`, then compacts the file
+    /// (`VACUUM`; without it the freed pages are only reused by later runs). Returns how many
+    /// tenant rows went.
+    pub fn prune_tenants(&mut self, runs: NonZeroUsize) -> Result<usize, HistoryError> {
+        let path = self.path.clone();
+        let fail = |action| sqlite_error(&path, action);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail("start pruning"))?;
+        let removed = tx
+            .execute(PRUNE_TENANTS, [limit(runs)])
+            .map_err(fail("delete the older runs' tenant rows"))?;
+        tx.commit().map_err(fail("commit the pruning"))?;
+        if removed > 0 {
+            self.conn
+                .execute_batch("VACUUM")
+                .map_err(fail("compact the file"))?;
+        }
+        Ok(removed)
     }
 
     /// Appends one run in one transaction and returns its id. Nothing of the run is stored if
@@ -426,6 +472,10 @@ impl History {
                 }
             }
         }
+        if let Some(keep) = self.keep {
+            tx.execute(PRUNE_TENANTS, [limit(keep)])
+                .map_err(fail("delete the older runs' tenant rows"))?;
+        }
         tx.commit().map_err(fail("commit the run"))?;
         Ok(run)
     }
@@ -437,7 +487,8 @@ impl History {
             .prepare(
                 "SELECT r.id, r.as_of, r.deadline, r.cutover, r.inventory, r.tool_version, r.complete, \
                  r.started_at, r.finished_at, g.tenants, g.ready, g.not_ready, g.readiness_unknown, \
-                 g.risk_ok, g.risk_warn, g.risk_unknown, g.risk_at_risk, g.risk_failing \
+                 g.risk_ok, g.risk_warn, g.risk_unknown, g.risk_at_risk, g.risk_failing, \
+                 EXISTS (SELECT 1 FROM tenant t WHERE t.run_id = r.id) \
                  FROM run r LEFT JOIN run_group g ON g.run_id = r.id AND g.dimension = 'all' \
                  ORDER BY r.id",
             )
@@ -449,6 +500,7 @@ impl History {
                         .map(|s| parse_time(&s))
                         .transpose()
                 };
+                let counts = counts_at(r, 9)?;
                 Ok(RunSummary {
                     run: r.get(0)?,
                     as_of: parse_time(&r.get::<_, String>(1)?)?,
@@ -459,7 +511,9 @@ impl History {
                     complete: r.get(6)?,
                     started_at: parse_time(&r.get::<_, String>(7)?)?,
                     finished_at: parse_time(&r.get::<_, String>(8)?)?,
-                    counts: counts_at(r, 9)?,
+                    // A run of no tenants has all of its (zero) rows.
+                    tenant_rows: counts.tenants == 0 || r.get::<_, bool>(18)?,
+                    counts,
                 })
             })
             .map_err(self.err("read the runs"))?;

@@ -63,6 +63,13 @@ pub fn history_table(runs: &[RunSummary]) -> String {
     if runs.is_empty() {
         out.push_str("no runs yet\n");
     }
+    let pruned = runs.iter().filter(|r| !r.tenant_rows).count();
+    if pruned > 0 {
+        out.push_str(&format!(
+            "{pruned} of {} runs keep only their counts (their tenant rows were pruned); trend reads the counts\n",
+            runs.len()
+        ));
+    }
     out
 }
 
