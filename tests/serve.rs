@@ -329,6 +329,85 @@ fn sighup_rereads_the_inventory_and_an_unreadable_one_keeps_the_previous() {
     );
 }
 
+/// `serve --history` records every run as `audit --history` does (with its retention and owner
+/// folders), the served report.html draws the burndown, and a history that cannot be one is
+/// refused at start.
+#[test]
+fn serve_appends_each_run_to_the_history_and_serves_the_burndown() {
+    let dir = TestDir::new();
+    fleet(&dir, 40);
+    dir.write("junk.sqlite", "not a database");
+    let mut args = vec!["serve", "fleet/inventory.csv", "--listen", "127.0.0.1:0"];
+    args.extend(JUDGING);
+    args.extend(["--offline", "--history", "junk.sqlite"]);
+    // Under `timeout`: a serve that took the file would keep serving (exit 124 here).
+    let out = Command::new("timeout")
+        .arg("60")
+        .arg(env!("CARGO_BIN_EXE_mtls-audit"))
+        .args(&args)
+        .current_dir(dir.path())
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("not an SQLite database"), "{stderr}");
+    assert!(out.stdout.is_empty(), "it listened");
+    assert_eq!(dir.read("junk.sqlite"), "not a database");
+
+    let serve = Serve::start(
+        &dir,
+        &[
+            "--offline",
+            "--interval",
+            "1h",
+            "--history",
+            "h.sqlite",
+            "--history-keep-tenants",
+            "1",
+            "--split-by",
+            "owner",
+        ],
+        &[],
+    );
+    // The served report draws the burndown of the runs so far; it is published after the run
+    // is recorded.
+    let burndown_of = |points: usize| {
+        let start = Instant::now();
+        loop {
+            let r = serve.get("/report.html");
+            if r.status == 200 && r.body.contains(&format!("data-points=\"{points}\"")) {
+                return r.body;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "no burndown of {points} runs in /report.html:\n{}",
+                read(&serve.stderr)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let page = burndown_of(1);
+    assert!(page.contains("id=\"burndown-svg\""));
+    serve.signal("-HUP");
+    burndown_of(2);
+    assert!(dir.join("reports/owners/index.csv").exists());
+    assert!(dir.join("reports/audit.json").exists());
+
+    let (code, stderr) = serve.terminate();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("history: run appended"), "{stderr}");
+    let r = dir.run(&["history", "h.sqlite", "--format", "json"]);
+    r.expect_code(0);
+    let runs = r.json()["runs"].as_array().unwrap().clone();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    for (run, rows) in runs.iter().zip([false, true]) {
+        assert_eq!(run["complete"], true);
+        assert_eq!(run["tenants"], 40);
+        assert_eq!(run["tenant_rows"], rows, "--history-keep-tenants 1");
+    }
+}
+
 #[test]
 fn a_failed_run_keeps_serving_the_last_complete_results() {
     let dir = TestDir::new();

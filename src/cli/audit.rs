@@ -2,6 +2,7 @@
 
 use super::Exit;
 use super::args::{CertArgs, InputArgs, NetArgs, parse_days, parse_delimiter, parse_duration};
+use super::history::{Campaign, Recorded};
 use super::progress::Progress;
 use super::signals::Signals;
 use anyhow::Context as _;
@@ -15,7 +16,7 @@ use mtls_audit::report::{self, Format, prom, table};
 use mtls_audit::result::AuditReport;
 use mtls_audit::shard::{self, Shard};
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -78,7 +79,7 @@ pub(super) fn run(args: AuditArgs) -> anyhow::Result<Exit> {
     // First, so that Ctrl-C during a long inventory read already stops cleanly.
     let signals = Signals::watch("no new tenant starts; tenants in flight get a few seconds");
     let prepared = Prepared::from_args(&args)?;
-    let mut campaign = super::history::Campaign::start(&args.campaign, &args.out)?;
+    let mut campaign = Campaign::start(&args.campaign, &args.out)?;
     let started = std::time::Instant::now();
     let report = prepared.audit_once(&args, signals.stop(), true)?;
     let last_run = prom::LastRun {
@@ -86,25 +87,16 @@ pub(super) fn run(args: AuditArgs) -> anyhow::Result<Exit> {
         duration_seconds: Some(started.elapsed().as_secs_f64()),
         success: report.complete,
     };
-    // The run goes into the history on a second thread while the other report files are
-    // written; report.html, which draws the burndown, waits for it. A failure of the history
-    // still leaves this run's reports written (and then exits 2).
-    let write_error = reports_error(&args.out);
-    let mut set = report::ReportSet::begin(&args.out).map_err(write_error)?;
-    let (recorded, early) = campaign.record_while(&report, || {
-        for f in prepared.formats.iter().filter(|f| **f != Format::Html) {
-            set.write(&report, *f, None, last_run)?;
-        }
-        Ok::<_, report::WriteError>(())
-    });
-    early.map_err(write_error)?;
+    // A failure of the history still leaves this run's reports written (and then exits 2).
+    let (written, recorded) = write_and_record(
+        &mut campaign,
+        &report,
+        &args.out,
+        &prepared.formats,
+        last_run,
+    );
+    let written = written?;
     let burndown = recorded.as_ref().ok().and_then(|r| r.as_ref());
-    if prepared.formats.contains(&Format::Html) {
-        let drawn = burndown.and_then(|r| r.campaign());
-        set.write(&report, Format::Html, drawn.as_ref(), last_run)
-            .map_err(write_error)?;
-    }
-    let written = set.commit().map_err(write_error)?;
     show(
         &report,
         &written,
@@ -282,12 +274,50 @@ pub(super) fn exit_for(report: &AuditReport, opts: &Options) -> Exit {
     }
 }
 
+/// Writes the report set of a run into `out` and appends the run to the campaign's history
+/// (when it has one) on a second thread meanwhile: report.html, which draws the burndown,
+/// waits for it. Returns what was written and what was recorded, each with its own error.
+pub(super) fn write_and_record(
+    campaign: &mut Campaign,
+    report: &AuditReport,
+    out: &Path,
+    formats: &[Format],
+    last_run: prom::LastRun,
+) -> (
+    anyhow::Result<Vec<PathBuf>>,
+    anyhow::Result<Option<Recorded>>,
+) {
+    let write_error = reports_error(out);
+    let mut set = match report::ReportSet::begin(out) {
+        Ok(set) => set,
+        Err(e) => return (Err(write_error(e)), Ok(None)),
+    };
+    let (recorded, early) = campaign.record_while(report, || {
+        for f in formats.iter().filter(|f| **f != Format::Html) {
+            set.write(report, *f, None, last_run)?;
+        }
+        Ok::<_, report::WriteError>(())
+    });
+    let written = early
+        .and_then(|()| {
+            if formats.contains(&Format::Html) {
+                let drawn = recorded
+                    .as_ref()
+                    .ok()
+                    .and_then(|r| r.as_ref())
+                    .and_then(Recorded::campaign);
+                set.write(report, Format::Html, drawn.as_ref(), last_run)?;
+            }
+            set.commit()
+        })
+        .map_err(write_error);
+    (written, recorded)
+}
+
 /// Writes the report files and prints the table (stdout) and where the files are (stderr).
-// For callers without a campaign history (`serve` reports the same way).
-#[allow(dead_code)]
 pub(super) fn emit(
     report: &AuditReport,
-    out: &std::path::Path,
+    out: &Path,
     formats: &[Format],
     quiet: bool,
     table_limit: usize,
@@ -311,7 +341,7 @@ pub(super) fn emit(
 pub(super) fn emit_with(
     report: &AuditReport,
     extras: report::Extras<'_>,
-    out: &std::path::Path,
+    out: &Path,
     formats: &[Format],
     quiet: bool,
     table_limit: usize,
@@ -322,9 +352,7 @@ pub(super) fn emit_with(
 }
 
 /// A report file that could not be written, with the folder it was going to.
-fn reports_error(
-    out: &std::path::Path,
-) -> impl Fn(report::WriteError) -> anyhow::Error + Copy + '_ {
+fn reports_error(out: &Path) -> impl Fn(report::WriteError) -> anyhow::Error + Copy + '_ {
     move |e| anyhow::Error::new(e).context(format!("writing reports to {}", out.display()))
 }
 

@@ -11,7 +11,8 @@
 
 use super::Exit;
 use super::args::parse_duration;
-use super::audit::{AuditArgs, Prepared, emit};
+use super::audit::{AuditArgs, Prepared, emit, write_and_record};
+use super::history::{Campaign, Recorded};
 use anyhow::Context as _;
 use axum::Router;
 use axum::body::Bytes;
@@ -52,6 +53,8 @@ pub(crate) struct ServeArgs {
 /// The results of the last complete run, with its renderings made on first request.
 struct Published {
     report: Arc<AuditReport>,
+    /// The run in the history (`--history`): the burndown of `/report.html`.
+    recorded: Option<Recorded>,
     json: OnceLock<Bytes>,
     html: OnceLock<Bytes>,
 }
@@ -122,6 +125,8 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<Exit> {
     // The handlers first: a signal right after the listening line must not kill the process.
     let signals = rt.block_on(async { Signals::install() })?;
     let prepared = Prepared::from_args(&args.audit)?;
+    // A history that cannot be one is refused now (exit 2), not at the first run.
+    Campaign::start(&args.audit.campaign, &args.audit.out)?;
     let shared = Arc::new(Shared::default());
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
     let ServeArgs {
@@ -310,6 +315,15 @@ fn runner(shared: &Shared, args: &AuditArgs, mut prepared: Prepared, interval: D
             c.running = Some(stop.clone());
         }
         lock(&shared.results).runs_total += 1;
+        // Opened per run, as `audit` does: the run's start time, and a history file that went
+        // bad since the last run costs this run's record, not the service.
+        let mut campaign = match Campaign::start(&args.campaign, &args.out) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::error!("{e:#}; this run is not recorded");
+                None
+            }
+        };
         let started = Instant::now();
         due = started + interval;
         tracing::info!(tenants = prepared.inv.tenants.len(), "audit started");
@@ -324,18 +338,24 @@ fn runner(shared: &Shared, args: &AuditArgs, mut prepared: Prepared, interval: D
                     duration_seconds: Some(duration),
                     success: true,
                 };
-                // The report files, as audit writes them (quietly): a failure is logged, the
-                // results are still served.
-                if let Err(e) = emit(
-                    &report,
-                    &args.out,
-                    &prepared.formats,
-                    true,
-                    args.table_limit,
-                    Some(run),
-                ) {
-                    tracing::error!("{e:#}");
-                }
+                // The report files and the history, as audit writes them (quietly): a failure
+                // is logged, the results are still served.
+                let recorded = match campaign.as_mut() {
+                    Some(c) => write_recorded(c, &report, args, &prepared, run),
+                    None => {
+                        if let Err(e) = emit(
+                            &report,
+                            &args.out,
+                            &prepared.formats,
+                            true,
+                            args.table_limit,
+                            Some(run),
+                        ) {
+                            tracing::error!("{e:#}");
+                        }
+                        None
+                    }
+                };
                 tracing::info!(
                     tenants = report.tenants.len(),
                     seconds = duration,
@@ -343,13 +363,20 @@ fn runner(shared: &Shared, args: &AuditArgs, mut prepared: Prepared, interval: D
                 );
                 lock(&shared.results).published = Some(Arc::new(Published {
                     report: Arc::new(report),
+                    recorded,
                     json: OnceLock::new(),
                     html: OnceLock::new(),
                 }));
                 true
             }
-            Ok(_) => {
+            Ok(report) => {
                 tracing::warn!("audit interrupted; serving the previous complete run");
+                // Recorded as interrupted, as `audit` does: never counted as progress.
+                if let Some(c) = campaign.as_mut()
+                    && let Err(e) = c.record(&report)
+                {
+                    tracing::error!("the interrupted run is not in the history: {e:#}");
+                }
                 false
             }
             Err(e) => {
@@ -363,6 +390,38 @@ fn runner(shared: &Shared, args: &AuditArgs, mut prepared: Prepared, interval: D
             success,
         });
     }
+}
+
+/// The report set of a complete run, the run in the history and the owner folders; errors are
+/// logged. Returns the run as recorded, for the burndown of `/report.html`.
+fn write_recorded(
+    campaign: &mut Campaign,
+    report: &AuditReport,
+    args: &AuditArgs,
+    prepared: &Prepared,
+    run: LastRun,
+) -> Option<Recorded> {
+    let (written, recorded) = write_and_record(campaign, report, &args.out, &prepared.formats, run);
+    if let Err(e) = written {
+        tracing::error!("{e:#}");
+    }
+    let recorded = recorded.unwrap_or_else(|e| {
+        tracing::error!("the run is not in the history: {e:#}");
+        None
+    });
+    if let Some(r) = &recorded {
+        tracing::info!(run = r.run, "history: run appended to {}", r.path.display());
+    }
+    if let Err(e) = campaign.split(
+        report,
+        &args.out,
+        &prepared.formats,
+        recorded.as_ref(),
+        true,
+    ) {
+        tracing::error!("{e:#}");
+    }
+    recorded
 }
 
 /// Whether `Accept` prefers OpenMetrics to the Prometheus text format (q-values honoured;
@@ -429,7 +488,7 @@ fn not_yet() -> Response {
 async fn rendered(
     shared: &Shared,
     pick: fn(&Published) -> &OnceLock<Bytes>,
-    render: fn(&AuditReport) -> Vec<u8>,
+    render: fn(&Published) -> Vec<u8>,
 ) -> Option<Bytes> {
     let published = lock(&shared.results).published.clone()?;
     if let Some(b) = pick(&published).get() {
@@ -437,7 +496,7 @@ async fn rendered(
     }
     tokio::task::spawn_blocking(move || {
         pick(&published)
-            .get_or_init(|| Bytes::from(render(&published.report)))
+            .get_or_init(|| Bytes::from(render(&published)))
             .clone()
     })
     .await
@@ -449,10 +508,10 @@ fn bytes_response(ct: &'static str, body: Bytes) -> Response {
 }
 
 async fn audit_json(State(shared): State<Arc<Shared>>) -> Response {
-    let render = |r: &AuditReport| {
+    let render = |p: &Published| {
         let mut v = Vec::new();
         // Writing to a Vec fails only on a serialisation bug; an empty body would show it.
-        let _ = mtls_audit::report::json::write(r, &mut v);
+        let _ = mtls_audit::report::json::write(&p.report, &mut v);
         v
     };
     match rendered(&shared, |p| &p.json, render).await {
@@ -462,7 +521,10 @@ async fn audit_json(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 async fn report_html(State(shared): State<Arc<Shared>>) -> Response {
-    let render = |r: &AuditReport| mtls_audit::report::html::render(r).into_bytes();
+    let render = |p: &Published| {
+        let burndown = p.recorded.as_ref().and_then(Recorded::campaign);
+        mtls_audit::report::html::render_with(&p.report, burndown.as_ref()).into_bytes()
+    };
     match rendered(&shared, |p| &p.html, render).await {
         Some(b) => bytes_response("text/html; charset=utf-8", b),
         None => not_yet(),
