@@ -353,6 +353,11 @@ fn serve_appends_each_run_to_the_history_and_serves_the_burndown() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("not an SQLite database"), "{stderr}");
     assert!(out.stdout.is_empty(), "it listened");
+    // NO_COLOR is not set here, but stderr is a pipe: plain text.
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "escape codes in the log: {stderr:?}"
+    );
     assert_eq!(dir.read("junk.sqlite"), "not a database");
 
     let serve = Serve::start(
