@@ -180,3 +180,15 @@ async fn the_binary_serves_a_scenario_file_and_logs_requests() {
     r.expect_code(2);
     assert!(r.stderr().contains("missing.toml"), "{}", r.describe());
 }
+
+/// SIGTERM at once after the listening line: the handlers are in place before the simulator
+/// listens, so it shuts down cleanly instead of dying of the signal's default action (which
+/// happened on a loaded machine when the handler was registered after the line).
+#[test]
+fn a_sigterm_right_after_the_listening_line_is_a_clean_shutdown() {
+    let dir = TestDir::new();
+    for _ in 0..5 {
+        let (child, _line) = start_binary(&["sim", "--tenants", "2"], dir.path());
+        assert_eq!(terminate(child).code(), Some(0));
+    }
+}

@@ -84,6 +84,9 @@ pub(super) fn run(args: SimArgs) -> anyhow::Result<Exit> {
 }
 
 async fn serve(args: SimArgs) -> anyhow::Result<Exit> {
+    // The handlers first: a SIGTERM right after the listening line (a test, a supervisor) must
+    // shut down cleanly, not kill the process as the default action would.
+    let stop = StopSignals::install();
     let today = args.today.unwrap_or_else(Utc::now);
     let (scenario, generated) = match &args.scenario {
         Some(path) => (Scenario::load_limited(path, args.max_scenario_size)?, None),
@@ -129,31 +132,55 @@ async fn serve(args: SimArgs) -> anyhow::Result<Exit> {
     if let Some(cmd) = command {
         eprintln!("audit the simulated fleet with:\n{cmd}");
     }
-    wait_for_signal().await;
+    stop.wait().await;
     tracing::info!("shutting down");
     handle.shutdown().await;
     Ok(Exit::Clean)
 }
 
-/// Ctrl-C, or SIGTERM on Unix.
-async fn wait_for_signal() {
+/// Ctrl-C (SIGINT) and SIGTERM, registered before the simulator listens.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    fn install() -> StopSignals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            StopSignals {
+                term: signal(SignalKind::terminate()).ok(),
+                int: signal(SignalKind::interrupt()).ok(),
             }
         }
+        #[cfg(not(unix))]
+        StopSignals {}
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    /// Until Ctrl-C or SIGTERM.
+    async fn wait(self) {
+        #[cfg(unix)]
+        {
+            // A handler that could not be registered never fires.
+            async fn recv(s: Option<tokio::signal::unix::Signal>) {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            }
+            tokio::select! {
+                _ = recv(self.term) => {}
+                _ = recv(self.int) => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
