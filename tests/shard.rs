@@ -231,6 +231,87 @@ fn merged_shards_equal_the_unsharded_run() {
     }
 }
 
+/// The history counts whole runs: a shard is refused with `--history` (and pointed to merge),
+/// and `merge --history` records the merged run as the unsharded `audit --history` would,
+/// with the burndown in report.html and the owner folders.
+#[test]
+fn a_sharded_run_goes_into_the_history_through_merge() {
+    let dir = TestDir::new();
+    fleet(&dir);
+    let r = audit(
+        &dir,
+        &["--shard", "1/2", "--out", "s", "--history", "h.sqlite"],
+    );
+    r.expect_code(2);
+    assert!(
+        r.stderr().contains("--shard 1/2 with --history h.sqlite")
+            && r.stderr().contains("mtls-audit merge"),
+        "{}",
+        r.describe()
+    );
+    assert!(
+        !dir.join("h.sqlite").exists(),
+        "the refused shard made a history"
+    );
+
+    audit(
+        &dir,
+        &[
+            "--out",
+            "full",
+            "--format",
+            "json",
+            "--history",
+            "full.sqlite",
+        ],
+    )
+    .expect_code(0);
+    for i in 1..=2 {
+        let (s, out) = (format!("{i}/2"), format!("shards/{i}"));
+        audit(&dir, &["--shard", &s, "--out", &out, "--format", "json"]).expect_code(0);
+    }
+    // A refused merge leaves no history behind.
+    let r = dir.run(&["merge", "shards/1", "--out", "m", "--history", "h.sqlite"]);
+    r.expect_code(2);
+    assert!(!dir.join("h.sqlite").exists());
+    let r = dir.run(&[
+        "merge",
+        "shards/1",
+        "shards/2",
+        "--out",
+        "merged",
+        "--format",
+        "json,html",
+        "--history",
+        "h.sqlite",
+        "--split-by",
+        "owner",
+    ]);
+    r.expect_code(0);
+    assert!(
+        r.stderr().contains("history: run 1 appended to h.sqlite"),
+        "{}",
+        r.describe()
+    );
+    assert!(
+        dir.read("merged/report.html")
+            .contains("id=\"burndown-svg\"")
+    );
+    assert!(dir.join("merged/owners/index.csv").exists());
+    // The same run as the unsharded audit's, counts and tenants.
+    let listed = |file: &str| {
+        let r = dir.run(&["history", file, "--format", "json"]);
+        r.expect_code(0);
+        let mut run = r.json()["runs"][0].clone();
+        for k in ["started_at", "finished_at", "inventory"] {
+            run.as_object_mut().unwrap().remove(k);
+        }
+        run
+    };
+    assert_eq!(listed("h.sqlite"), listed("full.sqlite"));
+    assert_eq!(listed("h.sqlite")["tenants"], 40);
+}
+
 #[test]
 fn merge_refuses_what_is_not_one_sharded_run() {
     let dir = TestDir::new();

@@ -87,27 +87,18 @@ pub(super) fn run(args: AuditArgs) -> anyhow::Result<Exit> {
         duration_seconds: Some(started.elapsed().as_secs_f64()),
         success: report.complete,
     };
-    // A failure of the history still leaves this run's reports written (and then exits 2).
-    let (written, recorded) = write_and_record(
+    let shown = Shown {
+        quiet: args.quiet,
+        table_limit: args.table_limit,
+    };
+    emit_recorded(
         &mut campaign,
         &report,
         &args.out,
         &prepared.formats,
         last_run,
-    );
-    let written = written?;
-    let burndown = recorded.as_ref().ok().and_then(|r| r.as_ref());
-    show(
-        &report,
-        &written,
-        &prepared.formats,
-        args.quiet,
-        args.table_limit,
+        shown,
     )?;
-    campaign.split(&report, &args.out, &prepared.formats, burndown, args.quiet)?;
-    if let Some(r) = recorded? {
-        campaign.announce(&r, args.quiet);
-    }
     if !report.complete {
         eprintln!(
             "interrupted: the reports hold every tenant; those whose checks did not finish are UNKNOWN (CHECK_NOT_FINISHED)"
@@ -135,6 +126,15 @@ impl Prepared {
     /// Reads the inventory and the references, builds the options and checks the output
     /// folder: the folder must be writable and no report may replace an input.
     pub(super) fn from_args(args: &AuditArgs) -> anyhow::Result<Prepared> {
+        if let (Some(s), Some(h)) = (args.shard, &args.campaign.history) {
+            anyhow::bail!(
+                "--shard {s} with --history {}: a shard is a part of a run, and the history \
+                 counts whole runs; record the merged run with `mtls-audit merge SHARD_DIR... \
+                 --history {}`",
+                h.display(),
+                h.display()
+            );
+        }
         let formats = report::parse_formats(&args.format).map_err(anyhow::Error::msg)?;
         let input = args.input.limits();
         let limits = input.certificates();
@@ -312,6 +312,37 @@ pub(super) fn write_and_record(
         })
         .map_err(write_error);
     (written, recorded)
+}
+
+/// How much of a run [`emit_recorded`] prints.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Shown {
+    /// Nothing but errors.
+    pub quiet: bool,
+    /// Tenants in the terminal table.
+    pub table_limit: usize,
+}
+
+/// What `audit` and `merge` do with a finished run: [`write_and_record`], then the table and
+/// where the files went, the owner folders, and where the run went in the history. A failure
+/// of the history still leaves the run's reports written (and is then the error: exit 2).
+pub(super) fn emit_recorded(
+    campaign: &mut Campaign,
+    report: &AuditReport,
+    out: &Path,
+    formats: &[Format],
+    last_run: prom::LastRun,
+    shown: Shown,
+) -> anyhow::Result<()> {
+    let (written, recorded) = write_and_record(campaign, report, out, formats, last_run);
+    let written = written?;
+    let burndown = recorded.as_ref().ok().and_then(|r| r.as_ref());
+    show(report, &written, formats, shown.quiet, shown.table_limit)?;
+    campaign.split(report, out, formats, burndown, shown.quiet)?;
+    if let Some(r) = recorded? {
+        campaign.announce(&r, shown.quiet);
+    }
+    Ok(())
 }
 
 /// Writes the report files and prints the table (stdout) and where the files are (stderr).

@@ -2,7 +2,8 @@
 //! set (docs/spec.md §11).
 
 use super::Exit;
-use super::audit::emit;
+use super::audit::{Shown, emit_recorded};
+use super::history::{Campaign, CampaignArgs};
 use anyhow::Context as _;
 use clap::Args;
 use mtls_audit::inputs::InputLimits;
@@ -37,6 +38,8 @@ pub(crate) struct MergeArgs {
     /// Largest audit.json read [default: 2GiB]
     #[arg(long, value_name = "SIZE", value_parser = super::args::parse_size_arg)]
     pub max_report_size: Option<u64>,
+    #[command(flatten)]
+    pub campaign: CampaignArgs,
 }
 
 pub(super) fn run(args: MergeArgs) -> anyhow::Result<Exit> {
@@ -52,14 +55,19 @@ pub(super) fn run(args: MergeArgs) -> anyhow::Result<Exit> {
     let inputs: Vec<PathBuf> = parts.iter().map(|p| p.path.clone()).collect();
     report::check_out(&args.out, &formats, &inputs).context("the output folder cannot be used")?;
     let merged = merge::merge(parts).context("the shards cannot be merged")?;
-    emit(
-        &merged,
-        &args.out,
-        &formats,
-        args.quiet,
-        args.table_limit,
-        None,
-    )?;
+    // Opened once the shards are known to merge: a refused merge leaves the history alone.
+    let mut campaign = Campaign::start(&args.campaign, &args.out)?;
+    let last_run = report::prom::LastRun {
+        finished: chrono::Utc::now(),
+        // The shards' durations are theirs; the merge's own is not the run's.
+        duration_seconds: None,
+        success: merged.complete,
+    };
+    let shown = Shown {
+        quiet: args.quiet,
+        table_limit: args.table_limit,
+    };
+    emit_recorded(&mut campaign, &merged, &args.out, &formats, last_run, shown)?;
     if !merged.complete {
         eprintln!(
             "incomplete: a shard was interrupted; its tenants whose checks did not finish are UNKNOWN (CHECK_NOT_FINISHED)"
