@@ -345,30 +345,8 @@ pub(super) fn emit_recorded(
     Ok(())
 }
 
-/// Writes the report files and prints the table (stdout) and where the files are (stderr).
-pub(super) fn emit(
-    report: &AuditReport,
-    out: &Path,
-    formats: &[Format],
-    quiet: bool,
-    table_limit: usize,
-    last_run: Option<prom::LastRun>,
-) -> anyhow::Result<()> {
-    emit_with(
-        report,
-        report::Extras {
-            campaign: None,
-            last_run,
-        },
-        out,
-        formats,
-        quiet,
-        table_limit,
-    )
-}
-
-/// [`emit`], with everything a report set holds beyond the report (`--history`'s burndown,
-/// how the run went).
+/// Writes the report files, with what a report set holds beyond the report (the demo's
+/// burndown, how the run went), and prints the table (stdout) and where they are (stderr).
 pub(super) fn emit_with(
     report: &AuditReport,
     extras: report::Extras<'_>,

@@ -98,9 +98,18 @@ impl Campaign {
         };
         Ok(Campaign {
             history,
+            ..Campaign::without_history(args)
+        })
+    }
+
+    /// The campaign of `args` with no history to record into (owner folders only): what a
+    /// `serve` run falls back to when its history cannot be opened.
+    pub(super) fn without_history(args: &CampaignArgs) -> Campaign {
+        Campaign {
+            history: None,
             split: args.split_by == Some(SplitBy::Owner),
             started_at: Utc::now(),
-        })
+        }
     }
 
     /// Appends the run (complete or not) in one transaction, reads the trends back and closes

@@ -11,7 +11,7 @@
 
 use super::Exit;
 use super::args::parse_duration;
-use super::audit::{AuditArgs, Prepared, emit, write_and_record};
+use super::audit::{AuditArgs, Prepared, write_and_record};
 use super::history::{Campaign, Recorded};
 use anyhow::Context as _;
 use axum::Router;
@@ -317,13 +317,10 @@ fn runner(shared: &Shared, args: &AuditArgs, mut prepared: Prepared, interval: D
         lock(&shared.results).runs_total += 1;
         // Opened per run, as `audit` does: the run's start time, and a history file that went
         // bad since the last run costs this run's record, not the service.
-        let mut campaign = match Campaign::start(&args.campaign, &args.out) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                tracing::error!("{e:#}; this run is not recorded");
-                None
-            }
-        };
+        let mut campaign = Campaign::start(&args.campaign, &args.out).unwrap_or_else(|e| {
+            tracing::error!("{e:#}; this run is not recorded");
+            Campaign::without_history(&args.campaign)
+        });
         let started = Instant::now();
         due = started + interval;
         tracing::info!(tenants = prepared.inv.tenants.len(), "audit started");
@@ -340,22 +337,7 @@ fn runner(shared: &Shared, args: &AuditArgs, mut prepared: Prepared, interval: D
                 };
                 // The report files and the history, as audit writes them (quietly): a failure
                 // is logged, the results are still served.
-                let recorded = match campaign.as_mut() {
-                    Some(c) => write_recorded(c, &report, args, &prepared, run),
-                    None => {
-                        if let Err(e) = emit(
-                            &report,
-                            &args.out,
-                            &prepared.formats,
-                            true,
-                            args.table_limit,
-                            Some(run),
-                        ) {
-                            tracing::error!("{e:#}");
-                        }
-                        None
-                    }
-                };
+                let recorded = write_recorded(&mut campaign, &report, args, &prepared, run);
                 tracing::info!(
                     tenants = report.tenants.len(),
                     seconds = duration,
@@ -372,9 +354,7 @@ fn runner(shared: &Shared, args: &AuditArgs, mut prepared: Prepared, interval: D
             Ok(report) => {
                 tracing::warn!("audit interrupted; serving the previous complete run");
                 // Recorded as interrupted, as `audit` does: never counted as progress.
-                if let Some(c) = campaign.as_mut()
-                    && let Err(e) = c.record(&report)
-                {
+                if let Err(e) = campaign.record(&report) {
                     tracing::error!("the interrupted run is not in the history: {e:#}");
                 }
                 false
