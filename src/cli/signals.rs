@@ -44,15 +44,16 @@ impl Signals {
     }
 }
 
-/// The signal streams, registered eagerly on a runtime of their own.
-struct Watcher {
+/// The signal streams, registered eagerly on a runtime of their own (also `sim`'s, which
+/// registers them before it prints its listening line).
+pub(crate) struct Watcher {
     rt: tokio::runtime::Runtime,
     #[cfg(unix)]
     streams: (tokio::signal::unix::Signal, tokio::signal::unix::Signal),
 }
 
 impl Watcher {
-    fn install() -> std::io::Result<Watcher> {
+    pub(crate) fn install() -> std::io::Result<Watcher> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -73,7 +74,7 @@ impl Watcher {
     }
 
     /// Blocks until the next Ctrl-C or SIGTERM.
-    fn wait(&mut self) {
+    pub(crate) fn wait(&mut self) {
         #[cfg(unix)]
         {
             let (int, term) = &mut self.streams;

@@ -3,6 +3,7 @@
 
 use super::Exit;
 use super::args::parse_date;
+use super::signals::Watcher;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use clap::Args;
@@ -80,13 +81,22 @@ pub(super) fn run(args: SimArgs) -> anyhow::Result<Exit> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    rt.block_on(serve(args))
+    // The handlers first: a SIGTERM right after the listening line (a test, a supervisor) must
+    // shut down cleanly, not kill the process as the default action would. The watcher blocks
+    // on a runtime of its own, so it waits on a thread of its own.
+    let mut watcher = Watcher::install().context("cannot watch Ctrl-C and SIGTERM")?;
+    let (signalled, stop) = tokio::sync::oneshot::channel::<()>();
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            watcher.wait();
+            let _ = signalled.send(());
+        })
+        .context("cannot start the signal thread")?;
+    rt.block_on(serve(args, stop))
 }
 
-async fn serve(args: SimArgs) -> anyhow::Result<Exit> {
-    // The handlers first: a SIGTERM right after the listening line (a test, a supervisor) must
-    // shut down cleanly, not kill the process as the default action would.
-    let stop = StopSignals::install();
+async fn serve(args: SimArgs, stop: tokio::sync::oneshot::Receiver<()>) -> anyhow::Result<Exit> {
     let today = args.today.unwrap_or_else(Utc::now);
     let (scenario, generated) = match &args.scenario {
         Some(path) => (Scenario::load_limited(path, args.max_scenario_size)?, None),
@@ -132,55 +142,8 @@ async fn serve(args: SimArgs) -> anyhow::Result<Exit> {
     if let Some(cmd) = command {
         eprintln!("audit the simulated fleet with:\n{cmd}");
     }
-    stop.wait().await;
+    let _ = stop.await;
     tracing::info!("shutting down");
     handle.shutdown().await;
     Ok(Exit::Clean)
-}
-
-/// Ctrl-C (SIGINT) and SIGTERM, registered before the simulator listens.
-struct StopSignals {
-    #[cfg(unix)]
-    term: Option<tokio::signal::unix::Signal>,
-    #[cfg(unix)]
-    int: Option<tokio::signal::unix::Signal>,
-}
-
-impl StopSignals {
-    fn install() -> StopSignals {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            StopSignals {
-                term: signal(SignalKind::terminate()).ok(),
-                int: signal(SignalKind::interrupt()).ok(),
-            }
-        }
-        #[cfg(not(unix))]
-        StopSignals {}
-    }
-
-    /// Until Ctrl-C or SIGTERM.
-    async fn wait(self) {
-        #[cfg(unix)]
-        {
-            // A handler that could not be registered never fires.
-            async fn recv(s: Option<tokio::signal::unix::Signal>) {
-                match s {
-                    Some(mut s) => {
-                        s.recv().await;
-                    }
-                    None => std::future::pending().await,
-                }
-            }
-            tokio::select! {
-                _ = recv(self.term) => {}
-                _ = recv(self.int) => {}
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
 }
